@@ -1,0 +1,76 @@
+import { CliError, type Command } from "./cli_error.ts";
+
+// Loaded on demand so that `forge run` does not pay for the WebAssembly host or the
+// seccomp compiler's schema when it does not use them.
+const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  run: () => import("./cmd_run.ts"),
+  doctor: () => import("./cmd_doctor.ts"),
+  seccomp: () => import("./cmd_seccomp.ts"),
+  profile: () => import("./cmd_profile.ts"),
+  wasm: () => import("./cmd_wasm.ts"),
+};
+
+const USAGE = `forge: sandbox untrusted code on Linux
+
+Usage: forge <command> [options]
+
+Commands:
+  run       run a command in a sandbox         (forge run -- /bin/echo hello)
+  doctor    report what this kernel offers     (forge doctor [--json])
+  seccomp   compile, simulate and check seccomp profiles
+  profile   list, show and validate sandbox profiles
+  wasm      run and inspect WebAssembly modules
+
+Run "forge <command> --help" for a command's options.`;
+
+/**
+ * The `forge` command: dispatches to a sub-command and turns user errors into one
+ * line on stderr. Resolves to the exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "@forge/cli";
+ * process.exitCode = await main(["run", "--", "/bin/echo", "hello"]);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return name ? 0 : 2;
+  }
+  if (name === "--version" || name === "-V") {
+    process.stdout.write("forge 0.1.0\n");
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`forge: unknown command "${name}"; run "forge --help" for the list\n`);
+    return 2;
+  }
+  try {
+    const { command } = await load();
+    if (rest[0] === "--help" || rest[0] === "-h") {
+      process.stdout.write(`${command.help}\n`);
+      return 0;
+    }
+    return await command.main(rest);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+/** Prints an error as one line ("forge: ...") and returns the exit code for it. */
+export function reportError(e: unknown): number {
+  if (e instanceof CliError) {
+    process.stderr.write(`forge: ${e.message}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error & { code?: string; exitCode?: number };
+  if (err && typeof err.message === "string" && (err.name?.endsWith("Error") ?? false) && err.name !== "Error" && err.name !== "TypeError" && err.name !== "ReferenceError") {
+    process.stderr.write(`forge: ${err.message}\n`);
+    return typeof err.exitCode === "number" ? err.exitCode : 125;
+  }
+  process.stderr.write(`forge: internal error: ${err?.stack ?? String(e)}\n`);
+  return 125;
+}

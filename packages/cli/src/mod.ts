@@ -1,0 +1,13 @@
+/**
+ * @forge/cli: the `forge` command, a thin shell over @forge/sandbox.
+ *
+ * @example
+ * ```ts
+ * import { main } from "@forge/cli";
+ * process.exitCode = await main(["doctor", "--json"]);
+ * ```
+ *
+ * @module
+ */
+export { CliError, type Command } from "./cli_error.ts";
+export { main, reportError } from "./main.ts";

@@ -1,0 +1,54 @@
+import koffi from "koffi";
+import { type Arch, hostArch } from "./arch.ts";
+import { LibcBase, type Libc, type SysArg } from "./libc.ts";
+import { requireSyscall } from "./syscall_table.ts";
+
+let shared: KoffiLibc | undefined;
+
+/**
+ * The real {@link Libc}: the C library loaded with koffi, every syscall made through
+ * `syscall(2)` by number for the host architecture. One instance is shared.
+ *
+ * @example
+ * ```ts
+ * import { openLibc } from "@forge/libc";
+ * const libc = openLibc();
+ * const [r, w] = libc.pipe2(0o2000000);
+ * libc.close(r);
+ * libc.close(w);
+ * ```
+ */
+export function openLibc(): Libc {
+  shared ??= new KoffiLibc();
+  return shared;
+}
+
+class KoffiLibc extends LibcBase {
+  readonly arch: Arch = hostArch();
+  readonly #syscall: (...args: unknown[]) => unknown;
+  readonly #numbers = new Map<string, number>();
+
+  constructor() {
+    super();
+    const lib = koffi.load("libc.so.6");
+    this.#syscall = lib.func("long syscall(long nr, ...)") as (...args: unknown[]) => unknown;
+  }
+
+  protected rawSyscall(name: string, args: readonly SysArg[]): number {
+    let nr = this.#numbers.get(name);
+    if (nr === undefined) {
+      nr = requireSyscall(name, this.arch);
+      this.#numbers.set(name, nr);
+    }
+    const call: unknown[] = [nr];
+    for (const a of args) {
+      if (a === null) call.push("void *", null);
+      else if (typeof a === "string") call.push("void *", Buffer.from(`${a}\0`));
+      else if (a instanceof Uint8Array) call.push("void *", a);
+      else call.push("int64_t", a);
+    }
+    const r = this.#syscall(...call) as number | bigint;
+    if (Number(r) === -1) return -koffi.errno();
+    return Number(r);
+  }
+}

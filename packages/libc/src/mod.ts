@@ -1,0 +1,28 @@
+/**
+ * @forge/libc: the one binding from Forge to the kernel. A typed koffi binding to libc
+ * behind the {@link Libc} interface (with {@link FakeLibc} for unit tests), syscall
+ * tables for x86_64, i386, x32, aarch64 and arm, errno names and messages with the
+ * typed {@link SyscallError}, and the spawn trampoline that runs a program of raw
+ * syscalls in a fresh child before execve.
+ *
+ * @example
+ * ```ts
+ * import { CLONE, spawn } from "@forge/libc";
+ * const child = spawn({ argv: ["/bin/echo", "hello"], cloneFlags: CLONE.NEWUSER | CLONE.NEWNS });
+ * const { exitCode } = await child.wait();
+ * ```
+ *
+ * @module
+ */
+export * from "./arch.ts";
+export * from "./constants.ts";
+export * from "./errno.ts";
+export { watchExit, type ChildExit } from "./exit_watcher.ts";
+export * from "./fake_libc.ts";
+export * from "./koffi_libc.ts";
+export * from "./libc.ts";
+export { loadTrampoline, trampolinePath, type Trampoline } from "./native.ts";
+export * from "./program.ts";
+export * from "./spawn.ts";
+export * from "./syscall_error.ts";
+export * from "./syscall_table.ts";

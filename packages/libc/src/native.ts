@@ -1,0 +1,65 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import koffi from "koffi";
+
+/** The trampoline's C entry points, loaded once. */
+export interface Trampoline {
+  spawn(
+    ops: Uint8Array,
+    nops: number,
+    data: Uint8Array,
+    dataLen: number,
+    relocs: BigUint64Array,
+    nrelocs: number,
+    flags: bigint,
+    mode: number,
+    cgroupFd: number,
+    out: Int32Array,
+  ): number;
+  watchFd(): number;
+  watchAdd(pidfd: number, token: number): number;
+  abiVersion(): number;
+}
+
+const ABI = 1;
+let loaded: Trampoline | undefined;
+
+/** Where the trampoline library is looked for: FORGE_TRAMPOLINE, else the package's prebuilds. */
+export function trampolinePath(): string {
+  if (process.env.FORGE_TRAMPOLINE) return process.env.FORGE_TRAMPOLINE;
+  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  return path.join(pkg, "prebuilds", `linux-${process.arch}`, "libforge_spawn.so");
+}
+
+/**
+ * Loads the spawn trampoline (built by `npm run build:native` in @forge/libc).
+ *
+ * @example
+ * ```ts
+ * import { loadTrampoline } from "@forge/libc";
+ * console.log(loadTrampoline().abiVersion()); // 1
+ * ```
+ */
+export function loadTrampoline(): Trampoline {
+  if (loaded) return loaded;
+  const file = trampolinePath();
+  if (!fs.existsSync(file)) {
+    throw new Error(
+      `@forge/libc: the spawn trampoline is not built (${file} is missing); run "npm run build:native -w @forge/libc" (needs a C compiler)`,
+    );
+  }
+  const lib = koffi.load(file);
+  const t: Trampoline = {
+    spawn: lib.func(
+      "int forge_spawn(const uint8_t *ops, uint32_t nops, uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, uint64_t flags, int32_t mode, int32_t cgroup_fd, int32_t *out)",
+    ),
+    watchFd: lib.func("int forge_watch_fd(void)"),
+    watchAdd: lib.func("int forge_watch_add(int32_t pidfd, int32_t token)"),
+    abiVersion: lib.func("int forge_abi_version(void)"),
+  };
+  const abi = t.abiVersion();
+  if (abi !== ABI) throw new Error(`@forge/libc: ${file} has ABI ${abi}, expected ${ABI}; rebuild it with "npm run build:native -w @forge/libc"`);
+  loaded = t;
+  return t;
+}

@@ -1,0 +1,238 @@
+/**
+ * Steps: what the spawn trampoline runs in the child between clone and execve, as
+ * plain data. Layers produce steps; {@link compileProgram} turns them into the
+ * trampoline's binary program (72-byte ops plus a data blob).
+ *
+ * @module
+ */
+import { type Arch, hostArch } from "./arch.ts";
+import { syscallNumber } from "./syscall_table.ts";
+
+/**
+ * One argument of a step:
+ * - a number or bigint: passed as is;
+ * - `{ cstring }`: a pointer to a NUL-terminated copy of the string;
+ * - `{ strings }`: a pointer to a NULL-terminated `char *[]` (argv, envp);
+ * - `{ bytes, pointers }`: a pointer to a copy of the bytes; each `pointers` entry
+ *   writes, at byte offset `at`, a pointer to another copied byte array or string
+ *   (for structs such as `sock_fprog` or `iovec`);
+ * - `{ result }`: the return value of the earlier step whose `id` is given;
+ * - `{ out, size }`: a pointer to a zeroed scratch buffer named `out` (shared by every
+ *   step that names it; `size` is taken from the first use);
+ * - `{ load32, offset }`: the 32-bit signed integer at `offset` of a scratch buffer,
+ *   read when the step runs (e.g. an fd that an earlier `pipe2` step wrote).
+ */
+export type StepArg =
+  | number
+  | bigint
+  | { readonly cstring: string }
+  | { readonly strings: readonly string[] }
+  | {
+      readonly bytes: Uint8Array;
+      readonly pointers?: ReadonlyArray<{ readonly at: number; readonly to: Uint8Array | string }>;
+    }
+  | { readonly result: string }
+  | { readonly out: string; readonly size?: number }
+  | { readonly load32: string; readonly offset?: number };
+
+/** A raw syscall in the child. */
+export interface SyscallStep {
+  readonly kind?: "syscall";
+  /** What the step does, in words: "mount proc on /proc". Errors name it. */
+  readonly label: string;
+  /** The syscall, by name (resolved for the target architecture) or number. */
+  readonly syscall: string | number;
+  readonly args: readonly StepArg[];
+  /** Lets later steps use this step's return value through `{ result: id }`. */
+  readonly id?: string;
+  /** When true a failure does not stop the child; the result is then -errno. */
+  readonly optional?: boolean;
+}
+
+/** Reads one byte from `fd` and fails unless it arrives (waits for the parent). */
+export interface WaitByteStep {
+  readonly kind: "wait-byte";
+  readonly label: string;
+  readonly fd: StepArg;
+  readonly id?: string;
+}
+
+/**
+ * Makes the current process a PID-1 reaper: it forks, the fork goes on with the next
+ * steps (the payload), and this process forwards signals to it, reaps orphans and
+ * exits with its status. {@link spawn} fills `statusFd`.
+ */
+export interface ReaperStep {
+  readonly kind: "reaper";
+  readonly label: string;
+  readonly statusFd?: StepArg;
+}
+
+/** One step of the child's program. */
+export type Step = SyscallStep | WaitByteStep | ReaperStep;
+
+/** The trampoline's binary program. */
+export interface Program {
+  /** 72 bytes per op. */
+  readonly ops: Uint8Array;
+  readonly opCount: number;
+  /** The data blob; the trampoline rewrites the pointer slots listed in relocs. */
+  readonly data: Uint8Array;
+  /** Offsets in `data` of blob-relative pointers. */
+  readonly relocs: BigUint64Array;
+  /** The steps, in op order, for error messages. */
+  readonly steps: readonly Step[];
+}
+
+export const OP_SIZE = 72;
+const OP_SYSCALL = 0;
+const OP_WAIT_BYTE = 1;
+const OP_REAPER = 2;
+const ARG_IMM = 0;
+const ARG_DATA = 1;
+const ARG_RESULT = 2;
+const ARG_MEM32 = 3;
+const STEP_OPTIONAL = 1;
+
+class Blob {
+  #buf = new Uint8Array(4096);
+  #len = 0;
+  readonly relocs: number[] = [];
+  readonly named = new Map<string, number>();
+
+  alloc(size: number): number {
+    const off = (this.#len + 7) & ~7;
+    const end = off + Math.max(size, 1);
+    if (end > this.#buf.length) {
+      const next = new Uint8Array(Math.max(end, this.#buf.length * 2));
+      next.set(this.#buf);
+      this.#buf = next;
+    }
+    this.#len = end;
+    return off;
+  }
+  bytes(b: Uint8Array): number {
+    const off = this.alloc(b.length);
+    this.#buf.set(b, off);
+    return off;
+  }
+  cstring(s: string): number {
+    if (s.includes("\0")) throw new TypeError(`string contains a NUL byte: ${JSON.stringify(s)}`);
+    return this.bytes(Buffer.from(`${s}\0`));
+  }
+  pointer(at: number, target: number): void {
+    new DataView(this.#buf.buffer).setBigUint64(at, BigInt(target), true);
+    this.relocs.push(at);
+  }
+  finish(): Uint8Array {
+    return this.#buf.slice(0, Math.max(this.#len, 8));
+  }
+}
+
+/**
+ * Compiles steps into the trampoline's program for an architecture (default: the
+ * host's; the trampoline itself only runs on the host).
+ *
+ * @example
+ * ```ts
+ * import { compileProgram } from "@forge/libc";
+ * const p = compileProgram([{ label: "set hostname", syscall: "sethostname", args: [{ cstring: "box" }, 3] }]);
+ * console.log(p.opCount); // 1
+ * ```
+ */
+export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()): Program {
+  const ops = new Uint8Array(steps.length * OP_SIZE);
+  const view = new DataView(ops.buffer);
+  const blob = new Blob();
+  const ids = new Map<string, number>();
+
+  steps.forEach((step, i) => {
+    const base = i * OP_SIZE;
+    let code = OP_SYSCALL;
+    let nr = 0;
+    let args: readonly StepArg[] = [];
+    let flags = 0;
+    if (step.kind === "wait-byte") {
+      code = OP_WAIT_BYTE;
+      args = [step.fd];
+    } else if (step.kind === "reaper") {
+      code = OP_REAPER;
+      args = [step.statusFd ?? -1];
+    } else {
+      if (typeof step.syscall === "number") nr = step.syscall;
+      else {
+        const n = syscallNumber(step.syscall, arch);
+        if (n === undefined) throw new RangeError(`step ${i} (${step.label}): no syscall "${step.syscall}" on ${arch}`);
+        nr = n;
+      }
+      args = step.args;
+      if (step.optional) flags |= STEP_OPTIONAL;
+    }
+    if (args.length > 6) throw new RangeError(`step ${i} (${step.label}): at most 6 arguments, got ${args.length}`);
+    view.setUint32(base, code, true);
+    view.setUint32(base + 4, flags, true);
+    view.setBigInt64(base + 8, BigInt(nr), true);
+    args.forEach((a, j) => {
+      const [kind, value] = encodeArg(a, blob, ids, step.label, i);
+      ops[base + 16 + j] = kind;
+      view.setBigInt64(base + 24 + j * 8, value, true);
+    });
+    if (step.kind !== "reaper" && step.id !== undefined) {
+      if (ids.has(step.id)) throw new RangeError(`step ${i} (${step.label}): duplicate id "${step.id}"`);
+      ids.set(step.id, i);
+    }
+  });
+  return {
+    ops,
+    opCount: steps.length,
+    data: blob.finish(),
+    relocs: BigUint64Array.from(blob.relocs.map(BigInt)),
+    steps,
+  };
+}
+
+function encodeArg(a: StepArg, blob: Blob, ids: Map<string, number>, label: string, i: number): [number, bigint] {
+  if (typeof a === "number") {
+    if (!Number.isInteger(a)) throw new TypeError(`step ${i} (${label}): argument ${a} is not an integer`);
+    return [ARG_IMM, BigInt(a)];
+  }
+  if (typeof a === "bigint") return [ARG_IMM, BigInt.asIntN(64, a)];
+  if ("cstring" in a) return [ARG_DATA, BigInt(blob.cstring(a.cstring))];
+  if ("strings" in a) {
+    const table = blob.alloc((a.strings.length + 1) * 8);
+    a.strings.forEach((s, k) => blob.pointer(table + k * 8, blob.cstring(s)));
+    return [ARG_DATA, BigInt(table)];
+  }
+  if ("bytes" in a) {
+    const off = blob.bytes(a.bytes);
+    for (const p of a.pointers ?? []) {
+      if (p.at < 0 || p.at + 8 > a.bytes.length) {
+        throw new RangeError(`step ${i} (${label}): pointer at ${p.at} is outside the ${a.bytes.length}-byte struct`);
+      }
+      blob.pointer(off + p.at, typeof p.to === "string" ? blob.cstring(p.to) : blob.bytes(p.to));
+    }
+    return [ARG_DATA, BigInt(off)];
+  }
+  if ("result" in a) {
+    const k = ids.get(a.result);
+    if (k === undefined) throw new RangeError(`step ${i} (${label}): no earlier step with id "${a.result}"`);
+    return [ARG_RESULT, BigInt(k)];
+  }
+  if ("out" in a) return [ARG_DATA, BigInt(named(blob, a.out, a.size, label, i))];
+  if ("load32" in a) {
+    const off = blob.named.get(a.load32);
+    if (off === undefined) throw new RangeError(`step ${i} (${label}): no scratch buffer "${a.load32}" yet`);
+    return [ARG_MEM32, BigInt(off + (a.offset ?? 0))];
+  }
+  throw new TypeError(`step ${i} (${label}): cannot encode argument ${JSON.stringify(a)}`);
+}
+
+function named(blob: Blob, name: string, size: number | undefined, label: string, i: number): number {
+  let off = blob.named.get(name);
+  if (off === undefined) {
+    if (!size) throw new RangeError(`step ${i} (${label}): scratch buffer "${name}" needs a size`);
+    off = blob.alloc(size);
+    blob.named.set(name, off);
+  }
+  return off;
+}

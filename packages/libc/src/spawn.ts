@@ -1,0 +1,375 @@
+/**
+ * Starts a child through the spawn trampoline: clone (with namespace flags), run the
+ * steps in the child, execve. No JavaScript runs in the child.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { CLONE, O, signalName, signalNumber } from "./constants.ts";
+import { errnoMessage, errnoName } from "./errno.ts";
+import { type ChildExit, closeQuietly, watchExit } from "./exit_watcher.ts";
+import { openLibc } from "./koffi_libc.ts";
+import { loadTrampoline } from "./native.ts";
+import { compileProgram, type Step, type StepArg } from "./program.ts";
+import { SyscallError } from "./syscall_error.ts";
+
+/** Where a child's stdin, stdout or stderr goes. */
+export type StdioSpec = "inherit" | "pipe" | "ignore" | number;
+
+/** What {@link spawn} starts and how. */
+export interface SpawnOptions {
+  /** The command and its arguments; argv[0] is also the program unless `file` says otherwise. */
+  readonly argv: readonly string[];
+  /** The program to run. Without a "/" it is looked up in the child's PATH (host view). */
+  readonly file?: string;
+  /** Programs to try in order, for a child whose filesystem view differs from ours. */
+  readonly execCandidates?: readonly string[];
+  /** The child's whole environment (default: this process's). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The child's working directory, entered after `steps` (so inside a new root). */
+  readonly cwd?: string;
+  /** stdin, stdout, stderr (default: all inherited). */
+  readonly stdio?: readonly [StdioSpec, StdioSpec, StdioSpec];
+  /** Further fds the child keeps: `fd` here becomes `as` there. Every other fd is closed. */
+  readonly passFds?: ReadonlyArray<{ readonly fd: number; readonly as: number }>;
+  /** CLONE_NEW* flags for the new namespaces. */
+  readonly cloneFlags?: number;
+  /** Steps run in the child after stdio set-up, before the cwd is entered. */
+  readonly steps?: readonly Step[];
+  /** Steps run after the cwd is entered, right before execve (capabilities, seccomp). */
+  readonly lateSteps?: readonly Step[];
+  /**
+   * Work the parent does while the child waits before its first step (writing id
+   * maps, placing it in a cgroup). The child is killed if it throws.
+   */
+  readonly beforeStart?: (child: { readonly pid: number; readonly pidfd: number }) => void;
+  /** Put the child straight into this cgroup v2 directory fd (CLONE_INTO_CGROUP). */
+  readonly cgroupFd?: number;
+  /**
+   * "vfork" shares memory until exec (fastest); "fork" copies it, and is chosen
+   * automatically when a reaper, `beforeStart` or `cgroupFd` needs it.
+   */
+  readonly mode?: "vfork" | "fork";
+}
+
+/** How a spawned process ended. */
+export interface ExitStatus {
+  /** The exit code, or null when a signal ended it. */
+  readonly code: number | null;
+  /** The signal's name ("SIGKILL"), or null. */
+  readonly signal: string | null;
+  /** The shell's view: the code, or 128 + the signal number. */
+  readonly exitCode: number;
+}
+
+/** A step of the child's program failed (or the program could not start). */
+export class SpawnError extends SyscallError {
+  override name = "SpawnError";
+  /** The failing step's label ("mount proc on /proc"). */
+  readonly step: string;
+  /** Its index in the child's program. */
+  readonly index: number;
+
+  constructor(step: string, index: number, syscall: string, errno: number, message?: string) {
+    super(syscall, errno, [], step);
+    this.step = step;
+    this.index = index;
+    if (message) this.message = message;
+  }
+}
+
+/**
+ * A running (or ended) child. `wait()` never blocks the event loop.
+ *
+ * @example
+ * ```ts
+ * import { spawn } from "@forge/libc";
+ * const child = spawn({ argv: ["/bin/sh", "-c", "echo hi"], stdio: ["ignore", "pipe", "inherit"] });
+ * child.stdout!.pipe(process.stdout);
+ * const { exitCode } = await child.wait();
+ * ```
+ */
+export class ChildHandle {
+  /** The child's pid in our pid namespace. */
+  readonly pid: number;
+  /** A pidfd for the child; closed once it has been reaped. */
+  pidfd: number;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  #status: ExitStatus | undefined;
+  readonly #done: Promise<ExitStatus>;
+
+  /** @internal */
+  constructor(pid: number, pidfd: number, streams: (net.Socket | null)[], statusFd: number | undefined) {
+    this.pid = pid;
+    this.pidfd = pidfd;
+    this.stdin = streams[0] ?? null;
+    this.stdout = streams[1] ?? null;
+    this.stderr = streams[2] ?? null;
+    this.#done = watchExit(pidfd).then((e) => {
+      this.#status = decodeExit(e, statusFd);
+      closeQuietly(statusFd);
+      closeQuietly(this.pidfd);
+      this.pidfd = -1;
+      return this.#status;
+    });
+  }
+
+  /** The exit status once known. */
+  get exitStatus(): ExitStatus | undefined {
+    return this.#status;
+  }
+
+  /** Resolves when the child has ended (and has been reaped). */
+  wait(): Promise<ExitStatus> {
+    return this.#done;
+  }
+
+  /**
+   * Sends a signal (default SIGTERM) through the pidfd; false when the child has
+   * already ended.
+   */
+  kill(signal: string | number = "SIGTERM"): boolean {
+    if (this.#status || this.pidfd < 0) return false;
+    try {
+      openLibc().pidfdSendSignal(this.pidfd, signalNumber(signal));
+      return true;
+    } catch (e) {
+      if (e instanceof SyscallError && e.code === "ESRCH") return false;
+      throw e;
+    }
+  }
+}
+
+function decodeExit(e: ChildExit, statusFd: number | undefined): ExitStatus {
+  if (statusFd !== undefined) {
+    // A reaper wrote the payload's raw wait status; prefer it to the reaper's own.
+    const b = Buffer.alloc(4);
+    let n = 0;
+    try {
+      n = fs.readSync(statusFd, b, 0, 4, null);
+    } catch {
+      n = 0;
+    }
+    if (n === 4) {
+      const st = b.readInt32LE(0);
+      if ((st & 0x7f) === 0) return exited((st >> 8) & 0xff);
+      return signalled(st & 0x7f);
+    }
+  }
+  if (e.siCode === 1) return exited(e.siStatus);
+  if (e.siCode === 2 || e.siCode === 3) return signalled(e.siStatus);
+  throw new Error(`@forge/libc: waitid on the child reported ${e.siCode < 0 ? errnoName(-e.siCode) : `si_code ${e.siCode}`}`);
+}
+
+const exited = (code: number): ExitStatus => ({ code, signal: null, exitCode: code });
+const signalled = (sig: number): ExitStatus => ({ code: null, signal: signalName(sig), exitCode: 128 + sig });
+
+const F_SETFD = 2;
+const F_DUPFD_CLOEXEC = 1030;
+const CLOSE_RANGE_CLOEXEC = 4;
+const MODE_VFORK = 0;
+const MODE_FORK = 1;
+
+/**
+ * Starts a child through the trampoline. Synchronous: it returns once the child has
+ * exec'd, and throws a {@link SpawnError} naming the step that failed otherwise.
+ *
+ * @example
+ * ```ts
+ * import { CLONE, spawn } from "@forge/libc";
+ * const child = spawn({ argv: ["/bin/echo", "hello"], cloneFlags: CLONE.NEWUSER | CLONE.NEWPID });
+ * await child.wait();
+ * ```
+ */
+export function spawn(opts: SpawnOptions): ChildHandle {
+  if (opts.argv.length === 0) throw new TypeError("spawn: argv must name a command");
+  const t = loadTrampoline();
+  const env = opts.env ?? process.env;
+  const envList = Object.entries(env)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+  const { candidates, searched } = execCandidates(opts, env.PATH);
+
+  const parentClose: number[] = []; // fds of ours that the child got copies of
+  const streams: (net.Socket | null)[] = [null, null, null];
+  const ownEnds: number[] = [];
+  const lib = openLibc();
+  let statusR: number | undefined;
+  let syncW: number | undefined;
+  try {
+    const pre: Step[] = [];
+    let fork = opts.mode === "fork" || opts.cgroupFd !== undefined;
+    if (opts.beforeStart) {
+      const [r, w] = lib.pipe2(O.CLOEXEC);
+      parentClose.push(r);
+      syncW = w;
+      fork = true;
+      pre.push({ kind: "wait-byte", label: "wait for the parent to finish set-up", fd: r });
+    }
+    pre.push({
+      label: "mark inherited fds close-on-exec",
+      syscall: "close_range",
+      args: [3, 0xffffffff, CLOSE_RANGE_CLOEXEC],
+    });
+    const moves: { from: number; to: number; what: string }[] = [];
+    (opts.stdio ?? ["inherit", "inherit", "inherit"]).forEach((spec, i) => {
+      const what = ["stdin", "stdout", "stderr"][i]!;
+      if (spec === "inherit") {
+        // Node opens its own stdio close-on-exec; the child must keep them.
+        pre.push({ label: `inherit ${what}`, syscall: "fcntl", args: [i, F_SETFD, 0], optional: true });
+        return;
+      }
+      if (spec === "ignore") {
+        const fd = fs.openSync("/dev/null", i === 0 ? "r" : "w");
+        parentClose.push(fd);
+        moves.push({ from: fd, to: i, what });
+      } else if (spec === "pipe") {
+        const [r, w] = lib.pipe2(O.CLOEXEC);
+        const [mine, theirs] = i === 0 ? [w, r] : [r, w];
+        ownEnds.push(mine);
+        parentClose.push(theirs);
+        streams[i] = new net.Socket({ fd: mine, readable: i !== 0, writable: i === 0 });
+        moves.push({ from: theirs, to: i, what });
+      } else {
+        moves.push({ from: spec, to: i, what });
+      }
+    });
+    for (const p of opts.passFds ?? []) moves.push({ from: p.fd, to: p.as, what: `fd ${p.fd} as ${p.as}` });
+    pre.push(...fdMoves(moves));
+
+    const steps: Step[] = [...(opts.steps ?? [])];
+    const reaper = steps.findIndex((s) => s.kind === "reaper");
+    if (reaper >= 0) {
+      const [r, w] = lib.pipe2(O.CLOEXEC);
+      statusR = r;
+      parentClose.push(w);
+      steps[reaper] = { ...(steps[reaper] as Step), kind: "reaper", statusFd: w } as Step;
+      fork = true;
+    }
+    if (opts.cwd !== undefined) steps.push({ label: `enter the working directory ${opts.cwd}`, syscall: "chdir", args: [{ cstring: opts.cwd }] });
+    steps.push(...(opts.lateSteps ?? []));
+    candidates.forEach((file, k) => {
+      steps.push({
+        label: `execute ${file}`,
+        syscall: "execve",
+        args: [{ cstring: file }, { strings: opts.argv }, { strings: envList }],
+        optional: k < candidates.length - 1,
+      });
+    });
+
+    const all = [...pre, ...steps];
+    const prog = compileProgram(all, lib.arch);
+    const out = new Int32Array(3);
+    const flags = BigInt(opts.cloneFlags ?? 0);
+    const r = t.spawn(prog.ops, prog.opCount, prog.data, prog.data.length, prog.relocs, prog.relocs.length, flags, fork ? MODE_FORK : MODE_VFORK, opts.cgroupFd ?? -1, out);
+    if (r < 0) throw new SpawnError(`clone the child (${cloneFlagNames(opts.cloneFlags ?? 0)})`, -1, "clone", -r);
+    const [pid, pidfd, errR] = [out[0]!, out[1]!, out[2]!];
+    for (const fd of parentClose) closeQuietly(fd);
+    parentClose.length = 0;
+
+    if (opts.beforeStart) {
+      try {
+        opts.beforeStart({ pid, pidfd });
+        lib.write(syncW!, Uint8Array.of(1));
+      } catch (e) {
+        lib.pidfdSendSignal(pidfd, 9);
+        throw e;
+      } finally {
+        closeQuietly(syncW);
+        syncW = undefined;
+      }
+    }
+    const failure = readFailure(errR);
+    closeQuietly(errR);
+    const child = new ChildHandle(pid, pidfd, streams, statusR);
+    if (failure) {
+      statusR = undefined;
+      for (const s of streams) s?.destroy();
+      const [index, errno] = failure;
+      throw stepError(all, index, errno, opts, searched);
+    }
+    return child;
+  } catch (e) {
+    for (const fd of parentClose) closeQuietly(fd);
+    for (const s of streams) s?.destroy();
+    closeQuietly(syncW);
+    closeQuietly(statusR);
+    throw e;
+  }
+}
+
+/** Steps that move fds into place without one move clobbering another's source. */
+function fdMoves(moves: { from: number; to: number; what: string }[]): Step[] {
+  const steps: Step[] = [];
+  const targets = new Set(moves.map((m) => m.to));
+  const sources: StepArg[] = moves.map((m, k) => {
+    if (m.from === m.to) return m.from;
+    if (!targets.has(m.from)) return m.from;
+    const id = `fdmove${k}`;
+    steps.push({ label: `set aside ${m.what}`, syscall: "fcntl", args: [m.from, F_DUPFD_CLOEXEC, 100], id });
+    return { result: id };
+  });
+  moves.forEach((m, k) => {
+    if (m.from === m.to) steps.push({ label: `keep ${m.what} open`, syscall: "fcntl", args: [m.to, F_SETFD, 0] });
+    else steps.push({ label: `connect ${m.what}`, syscall: "dup3", args: [sources[k]!, m.to, 0] });
+  });
+  return steps;
+}
+
+function execCandidates(opts: SpawnOptions, pathVar: string | undefined): { candidates: string[]; searched?: string } {
+  if (opts.execCandidates?.length) return { candidates: [...opts.execCandidates] };
+  const file = opts.file ?? opts.argv[0]!;
+  if (file.includes("/")) return { candidates: [file] };
+  const dirs = (pathVar ?? "/usr/local/bin:/usr/bin:/bin").split(":").filter(Boolean);
+  const found = dirs.map((d) => path.join(d, file)).filter((p) => {
+    try {
+      return fs.statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+  // The child must still run something: the last candidate reports ENOENT.
+  return { candidates: found.length ? found : [path.join(dirs[0] ?? "/usr/bin", file)], searched: dirs.join(":") };
+}
+
+function readFailure(fd: number): [number, number] | undefined {
+  const b = Buffer.alloc(8);
+  let n = 0;
+  for (;;) {
+    try {
+      const k = fs.readSync(fd, b, n, 8 - n, null);
+      if (k === 0) break;
+      n += k;
+      if (n === 8) break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EINTR" || (e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      throw e;
+    }
+  }
+  return n === 8 ? [b.readInt32LE(0), b.readInt32LE(4)] : undefined;
+}
+
+function stepError(all: Step[], index: number, errno: number, opts: SpawnOptions, searched: string | undefined): SpawnError {
+  const step = all[index];
+  if (!step) return new SpawnError("run the child's program", index, "execve", errno, "the child's program ended without executing a command");
+  const syscall = step.kind === "reaper" ? "clone" : step.kind === "wait-byte" ? "read" : String(step.syscall);
+  if (syscall === "execve" && errno === 2) {
+    const cmd = opts.file ?? opts.argv[0]!;
+    const msg = searched ? `command not found: ${cmd} (searched ${searched})` : `cannot execute ${cmd}: no such file or directory`;
+    return new SpawnError(step.label, index, syscall, errno, msg);
+  }
+  return new SpawnError(step.label, index, syscall, errno, `${step.label}: ${errnoName(errno)} (${errnoMessage(errno)})`);
+}
+
+/** Renders clone flags as "CLONE_NEWUSER|CLONE_NEWPID". */
+export function cloneFlagNames(flags: number): string {
+  const names = Object.entries(CLONE as Record<string, number>)
+    .filter(([, v]) => (BigInt(flags) & BigInt(v)) === BigInt(v))
+    .map(([k]) => `CLONE_${k}`);
+  return names.length ? names.join("|") : "no new namespaces";
+}
