@@ -67,7 +67,14 @@ export function reportError(e: unknown): number {
     return e.exitCode;
   }
   const err = e as Error & { code?: string; exitCode?: number };
-  if (err && typeof err.message === "string" && (err.name?.endsWith("Error") ?? false) && err.name !== "Error" && err.name !== "TypeError" && err.name !== "ReferenceError") {
+  if (
+    err &&
+    typeof err.message === "string" &&
+    (err.name?.endsWith("Error") ?? false) &&
+    err.name !== "Error" &&
+    err.name !== "TypeError" &&
+    err.name !== "ReferenceError"
+  ) {
     process.stderr.write(`forge: ${err.message}\n`);
     return typeof err.exitCode === "number" ? err.exitCode : 125;
   }

@@ -13,17 +13,22 @@ const sources = fs
   .filter((f) => f.endsWith(".c"))
   .map((f) => path.join(pkg, "native", f));
 
-const newest = Math.max(...sources.map((s) => fs.statSync(s).mtimeMs), fs.statSync(fileURLToPath(import.meta.url)).mtimeMs);
+const newest = Math.max(
+  ...sources.map((s) => fs.statSync(s).mtimeMs),
+  fs.statSync(fileURLToPath(import.meta.url)).mtimeMs,
+);
 if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= newest) process.exit(0);
 
-const cc = process.env.CC ?? ["cc", "gcc", "clang"].find((c) => {
-  try {
-    execFileSync(c, ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-});
+const cc =
+  process.env.CC ??
+  ["cc", "gcc", "clang"].find((c) => {
+    try {
+      execFileSync(c, ["--version"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  });
 if (!cc) {
   console.error(
     "@forge/libc: no C compiler found to build the spawn trampoline; install one (Debian: apt-get install gcc) or set CC.",
@@ -34,7 +39,20 @@ fs.mkdirSync(outDir, { recursive: true });
 const tmp = `${out}.${process.pid}.tmp`;
 execFileSync(
   cc,
-  ["-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fno-stack-protector", "-D_GNU_SOURCE", "-o", tmp, ...sources, "-lpthread"],
+  [
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-fPIC",
+    "-shared",
+    "-fno-stack-protector",
+    "-D_GNU_SOURCE",
+    "-o",
+    tmp,
+    ...sources,
+    "-lpthread",
+  ],
   { stdio: "inherit" },
 );
 fs.renameSync(tmp, out);

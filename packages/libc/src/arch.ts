@@ -24,10 +24,28 @@ export interface ArchInfo {
 
 /** Every supported architecture. */
 export const ARCHES: Readonly<Record<Arch, ArchInfo>> = {
-  x86_64: { name: "x86_64", auditArch: 0xc000003e, bits: 64, syscallBit: 0, scmpName: "SCMP_ARCH_X86_64" },
+  x86_64: {
+    name: "x86_64",
+    auditArch: 0xc000003e,
+    bits: 64,
+    syscallBit: 0,
+    scmpName: "SCMP_ARCH_X86_64",
+  },
   i386: { name: "i386", auditArch: 0x40000003, bits: 32, syscallBit: 0, scmpName: "SCMP_ARCH_X86" },
-  x32: { name: "x32", auditArch: 0xc000003e, bits: 32, syscallBit: 0x40000000, scmpName: "SCMP_ARCH_X32" },
-  aarch64: { name: "aarch64", auditArch: 0xc00000b7, bits: 64, syscallBit: 0, scmpName: "SCMP_ARCH_AARCH64" },
+  x32: {
+    name: "x32",
+    auditArch: 0xc000003e,
+    bits: 32,
+    syscallBit: 0x40000000,
+    scmpName: "SCMP_ARCH_X32",
+  },
+  aarch64: {
+    name: "aarch64",
+    auditArch: 0xc00000b7,
+    bits: 64,
+    syscallBit: 0,
+    scmpName: "SCMP_ARCH_AARCH64",
+  },
   arm: { name: "arm", auditArch: 0x40000028, bits: 32, syscallBit: 0, scmpName: "SCMP_ARCH_ARM" },
 };
 
@@ -50,15 +68,25 @@ export const SUB_ARCHES: Readonly<Partial<Record<Arch, readonly Arch[]>>> = {
 export function parseArch(name: string): Arch {
   const n = name.toLowerCase().replace(/^scmp_arch_/, "");
   const map: Record<string, Arch> = {
-    x86_64: "x86_64", x64: "x86_64", amd64: "x86_64",
-    i386: "i386", x86: "i386", ia32: "i386", i686: "i386",
+    x86_64: "x86_64",
+    x64: "x86_64",
+    amd64: "x86_64",
+    i386: "i386",
+    x86: "i386",
+    ia32: "i386",
+    i686: "i386",
     x32: "x32",
-    aarch64: "aarch64", arm64: "aarch64",
-    arm: "arm", armv7l: "arm", armhf: "arm",
+    aarch64: "aarch64",
+    arm64: "aarch64",
+    arm: "arm",
+    armv7l: "arm",
+    armhf: "arm",
   };
   const a = map[n];
   if (!a) {
-    throw new RangeError(`unknown architecture "${name}"; expected one of ${Object.keys(ARCHES).join(", ")}`);
+    throw new RangeError(
+      `unknown architecture "${name}"; expected one of ${Object.keys(ARCHES).join(", ")}`,
+    );
   }
   return a;
 }

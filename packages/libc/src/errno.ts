@@ -141,7 +141,10 @@ const ERRNO_TABLE: ReadonlyArray<readonly [number, string, string]> = [
 
 const ALIASES: Readonly<Record<string, number>> = { EWOULDBLOCK: 11, EDEADLOCK: 35, ENOTSUP: 95 };
 const BY_NUMBER = new Map(ERRNO_TABLE.map(([n, name, msg]) => [n, { name, msg }]));
-const BY_NAME = new Map<string, number>([...ERRNO_TABLE.map(([n, name]) => [name, n] as const), ...Object.entries(ALIASES)]);
+const BY_NAME = new Map<string, number>([
+  ...ERRNO_TABLE.map(([n, name]) => [name, n] as const),
+  ...Object.entries(ALIASES),
+]);
 
 /**
  * The symbolic name of an errno number, or `E<number>` when the number is unknown.

@@ -1,6 +1,6 @@
 import koffi from "koffi";
 import { type Arch, hostArch } from "./arch.ts";
-import { LibcBase, type Libc, type SysArg } from "./libc.ts";
+import { type Libc, LibcBase, type SysArg } from "./libc.ts";
 import { requireSyscall } from "./syscall_table.ts";
 
 let shared: KoffiLibc | undefined;

@@ -58,13 +58,25 @@ export interface Libc {
   geteuid(): number;
   getgid(): number;
   getegid(): number;
-  prctl(option: number, a2?: number | bigint, a3?: number | bigint, a4?: number | bigint, a5?: number | bigint): number;
+  prctl(
+    option: number,
+    a2?: number | bigint,
+    a3?: number | bigint,
+    a4?: number | bigint,
+    a5?: number | bigint,
+  ): number;
   seccomp(operation: number, flags: number, args: Uint8Array | null): number;
   capget(header: Uint8Array, data: Uint8Array | null): void;
   capset(header: Uint8Array, data: Uint8Array): void;
   unshare(flags: number): void;
   setns(fd: number, nstype: number): void;
-  mount(source: string | null, target: string, fstype: string | null, flags: number | bigint, data: string | null): void;
+  mount(
+    source: string | null,
+    target: string,
+    fstype: string | null,
+    flags: number | bigint,
+    data: string | null,
+  ): void;
   umount2(target: string, flags: number): void;
   pivotRoot(newRoot: string, putOld: string): void;
   sethostname(name: string): void;
@@ -112,7 +124,13 @@ export abstract class LibcBase implements Libc {
   getegid(): number {
     return this.syscall("getegid");
   }
-  prctl(option: number, a2: number | bigint = 0, a3: number | bigint = 0, a4: number | bigint = 0, a5: number | bigint = 0): number {
+  prctl(
+    option: number,
+    a2: number | bigint = 0,
+    a3: number | bigint = 0,
+    a4: number | bigint = 0,
+    a5: number | bigint = 0,
+  ): number {
     return this.syscall("prctl", option, a2, a3, a4, a5);
   }
   seccomp(operation: number, flags: number, args: Uint8Array | null): number {
@@ -130,7 +148,13 @@ export abstract class LibcBase implements Libc {
   setns(fd: number, nstype: number): void {
     this.syscall("setns", fd, nstype);
   }
-  mount(source: string | null, target: string, fstype: string | null, flags: number | bigint, data: string | null): void {
+  mount(
+    source: string | null,
+    target: string,
+    fstype: string | null,
+    flags: number | bigint,
+    data: string | null,
+  ): void {
     this.syscall("mount", source, target, fstype, flags, data);
   }
   umount2(target: string, flags: number): void {

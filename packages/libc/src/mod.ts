@@ -17,11 +17,11 @@
 export * from "./arch.ts";
 export * from "./constants.ts";
 export * from "./errno.ts";
-export { watchExit, type ChildExit } from "./exit_watcher.ts";
+export { type ChildExit, watchExit } from "./exit_watcher.ts";
 export * from "./fake_libc.ts";
 export * from "./koffi_libc.ts";
 export * from "./libc.ts";
-export { loadTrampoline, trampolinePath, type Trampoline } from "./native.ts";
+export { loadTrampoline, type Trampoline, trampolinePath } from "./native.ts";
 export * from "./program.ts";
 export * from "./spawn.ts";
 export * from "./syscall_error.ts";

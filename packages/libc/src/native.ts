@@ -59,7 +59,10 @@ export function loadTrampoline(): Trampoline {
     abiVersion: lib.func("int forge_abi_version(void)"),
   };
   const abi = t.abiVersion();
-  if (abi !== ABI) throw new Error(`@forge/libc: ${file} has ABI ${abi}, expected ${ABI}; rebuild it with "npm run build:native -w @forge/libc"`);
+  if (abi !== ABI)
+    throw new Error(
+      `@forge/libc: ${file} has ABI ${abi}, expected ${ABI}; rebuild it with "npm run build:native -w @forge/libc"`,
+    );
   loaded = t;
   return t;
 }

@@ -162,13 +162,17 @@ export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()):
       if (typeof step.syscall === "number") nr = step.syscall;
       else {
         const n = syscallNumber(step.syscall, arch);
-        if (n === undefined) throw new RangeError(`step ${i} (${step.label}): no syscall "${step.syscall}" on ${arch}`);
+        if (n === undefined)
+          throw new RangeError(
+            `step ${i} (${step.label}): no syscall "${step.syscall}" on ${arch}`,
+          );
         nr = n;
       }
       args = step.args;
       if (step.optional) flags |= STEP_OPTIONAL;
     }
-    if (args.length > 6) throw new RangeError(`step ${i} (${step.label}): at most 6 arguments, got ${args.length}`);
+    if (args.length > 6)
+      throw new RangeError(`step ${i} (${step.label}): at most 6 arguments, got ${args.length}`);
     view.setUint32(base, code, true);
     view.setUint32(base + 4, flags, true);
     view.setBigInt64(base + 8, BigInt(nr), true);
@@ -178,7 +182,8 @@ export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()):
       view.setBigInt64(base + 24 + j * 8, value, true);
     });
     if (step.kind !== "reaper" && step.id !== undefined) {
-      if (ids.has(step.id)) throw new RangeError(`step ${i} (${step.label}): duplicate id "${step.id}"`);
+      if (ids.has(step.id))
+        throw new RangeError(`step ${i} (${step.label}): duplicate id "${step.id}"`);
       ids.set(step.id, i);
     }
   });
@@ -191,23 +196,34 @@ export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()):
   };
 }
 
-function encodeArg(a: StepArg, blob: Blob, ids: Map<string, number>, label: string, i: number): [number, bigint] {
+function encodeArg(
+  a: StepArg,
+  blob: Blob,
+  ids: Map<string, number>,
+  label: string,
+  i: number,
+): [number, bigint] {
   if (typeof a === "number") {
-    if (!Number.isInteger(a)) throw new TypeError(`step ${i} (${label}): argument ${a} is not an integer`);
+    if (!Number.isInteger(a))
+      throw new TypeError(`step ${i} (${label}): argument ${a} is not an integer`);
     return [ARG_IMM, BigInt(a)];
   }
   if (typeof a === "bigint") return [ARG_IMM, BigInt.asIntN(64, a)];
   if ("cstring" in a) return [ARG_DATA, BigInt(blob.cstring(a.cstring))];
   if ("strings" in a) {
     const table = blob.alloc((a.strings.length + 1) * 8);
-    a.strings.forEach((s, k) => blob.pointer(table + k * 8, blob.cstring(s)));
+    a.strings.forEach((s, k) => {
+      blob.pointer(table + k * 8, blob.cstring(s));
+    });
     return [ARG_DATA, BigInt(table)];
   }
   if ("bytes" in a) {
     const off = blob.bytes(a.bytes);
     for (const p of a.pointers ?? []) {
       if (p.at < 0 || p.at + 8 > a.bytes.length) {
-        throw new RangeError(`step ${i} (${label}): pointer at ${p.at} is outside the ${a.bytes.length}-byte struct`);
+        throw new RangeError(
+          `step ${i} (${label}): pointer at ${p.at} is outside the ${a.bytes.length}-byte struct`,
+        );
       }
       blob.pointer(off + p.at, typeof p.to === "string" ? blob.cstring(p.to) : blob.bytes(p.to));
     }
@@ -215,19 +231,27 @@ function encodeArg(a: StepArg, blob: Blob, ids: Map<string, number>, label: stri
   }
   if ("result" in a) {
     const k = ids.get(a.result);
-    if (k === undefined) throw new RangeError(`step ${i} (${label}): no earlier step with id "${a.result}"`);
+    if (k === undefined)
+      throw new RangeError(`step ${i} (${label}): no earlier step with id "${a.result}"`);
     return [ARG_RESULT, BigInt(k)];
   }
   if ("out" in a) return [ARG_DATA, BigInt(named(blob, a.out, a.size, label, i))];
   if ("load32" in a) {
     const off = blob.named.get(a.load32);
-    if (off === undefined) throw new RangeError(`step ${i} (${label}): no scratch buffer "${a.load32}" yet`);
+    if (off === undefined)
+      throw new RangeError(`step ${i} (${label}): no scratch buffer "${a.load32}" yet`);
     return [ARG_MEM32, BigInt(off + (a.offset ?? 0))];
   }
   throw new TypeError(`step ${i} (${label}): cannot encode argument ${JSON.stringify(a)}`);
 }
 
-function named(blob: Blob, name: string, size: number | undefined, label: string, i: number): number {
+function named(
+  blob: Blob,
+  name: string,
+  size: number | undefined,
+  label: string,
+  i: number,
+): number {
   let off = blob.named.get(name);
   if (off === undefined) {
     if (!size) throw new RangeError(`step ${i} (${label}): scratch buffer "${name}" needs a size`);

@@ -104,7 +104,12 @@ export class ChildHandle {
   readonly #done: Promise<ExitStatus>;
 
   /** @internal */
-  constructor(pid: number, pidfd: number, streams: (net.Socket | null)[], statusFd: number | undefined) {
+  constructor(
+    pid: number,
+    pidfd: number,
+    streams: (net.Socket | null)[],
+    statusFd: number | undefined,
+  ) {
     this.pid = pid;
     this.pidfd = pidfd;
     this.stdin = streams[0] ?? null;
@@ -163,11 +168,17 @@ function decodeExit(e: ChildExit, statusFd: number | undefined): ExitStatus {
   }
   if (e.siCode === 1) return exited(e.siStatus);
   if (e.siCode === 2 || e.siCode === 3) return signalled(e.siStatus);
-  throw new Error(`@forge/libc: waitid on the child reported ${e.siCode < 0 ? errnoName(-e.siCode) : `si_code ${e.siCode}`}`);
+  throw new Error(
+    `@forge/libc: waitid on the child reported ${e.siCode < 0 ? errnoName(-e.siCode) : `si_code ${e.siCode}`}`,
+  );
 }
 
 const exited = (code: number): ExitStatus => ({ code, signal: null, exitCode: code });
-const signalled = (sig: number): ExitStatus => ({ code: null, signal: signalName(sig), exitCode: 128 + sig });
+const signalled = (sig: number): ExitStatus => ({
+  code: null,
+  signal: signalName(sig),
+  exitCode: 128 + sig,
+});
 
 const F_SETFD = 2;
 const F_DUPFD_CLOEXEC = 1030;
@@ -221,7 +232,12 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       const what = ["stdin", "stdout", "stderr"][i]!;
       if (spec === "inherit") {
         // Node opens its own stdio close-on-exec; the child must keep them.
-        pre.push({ label: `inherit ${what}`, syscall: "fcntl", args: [i, F_SETFD, 0], optional: true });
+        pre.push({
+          label: `inherit ${what}`,
+          syscall: "fcntl",
+          args: [i, F_SETFD, 0],
+          optional: true,
+        });
         return;
       }
       if (spec === "ignore") {
@@ -239,7 +255,8 @@ export function spawn(opts: SpawnOptions): ChildHandle {
         moves.push({ from: spec, to: i, what });
       }
     });
-    for (const p of opts.passFds ?? []) moves.push({ from: p.fd, to: p.as, what: `fd ${p.fd} as ${p.as}` });
+    for (const p of opts.passFds ?? [])
+      moves.push({ from: p.fd, to: p.as, what: `fd ${p.fd} as ${p.as}` });
     pre.push(...fdMoves(moves));
 
     const steps: Step[] = [...(opts.steps ?? [])];
@@ -251,7 +268,12 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       steps[reaper] = { ...(steps[reaper] as Step), kind: "reaper", statusFd: w } as Step;
       fork = true;
     }
-    if (opts.cwd !== undefined) steps.push({ label: `enter the working directory ${opts.cwd}`, syscall: "chdir", args: [{ cstring: opts.cwd }] });
+    if (opts.cwd !== undefined)
+      steps.push({
+        label: `enter the working directory ${opts.cwd}`,
+        syscall: "chdir",
+        args: [{ cstring: opts.cwd }],
+      });
     steps.push(...(opts.lateSteps ?? []));
     candidates.forEach((file, k) => {
       steps.push({
@@ -266,30 +288,51 @@ export function spawn(opts: SpawnOptions): ChildHandle {
     const prog = compileProgram(all, lib.arch);
     const out = new Int32Array(3);
     const flags = BigInt(opts.cloneFlags ?? 0);
-    const r = t.spawn(prog.ops, prog.opCount, prog.data, prog.data.length, prog.relocs, prog.relocs.length, flags, fork ? MODE_FORK : MODE_VFORK, opts.cgroupFd ?? -1, out);
-    if (r < 0) throw new SpawnError(`clone the child (${cloneFlagNames(opts.cloneFlags ?? 0)})`, -1, "clone", -r);
+    const r = t.spawn(
+      prog.ops,
+      prog.opCount,
+      prog.data,
+      prog.data.length,
+      prog.relocs,
+      prog.relocs.length,
+      flags,
+      fork ? MODE_FORK : MODE_VFORK,
+      opts.cgroupFd ?? -1,
+      out,
+    );
+    if (r < 0)
+      throw new SpawnError(
+        `clone the child (${cloneFlagNames(opts.cloneFlags ?? 0)})`,
+        -1,
+        "clone",
+        -r,
+      );
     const [pid, pidfd, errR] = [out[0]!, out[1]!, out[2]!];
     for (const fd of parentClose) closeQuietly(fd);
     parentClose.length = 0;
 
-    if (opts.beforeStart) {
-      try {
-        opts.beforeStart({ pid, pidfd });
-        lib.write(syncW!, Uint8Array.of(1));
-      } catch (e) {
-        lib.pidfdSendSignal(pidfd, 9);
-        throw e;
-      } finally {
-        closeQuietly(syncW);
-        syncW = undefined;
-      }
-    }
-    const failure = readFailure(errR);
-    closeQuietly(errR);
+    // From here on the handle owns the child: it is reaped whatever happens next.
     const child = new ChildHandle(pid, pidfd, streams, statusR);
+    statusR = undefined;
+    let failure: [number, number] | undefined;
+    try {
+      if (opts.beforeStart) {
+        try {
+          opts.beforeStart({ pid, pidfd });
+          lib.write(syncW!, Uint8Array.of(1));
+        } catch (e) {
+          child.kill("SIGKILL");
+          throw e;
+        } finally {
+          closeQuietly(syncW);
+          syncW = undefined;
+        }
+      }
+      failure = readFailure(errR);
+    } finally {
+      closeQuietly(errR);
+    }
     if (failure) {
-      statusR = undefined;
-      for (const s of streams) s?.destroy();
       const [index, errno] = failure;
       throw stepError(all, index, errno, opts, searched);
     }
@@ -311,30 +354,44 @@ function fdMoves(moves: { from: number; to: number; what: string }[]): Step[] {
     if (m.from === m.to) return m.from;
     if (!targets.has(m.from)) return m.from;
     const id = `fdmove${k}`;
-    steps.push({ label: `set aside ${m.what}`, syscall: "fcntl", args: [m.from, F_DUPFD_CLOEXEC, 100], id });
+    steps.push({
+      label: `set aside ${m.what}`,
+      syscall: "fcntl",
+      args: [m.from, F_DUPFD_CLOEXEC, 100],
+      id,
+    });
     return { result: id };
   });
   moves.forEach((m, k) => {
-    if (m.from === m.to) steps.push({ label: `keep ${m.what} open`, syscall: "fcntl", args: [m.to, F_SETFD, 0] });
+    if (m.from === m.to)
+      steps.push({ label: `keep ${m.what} open`, syscall: "fcntl", args: [m.to, F_SETFD, 0] });
     else steps.push({ label: `connect ${m.what}`, syscall: "dup3", args: [sources[k]!, m.to, 0] });
   });
   return steps;
 }
 
-function execCandidates(opts: SpawnOptions, pathVar: string | undefined): { candidates: string[]; searched?: string } {
+function execCandidates(
+  opts: SpawnOptions,
+  pathVar: string | undefined,
+): { candidates: string[]; searched?: string } {
   if (opts.execCandidates?.length) return { candidates: [...opts.execCandidates] };
   const file = opts.file ?? opts.argv[0]!;
   if (file.includes("/")) return { candidates: [file] };
   const dirs = (pathVar ?? "/usr/local/bin:/usr/bin:/bin").split(":").filter(Boolean);
-  const found = dirs.map((d) => path.join(d, file)).filter((p) => {
-    try {
-      return fs.statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  });
+  const found = dirs
+    .map((d) => path.join(d, file))
+    .filter((p) => {
+      try {
+        return fs.statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    });
   // The child must still run something: the last candidate reports ENOENT.
-  return { candidates: found.length ? found : [path.join(dirs[0] ?? "/usr/bin", file)], searched: dirs.join(":") };
+  return {
+    candidates: found.length ? found : [path.join(dirs[0] ?? "/usr/bin", file)],
+    searched: dirs.join(":"),
+  };
 }
 
 function readFailure(fd: number): [number, number] | undefined {
@@ -347,23 +404,49 @@ function readFailure(fd: number): [number, number] | undefined {
       n += k;
       if (n === 8) break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EINTR" || (e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      if (
+        (e as NodeJS.ErrnoException).code === "EINTR" ||
+        (e as NodeJS.ErrnoException).code === "EAGAIN"
+      )
+        continue;
       throw e;
     }
   }
   return n === 8 ? [b.readInt32LE(0), b.readInt32LE(4)] : undefined;
 }
 
-function stepError(all: Step[], index: number, errno: number, opts: SpawnOptions, searched: string | undefined): SpawnError {
+function stepError(
+  all: Step[],
+  index: number,
+  errno: number,
+  opts: SpawnOptions,
+  searched: string | undefined,
+): SpawnError {
   const step = all[index];
-  if (!step) return new SpawnError("run the child's program", index, "execve", errno, "the child's program ended without executing a command");
-  const syscall = step.kind === "reaper" ? "clone" : step.kind === "wait-byte" ? "read" : String(step.syscall);
+  if (!step)
+    return new SpawnError(
+      "run the child's program",
+      index,
+      "execve",
+      errno,
+      "the child's program ended without executing a command",
+    );
+  const syscall =
+    step.kind === "reaper" ? "clone" : step.kind === "wait-byte" ? "read" : String(step.syscall);
   if (syscall === "execve" && errno === 2) {
     const cmd = opts.file ?? opts.argv[0]!;
-    const msg = searched ? `command not found: ${cmd} (searched ${searched})` : `cannot execute ${cmd}: no such file or directory`;
+    const msg = searched
+      ? `command not found: ${cmd} (searched ${searched})`
+      : `cannot execute ${cmd}: no such file or directory`;
     return new SpawnError(step.label, index, syscall, errno, msg);
   }
-  return new SpawnError(step.label, index, syscall, errno, `${step.label}: ${errnoName(errno)} (${errnoMessage(errno)})`);
+  return new SpawnError(
+    step.label,
+    index,
+    syscall,
+    errno,
+    `${step.label}: ${errnoName(errno)} (${errnoMessage(errno)})`,
+  );
 }
 
 /** Renders clone flags as "CLONE_NEWUSER|CLONE_NEWPID". */

@@ -41,13 +41,15 @@ export class SyscallError extends Error {
 export function renderArg(a: unknown): string {
   if (typeof a === "string") return JSON.stringify(a);
   if (typeof a === "bigint") return a < 0n ? `${a}` : `0x${a.toString(16)}`;
-  if (typeof a === "number") return Number.isInteger(a) && a > 0xffff ? `0x${a.toString(16)}` : `${a}`;
+  if (typeof a === "number")
+    return Number.isInteger(a) && a > 0xffff ? `0x${a.toString(16)}` : `${a}`;
   if (a instanceof Uint8Array) return `<${a.length} bytes>`;
   if (a === null || a === undefined) return "NULL";
   if (typeof a === "object") {
     const o = a as Record<string, unknown>;
     if ("cstring" in o) return JSON.stringify(o.cstring);
-    if ("strings" in o) return `[${(o.strings as string[]).map((s) => JSON.stringify(s)).join(", ")}]`;
+    if ("strings" in o)
+      return `[${(o.strings as string[]).map((s) => JSON.stringify(s)).join(", ")}]`;
     if ("bytes" in o) return `<${(o.bytes as Uint8Array).length} bytes>`;
     if ("result" in o) return `<result of ${String(o.result)}>`;
     if ("out" in o) return `<buffer ${String(o.out)}>`;

@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { compileProgram, OP_SIZE } from "./program.ts";
+
+const u32 = (b: Uint8Array, off: number) =>
+  new DataView(b.buffer, b.byteOffset).getUint32(off, true);
+const i64 = (b: Uint8Array, off: number) =>
+  new DataView(b.buffer, b.byteOffset).getBigInt64(off, true);
+
+describe("compileProgram", () => {
+  it("encodes a syscall with immediates and a string", () => {
+    const p = compileProgram(
+      [{ label: "set hostname", syscall: "sethostname", args: [{ cstring: "box" }, 3] }],
+      "x86_64",
+    );
+    expect(p.opCount).toBe(1);
+    expect(p.ops.length).toBe(OP_SIZE);
+    expect(u32(p.ops, 0)).toBe(0); // OP_SYSCALL
+    expect(i64(p.ops, 8)).toBe(170n); // sethostname on x86_64
+    expect(p.ops[16]).toBe(1); // ARG_DATA
+    expect(p.ops[17]).toBe(0); // ARG_IMM
+    const off = Number(i64(p.ops, 24));
+    expect(Buffer.from(p.data.subarray(off, off + 4)).toString("latin1")).toBe("box\0");
+    expect(i64(p.ops, 32)).toBe(3n);
+  });
+
+  it("resolves names per architecture", () => {
+    const a = compileProgram([{ label: "x", syscall: "getpid", args: [] }], "aarch64");
+    expect(i64(a.ops, 8)).toBe(172n);
+    expect(() =>
+      compileProgram([{ label: "open a file", syscall: "open", args: [] }], "aarch64"),
+    ).toThrow('step 0 (open a file): no syscall "open" on aarch64');
+  });
+
+  it("lays out argv arrays with relocations for every pointer", () => {
+    const p = compileProgram(
+      [
+        {
+          label: "exec",
+          syscall: "execve",
+          args: [{ cstring: "/bin/sh" }, { strings: ["sh", "-c", "x"] }, { strings: [] }],
+        },
+      ],
+      "x86_64",
+    );
+    const table = Number(i64(p.ops, 32));
+    expect([...p.relocs].map(Number)).toEqual([table, table + 8, table + 16]);
+    const dv = new DataView(p.data.buffer);
+    const s0 = Number(dv.getBigUint64(table, true));
+    expect(Buffer.from(p.data.subarray(s0, s0 + 3)).toString()).toBe("sh\0");
+    expect(dv.getBigUint64(table + 24, true)).toBe(0n); // NULL terminator
+  });
+
+  it("links results, scratch buffers and struct pointers", () => {
+    const filter = new Uint8Array(16).fill(7);
+    const fprog = new Uint8Array(16);
+    const p = compileProgram(
+      [
+        { label: "pipe", syscall: "pipe2", args: [{ out: "fds", size: 8 }, 0], id: "p" },
+        { label: "close", syscall: "close", args: [{ load32: "fds", offset: 4 }] },
+        { label: "dup", syscall: "dup", args: [{ result: "p" }], optional: true },
+        {
+          label: "filter",
+          syscall: "seccomp",
+          args: [1, 0, { bytes: fprog, pointers: [{ at: 8, to: filter }] }],
+        },
+      ],
+      "x86_64",
+    );
+    const fds = Number(i64(p.ops, 24));
+    expect(p.ops[OP_SIZE + 16]).toBe(3); // ARG_MEM32
+    expect(Number(i64(p.ops, OP_SIZE + 24))).toBe(fds + 4);
+    expect(p.ops[2 * OP_SIZE + 16]).toBe(2); // ARG_RESULT
+    expect(i64(p.ops, 2 * OP_SIZE + 24)).toBe(0n);
+    expect(u32(p.ops, 2 * OP_SIZE + 4)).toBe(1); // optional
+    const s = Number(i64(p.ops, 3 * OP_SIZE + 40));
+    expect(p.relocs).toContain(BigInt(s + 8));
+    const target = Number(new DataView(p.data.buffer).getBigUint64(s + 8, true));
+    expect([...p.data.subarray(target, target + 16)]).toEqual([...filter]);
+  });
+
+  it("encodes the special ops", () => {
+    const p = compileProgram(
+      [
+        { kind: "wait-byte", label: "wait", fd: 5 },
+        { kind: "reaper", label: "init" },
+      ],
+      "x86_64",
+    );
+    expect(u32(p.ops, 0)).toBe(1);
+    expect(i64(p.ops, 24)).toBe(5n);
+    expect(u32(p.ops, OP_SIZE)).toBe(2);
+    expect(i64(p.ops, OP_SIZE + 24)).toBe(-1n);
+  });
+
+  it("rejects what it cannot encode, naming the step", () => {
+    expect(() =>
+      compileProgram([{ label: "a", syscall: "close", args: [{ result: "nope" }] }]),
+    ).toThrow('step 0 (a): no earlier step with id "nope"');
+    expect(() =>
+      compileProgram([{ label: "b", syscall: "close", args: [{ load32: "x" }] }]),
+    ).toThrow('no scratch buffer "x"');
+    expect(() =>
+      compileProgram([{ label: "c", syscall: "close", args: [1, 2, 3, 4, 5, 6, 7] }]),
+    ).toThrow("at most 6 arguments");
+    expect(() =>
+      compileProgram([{ label: "d", syscall: "chdir", args: [{ cstring: "a\0b" }] }]),
+    ).toThrow("NUL byte");
+    expect(() => compileProgram([{ label: "e", syscall: "close", args: [1.5] }])).toThrow(
+      "not an integer",
+    );
+    expect(() =>
+      compileProgram([
+        { label: "f", syscall: "getpid", args: [], id: "x" },
+        { label: "g", syscall: "getpid", args: [], id: "x" },
+      ]),
+    ).toThrow('duplicate id "x"');
+  });
+});
