@@ -9,5 +9,7 @@
  *
  * @module
  */
+
+export { many, parseCommandLine, parseDuration, parseInteger } from "./args.ts";
 export { CliError, type Command } from "./cli_error.ts";
 export { main, reportError } from "./main.ts";

@@ -1,4 +1,11 @@
 /**
+ * @forge/sandbox: the facade that composes every Forge layer into one launch plan.
+ *
+ * The layers are re-exported as namespaces so that the CLI (and embedders) need one
+ * dependency.
+ *
  * @module
  */
-export const PACKAGE_VERSION = "0.1.0";
+export * as libc from "@forge/libc";
+export * from "./launch.ts";
+export * from "./doctor.ts";

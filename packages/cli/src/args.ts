@@ -1,0 +1,109 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { CliError } from "./cli_error.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * Splits `forge <cmd> [options] [--] COMMAND [ARGS...]` into the options and the
+ * command: the command starts after `--` or at the first word that is neither an
+ * option nor an option's value, so `forge run sh -c 'echo hi'` works too.
+ *
+ * @example
+ * ```ts
+ * import { parseCommandLine } from "@forge/cli";
+ * const { values, command } = parseCommandLine(["--net", "host", "--", "ls", "-l"], { net: { type: "string" } });
+ * // values.net === "host", command = ["ls", "-l"]
+ * ```
+ */
+export function parseCommandLine(
+  argv: readonly string[],
+  options: Options,
+): {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  command: string[];
+} {
+  let end = argv.length;
+  let rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      end = i;
+      rest = argv.slice(i + 1);
+      break;
+    }
+    if (!a.startsWith("-") || a === "-") {
+      end = i;
+      rest = argv.slice(i);
+      break;
+    }
+    const name = a.startsWith("--") ? a.slice(2).split("=")[0]! : undefined;
+    const opt =
+      name !== undefined
+        ? options[name]
+        : Object.values(options).find((o) => o.short === a.slice(1, 2));
+    if (opt?.type === "string" && !a.includes("=") && !(a.length > 2 && !a.startsWith("--"))) i++;
+  }
+  try {
+    const { values } = parseArgs({
+      args: argv.slice(0, end),
+      options,
+      strict: true,
+      allowPositionals: false,
+    });
+    return {
+      values: values as Record<string, string | boolean | string[] | boolean[] | undefined>,
+      command: rest,
+    };
+  } catch (e) {
+    throw new CliError(
+      (e as Error).message
+        .replace(/^Unknown option/, "unknown option")
+        .replace(/\. To specify a positional.*$/s, ""),
+    );
+  }
+}
+
+/**
+ * Parses a duration such as `500ms`, `2s`, `1.5m` or `1h` (a bare number is seconds)
+ * into milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "@forge/cli";
+ * parseDuration("1.5s", "--timeout"); // 1500
+ * ```
+ */
+export function parseDuration(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m)
+    throw new CliError(`${what}: expected a duration such as 500ms, 10s, 2m or 1h, got "${text}"`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? "s";
+  const ms =
+    unit === "ms" ? n : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n * 3_600_000;
+  if (ms <= 0) throw new CliError(`${what}: the duration must be more than zero, got "${text}"`);
+  return ms;
+}
+
+/**
+ * Parses a whole number within bounds, naming the option in the error.
+ *
+ * @example
+ * ```ts
+ * import { parseInteger } from "@forge/cli";
+ * parseInteger("1000", "--uid", 0, 2 ** 32 - 2); // 1000
+ * ```
+ */
+export function parseInteger(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim()))
+    throw new CliError(`${what}: expected a whole number, got "${text}"`);
+  const n = Number(text);
+  if (n < min || n > max) throw new CliError(`${what}: ${n} is out of range (${min} to ${max})`);
+  return n;
+}
+
+/** Reads a repeatable string option as an array. */
+export function many(v: unknown): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}

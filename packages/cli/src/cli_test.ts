@@ -1,0 +1,144 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { parseCommandLine, parseDuration, parseInteger } from "./args.ts";
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/forge.mjs");
+
+function forge(args: string[], opts: { asNobody?: boolean; input?: string } = {}) {
+  const cmd = opts.asNobody ? "setpriv" : process.execPath;
+  const argv = opts.asNobody
+    ? ["--reuid", "65534", "--regid", "65534", "--clear-groups", process.execPath, bin, ...args]
+    : [bin, ...args];
+  const r = spawnSync(cmd, argv, { encoding: "utf8", input: opts.input ?? "", timeout: 30_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe("argument parsing", () => {
+  it("finds the command after -- or at the first word", () => {
+    const opts = { net: { type: "string" }, env: { type: "string", multiple: true } } as const;
+    expect(parseCommandLine(["--net", "host", "--", "ls", "-l"], opts)).toEqual({
+      values: { net: "host" },
+      command: ["ls", "-l"],
+    });
+    expect(parseCommandLine(["--env=A=1", "sh", "-c", "x"], opts).command).toEqual([
+      "sh",
+      "-c",
+      "x",
+    ]);
+    expect(() => parseCommandLine(["--nope", "--", "ls"], opts)).toThrow(/unknown option '--nope'/);
+  });
+
+  it("parses durations and integers with errors that name the option", () => {
+    expect(parseDuration("250ms", "--timeout")).toBe(250);
+    expect(parseDuration("2", "--timeout")).toBe(2000);
+    expect(parseDuration("1.5m", "--timeout")).toBe(90_000);
+    expect(() => parseDuration("soon", "--timeout")).toThrow(
+      '--timeout: expected a duration such as 500ms, 10s, 2m or 1h, got "soon"',
+    );
+    expect(() => parseInteger("-1", "--uid", 0, 10)).toThrow(
+      '--uid: expected a whole number, got "-1"',
+    );
+    expect(() => parseInteger("11", "--uid", 0, 10)).toThrow("--uid: 11 is out of range (0 to 10)");
+  });
+});
+
+describe.skipIf(!fs.existsSync(path.resolve(bin, "../../dist/main.js")))(
+  "forge (built CLI)",
+  () => {
+    it("prints hello from inside the namespaces", () => {
+      const r = forge(["run", "--", "/bin/echo", "hello"]);
+      expect(r).toMatchObject({ code: 0, out: "hello\n", err: "" });
+    });
+
+    it("exits with the command's code, 128+N for a signal", () => {
+      expect(forge(["run", "--", "sh", "-c", "exit 42"]).code).toBe(42);
+      expect(forge(["run", "--", "sh", "-c", "kill -TERM $$"]).code).toBe(143);
+    });
+
+    it("gives one line, not a stack trace, for user errors", () => {
+      const nf = forge(["run", "--", "no-such-command-xyz"]);
+      expect(nf.code).toBe(127);
+      expect(nf.err).toMatch(/^forge: command not found: no-such-command-xyz \(searched .*\)\n$/);
+      const bad = forge(["run", "--net", "maybe", "--", "true"]);
+      expect(bad).toMatchObject({
+        code: 2,
+        err: 'forge: --net: expected "none" or "host", got "maybe"\n',
+      });
+      expect(forge(["run"]).err).toMatch(/^forge: no command given/);
+      expect(forge(["frobnicate"])).toMatchObject({
+        code: 2,
+        err: 'forge: unknown command "frobnicate"; run "forge --help" for the list\n',
+      });
+    });
+
+    it("has help for every command", () => {
+      for (const c of ["run", "doctor"]) {
+        const r = forge([c, "--help"]);
+        expect(r.code).toBe(0);
+        expect(r.out).toMatch(new RegExp(`^forge ${c}: `));
+      }
+      expect(forge(["--help"]).out).toMatch(/Commands:/);
+    });
+
+    it("keeps the environment clean and applies --env and --keep-env", () => {
+      const r = forge(["run", "--env", "A=1", "--keep-env", "HOME", "--", "/usr/bin/env"]);
+      const keys = r.out
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=")[0])
+        .sort();
+      expect(keys).toEqual(
+        [
+          "A",
+          "HOME",
+          "PATH",
+          ...(process.env.LANG ? ["LANG"] : []),
+          ...(process.env.TERM ? ["TERM"] : []),
+        ].sort(),
+      );
+    });
+
+    it("kills the sandbox on --timeout and records why in --json-status", () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-cli-"));
+      try {
+        const file = path.join(dir, "status.json");
+        const r = forge(["run", "--timeout", "200ms", "--json-status", file, "--", "sleep", "30"]);
+        expect(r.code).toBe(124);
+        expect(r.err).toBe("forge: timed out after 200ms; the sandbox was killed\n");
+        expect(JSON.parse(fs.readFileSync(file, "utf8"))).toMatchObject({
+          reason: "timeout",
+          signal: "SIGKILL",
+        });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it.skipIf(process.getuid?.() !== 0)("runs rootless as an unprivileged user", () => {
+      const r = forge(["run", "--", "/bin/sh", "-c", "echo hello; id -u; cat /proc/self/uid_map"], {
+        asNobody: true,
+      });
+      expect(r.code).toBe(0);
+      const [hello, uid, map] = r.out.trim().split("\n");
+      expect(hello).toBe("hello");
+      expect(uid).toBe("0");
+      expect(map!.trim().split(/\s+/)).toEqual(["0", "65534", "1"]);
+      const self = forge(["run", "--uid", "65534", "--gid", "65534", "--", "id", "-u"], {
+        asNobody: true,
+      });
+      expect(self.out).toBe("65534\n");
+    });
+
+    it("reports the kernel's offer as JSON", () => {
+      const r = forge(["doctor", "--json"]);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.out);
+      expect(j.seccomp.actions).toContain("allow");
+      expect(j.userNamespaces.ok).toBe(true);
+    });
+  },
+);
