@@ -8,6 +8,12 @@
  * pointers into a data blob, results of earlier ops, or 32/64-bit loads from the blob.
  * A failing op writes {index, errno} to a close-on-exec pipe and the child exits 127;
  * EOF on that pipe tells the parent that execve succeeded.
+ *
+ * The child always shares the parent's memory (CLONE_VM) and runs on a private region
+ * that holds its stacks and a copy of the program, so it never reads memory that
+ * Node's garbage collector could move. With CLONE_VFORK the parent sleeps until the
+ * exec; without it (needed by the reaper and by steps that wait for the parent) the
+ * region is unmapped by the exit watcher once the child has been reaped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,14 +30,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define FORGE_ABI 1
+#define FORGE_ABI 2
 #define MAX_OPS 512
-#define CHILD_STACK (256 * 1024)
+#define STACK_SIZE (128 * 1024)
 
 enum { OP_SYSCALL = 0, OP_WAIT_BYTE = 1, OP_REAPER = 2 };
 enum { ARG_IMM = 0, ARG_DATA = 1, ARG_RESULT = 2, ARG_MEM32 = 3, ARG_MEM64 = 4 };
 enum { STEP_OPTIONAL = 1 };
-enum { MODE_VFORK = 0, MODE_FORK = 1 };
+enum { MODE_VFORK = 0, MODE_ASYNC = 1 };
 
 struct forge_op {
   uint32_t code;
@@ -49,19 +55,94 @@ struct child_ctx {
   uint8_t *data;
   int err_w;
   int mode;
+  char *payload_stack_top; /* for OP_REAPER */
+  uint32_t start;          /* first op to run */
+  int64_t *results;        /* shared with the payload after OP_REAPER */
 };
 
 int forge_abi_version(void) { return FORGE_ABI; }
 
+/* Raw syscalls that return -errno and never touch errno: the child may share memory
+ * (and TLS) with Node's running threads, so it must not write anything but its stack. */
 static long raw(long nr, long a, long b, long c, long d, long e, long f) {
-  long r = syscall(nr, a, b, c, d, e, f);
-  return r == -1 ? -errno : r;
+#if defined(__x86_64__)
+  long ret;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+#elif defined(__aarch64__)
+  register long x8 __asm__("x8") = nr;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  return x0;
+#else
+#error "the Forge trampoline supports x86_64 and aarch64"
+#endif
+}
+
+/* clone3 that runs fn(arg) on the stack given in ca and exits with its result in the
+ * child; returns the child's pid (or -errno) in the parent. */
+static long clone3_run(struct clone_args *ca, int (*fn)(void *), void *arg) {
+#if defined(__x86_64__)
+  long ret;
+  register void *r12 __asm__("r12") = (void *)fn;
+  register void *r13 __asm__("r13") = arg;
+  __asm__ volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "xor %%ebp, %%ebp\n\t"
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "mov %%eax, %%edi\n\t"
+      "mov $60, %%eax\n\t"
+      "syscall\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "=a"(ret)
+      : "a"((long)SYS_clone3), "D"(ca), "S"(sizeof *ca), "r"(r12), "r"(r13)
+      : "rcx", "r11", "memory");
+  return ret;
+#elif defined(__aarch64__)
+  register long x0 __asm__("x0") = (long)ca;
+  register long x1 __asm__("x1") = sizeof *ca;
+  register long x8 __asm__("x8") = SYS_clone3;
+  register void *x19 __asm__("x19") = (void *)fn;
+  register void *x20 __asm__("x20") = arg;
+  __asm__ volatile(
+      "svc #0\n\t"
+      "cbnz x0, 1f\n\t"
+      "mov x29, xzr\n\t"
+      "mov x0, x20\n\t"
+      "blr x19\n\t"
+      "mov x8, #93\n\t"
+      "svc #0\n\t"
+      "1:\n\t"
+      : "+r"(x0)
+      : "r"(x1), "r"(x8), "r"(x19), "r"(x20)
+      : "x30", "memory");
+  return x0;
+#endif
+}
+
+static __attribute__((noreturn)) void child_exit(int code) {
+  for (;;) raw(SYS_exit_group, code, 0, 0, 0, 0, 0);
 }
 
 static __attribute__((noreturn)) void child_fail(const struct child_ctx *ctx, int32_t index, int32_t err) {
   int32_t rec[2] = {index, err};
   raw(SYS_write, ctx->err_w, (long)rec, sizeof rec, 0, 0, 0);
-  for (;;) raw(SYS_exit_group, 127, 0, 0, 0, 0, 0);
+  child_exit(127);
 }
 
 static int64_t arg_value(const struct child_ctx *ctx, const int64_t *results, uint8_t kind, int64_t v) {
@@ -74,13 +155,23 @@ static int64_t arg_value(const struct child_ctx *ctx, const int64_t *results, ui
   }
 }
 
+static void set_mask(int how, const sigset_t *set) { raw(SYS_rt_sigprocmask, how, (long)set, 0, _NSIG / 8, 0, 0); }
+
+static int run_program(struct child_ctx *ctx);
+
+static int payload_main(void *arg) {
+  sigset_t none;
+  sigemptyset(&none);
+  set_mask(SIG_SETMASK, &none);
+  return run_program(arg);
+}
+
 /* PID 1 of a new pid namespace: forwards signals to the payload, reaps orphans and
  * exits with the payload's status (128+N for a signal), which it also writes as a raw
- * wait status to status_fd when that is >= 0. */
+ * wait status to status_fd when that is >= 0. Signals are already blocked. */
 static __attribute__((noreturn)) void reaper(pid_t payload, int status_fd) {
   sigset_t all;
   sigfillset(&all);
-  raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, 0, _NSIG / 8, 0, 0);
   if (status_fd >= 0) {
     if (status_fd > 0) raw(SYS_close_range, 0, status_fd - 1, 0, 0, 0, 0);
     raw(SYS_close_range, status_fd + 1, ~0U, 0, 0, 0, 0);
@@ -102,29 +193,42 @@ static __attribute__((noreturn)) void reaper(pid_t payload, int status_fd) {
       if (w <= 0) break;
       if (w == payload) {
         if (status_fd >= 0) raw(SYS_write, status_fd, (long)&st, sizeof st, 0, 0, 0);
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        for (;;) raw(SYS_exit_group, code, 0, 0, 0, 0, 0);
+        child_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
       }
     }
   }
 }
 
-static int child_main(void *arg) {
-  const struct child_ctx *ctx = arg;
-  int64_t results[MAX_OPS];
-
-  /* Node's handlers must never run here: every signal back to its default, then unblock. */
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int s = 1; s < _NSIG; s++) {
-    if (s != SIGKILL && s != SIGSTOP) raw(SYS_rt_sigaction, s, (long)&dfl, 0, _NSIG / 8, 0, 0);
+/* OP_REAPER: vfork the payload (it goes on with the next op), then become the reaper. */
+static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd) {
+  if (ctx->mode != MODE_ASYNC || !ctx->payload_stack_top) return -EINVAL;
+  sigset_t all;
+  sigfillset(&all);
+  /* Blocked before the payload exists, so that no SIGCHLD can be lost. */
+  set_mask(SIG_SETMASK, &all);
+  struct child_ctx payload = *ctx;
+  payload.start = index + 1;
+  payload.payload_stack_top = NULL;
+  struct clone_args ca;
+  memset(&ca, 0, sizeof ca);
+  ca.flags = CLONE_VM | CLONE_VFORK;
+  ca.exit_signal = SIGCHLD;
+  ca.stack = (uint64_t)(uintptr_t)(ctx->payload_stack_top - STACK_SIZE);
+  ca.stack_size = STACK_SIZE;
+  /* The status pipe is close-on-exec: the payload loses it at its exec. */
+  long pid = clone3_run(&ca, payload_main, &payload);
+  if (pid < 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    set_mask(SIG_SETMASK, &none);
+    return pid;
   }
-  sigset_t none;
-  sigemptyset(&none);
-  raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, _NSIG / 8, 0, 0);
+  reaper((pid_t)pid, status_fd);
+}
 
-  for (uint32_t i = 0; i < ctx->nops; i++) {
+static int run_program(struct child_ctx *ctx) {
+  int64_t *results = ctx->results;
+  for (uint32_t i = ctx->start; i < ctx->nops; i++) {
     const struct forge_op *op = &ctx->ops[i];
     int64_t a[6];
     for (int j = 0; j < 6; j++) a[j] = arg_value(ctx, results, op->kinds[j], op->args[j]);
@@ -141,86 +245,153 @@ static int child_main(void *arg) {
         break;
       }
       case OP_REAPER:
-        if (ctx->mode != MODE_FORK) {
-          r = -EINVAL;
-          break;
-        }
-        r = raw(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
-        if (r > 0) reaper((pid_t)r, (int)a[0]);
-        if (r == 0 && a[0] >= 0) raw(SYS_close, a[0], 0, 0, 0, 0, 0);
+        r = become_reaper(ctx, i, (int)a[0]);
         break;
       default:
         r = -ENOSYS;
     }
-    if (r < 0 && r > -4096) {
-      if (!(op->flags & STEP_OPTIONAL)) child_fail(ctx, (int32_t)i, (int32_t)-r);
-    }
+    if (r < 0 && r > -4096 && !(op->flags & STEP_OPTIONAL)) child_fail(ctx, (int32_t)i, (int32_t)-r);
     results[i] = r;
   }
   child_fail(ctx, (int32_t)ctx->nops, 0);
 }
 
+static int child_main(void *arg) {
+  struct child_ctx *ctx = arg;
+  int64_t results[MAX_OPS];
+  ctx->results = results;
+  /* Node's handlers must never run here: every signal back to its default, then unblock. */
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < _NSIG; s++) {
+    if (s != SIGKILL && s != SIGSTOP) raw(SYS_rt_sigaction, s, (long)&dfl, 0, _NSIG / 8, 0, 0);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  set_mask(SIG_SETMASK, &none);
+  return run_program(ctx);
+}
+
+/* ---- regions: stacks and the program copy of children that outlive forge_spawn ---- */
+
+struct region {
+  int pidfd;
+  void *base;
+  size_t size;
+  struct region *next;
+};
+static pthread_mutex_t regions_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct region *regions;
+
+static void region_keep(int pidfd, void *base, size_t size, struct region *node) {
+  node->pidfd = pidfd;
+  node->base = base;
+  node->size = size;
+  pthread_mutex_lock(&regions_lock);
+  node->next = regions;
+  regions = node;
+  pthread_mutex_unlock(&regions_lock);
+}
+
+/* Unmaps the region of a reaped child (called by the watcher thread). */
+static void region_release(int pidfd) {
+  pthread_mutex_lock(&regions_lock);
+  for (struct region **p = &regions; *p; p = &(*p)->next) {
+    if ((*p)->pidfd == pidfd) {
+      struct region *r = *p;
+      *p = r->next;
+      pthread_mutex_unlock(&regions_lock);
+      munmap(r->base, r->size);
+      return;
+    }
+  }
+  pthread_mutex_unlock(&regions_lock);
+}
+
 /*
  * Clones a child that runs `ops` and returns 0 with out = {pid, pidfd, err_fd}, or
  * -errno when the clone itself failed. relocs lists offsets in `data` holding
- * blob-relative pointers, turned into absolute ones here before the clone.
- * mode 0 (vfork): CLONE_VM|CLONE_VFORK on a private stack, the parent waits until the
- * child has exec'd or failed. mode 1 (fork): clone3, a copy-on-write child, needed for
- * OP_REAPER, OP_WAIT_BYTE and CLONE_INTO_CGROUP (cgroup_fd >= 0).
+ * blob-relative pointers. mode 0 (vfork): the parent sleeps until the child has exec'd
+ * or failed. mode 1 (async): the parent goes on at once (needed by OP_REAPER and
+ * OP_WAIT_BYTE); the caller must then register the pidfd with forge_watch_add so that
+ * the child's region is freed when it is reaped. cgroup_fd >= 0 places the child in
+ * that cgroup v2 directory (CLONE_INTO_CGROUP).
  */
-int forge_spawn(const uint8_t *ops, uint32_t nops, uint8_t *data, uint64_t data_len,
+int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t data_len,
                 const uint64_t *relocs, uint32_t nrelocs, uint64_t flags, int32_t mode,
                 int32_t cgroup_fd, int32_t *out) {
   if (nops > MAX_OPS) return -E2BIG;
   for (uint32_t i = 0; i < nrelocs; i++) {
     if (relocs[i] + 8 > data_len) return -EFAULT;
-    uint64_t v;
-    memcpy(&v, data + relocs[i], 8);
-    v += (uint64_t)(uintptr_t)data;
-    memcpy(data + relocs[i], &v, 8);
   }
+  size_t ops_len = (size_t)nops * sizeof(struct forge_op);
+  size_t page = 4096;
+  size_t extra = sizeof(struct region) + ops_len + data_len + sizeof(struct child_ctx) + 64;
+  size_t size = 2 * STACK_SIZE + ((extra + page - 1) & ~(page - 1));
+  uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (base == MAP_FAILED) return -errno;
+  /* [stack][payload stack][region node][ops][data] */
+  struct region *node = (struct region *)(base + 2 * STACK_SIZE);
+  uint8_t *ops_copy = (uint8_t *)(node + 1);
+  ops_copy = (uint8_t *)(((uintptr_t)ops_copy + 15) & ~(uintptr_t)15);
+  uint8_t *data_copy = (uint8_t *)(((uintptr_t)(ops_copy + ops_len) + 15) & ~(uintptr_t)15);
+  memcpy(ops_copy, ops, ops_len);
+  memcpy(data_copy, data, data_len);
+  for (uint32_t i = 0; i < nrelocs; i++) {
+    uint64_t v;
+    memcpy(&v, data_copy + relocs[i], 8);
+    v += (uint64_t)(uintptr_t)data_copy;
+    memcpy(data_copy + relocs[i], &v, 8);
+  }
+
   int errp[2];
-  if (pipe2(errp, O_CLOEXEC) < 0) return -errno;
-  struct child_ctx ctx = {(const struct forge_op *)ops, nops, data, errp[1], mode};
+  if (pipe2(errp, O_CLOEXEC) < 0) {
+    int e = errno;
+    munmap(base, size);
+    return -e;
+  }
+  struct child_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.ops = (const struct forge_op *)ops_copy;
+  ctx.nops = nops;
+  ctx.data = data_copy;
+  ctx.err_w = errp[1];
+  ctx.mode = mode == MODE_VFORK ? MODE_VFORK : MODE_ASYNC;
+  ctx.payload_stack_top = (char *)base + 2 * STACK_SIZE;
+  struct child_ctx *shared_ctx = &ctx;
+  if (ctx.mode == MODE_ASYNC) {
+    /* The child outlives this frame: give it a copy of the context in its region. */
+    shared_ctx = (struct child_ctx *)(data_copy + ((data_len + 15) & ~15ULL));
+    *shared_ctx = ctx;
+  }
+
+  int pidfd = -1;
+  struct clone_args ca;
+  memset(&ca, 0, sizeof ca);
+  ca.flags = flags | CLONE_VM | CLONE_PIDFD | (ctx.mode == MODE_VFORK ? CLONE_VFORK : 0);
+  ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+  ca.exit_signal = SIGCHLD;
+  ca.stack = (uint64_t)(uintptr_t)base;
+  ca.stack_size = STACK_SIZE;
+  if (cgroup_fd >= 0) {
+    ca.flags |= CLONE_INTO_CGROUP;
+    ca.cgroup = (uint64_t)cgroup_fd;
+  }
 
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int pidfd = -1;
-  long pid;
-  int saved = 0;
-  if (mode == MODE_VFORK && cgroup_fd < 0) {
-    void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) {
-      pid = -1;
-      saved = errno;
-    } else {
-      pid = clone(child_main, (char *)stack + CHILD_STACK,
-                  (int)(flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD), &ctx, &pidfd);
-      saved = errno;
-      munmap(stack, CHILD_STACK);
-    }
-  } else {
-    struct clone_args ca;
-    memset(&ca, 0, sizeof ca);
-    ca.flags = flags | CLONE_PIDFD;
-    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-    ca.exit_signal = SIGCHLD;
-    if (cgroup_fd >= 0) {
-      ca.flags |= CLONE_INTO_CGROUP;
-      ca.cgroup = (uint64_t)cgroup_fd;
-    }
-    ctx.mode = MODE_FORK;
-    pid = syscall(SYS_clone3, &ca, sizeof ca);
-    saved = errno;
-    if (pid == 0) child_main(&ctx);
-  }
+  long pid = clone3_run(&ca, child_main, shared_ctx);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   close(errp[1]);
   if (pid < 0) {
     close(errp[0]);
-    return -saved;
+    munmap(base, size);
+    return (int)pid;
   }
+  if (ctx.mode == MODE_VFORK) munmap(base, size);
+  else region_keep(pidfd, base, size, node);
   out[0] = (int32_t)pid;
   out[1] = pidfd;
   out[2] = errp[0];
@@ -249,6 +420,7 @@ static void *watch_main(void *unused) {
         si.si_code = -errno;
       }
       epoll_ctl(watch_ep, EPOLL_CTL_DEL, fd, NULL);
+      region_release(fd);
       int32_t rec[3] = {token, si.si_code, si.si_status};
       while (write(watch_w, rec, sizeof rec) < 0 && errno == EINTR) {
       }

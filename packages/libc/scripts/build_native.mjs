@@ -1,5 +1,7 @@
 // Builds the spawn trampoline (native/*.c) into prebuilds/linux-<arch>/.
 // Run by `npm run build:native`; needs a C compiler (cc, gcc or clang).
+// -z nodelete: the exit watcher thread runs in this library until the process ends,
+// so it must never be unmapped by a dlclose during Node's teardown.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";

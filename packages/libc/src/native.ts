@@ -22,7 +22,7 @@ export interface Trampoline {
   abiVersion(): number;
 }
 
-const ABI = 1;
+const ABI = 2;
 let loaded: Trampoline | undefined;
 
 /** Where the trampoline library is looked for: FORGE_TRAMPOLINE, else the package's prebuilds. */

@@ -184,7 +184,7 @@ const F_SETFD = 2;
 const F_DUPFD_CLOEXEC = 1030;
 const CLOSE_RANGE_CLOEXEC = 4;
 const MODE_VFORK = 0;
-const MODE_FORK = 1;
+const MODE_ASYNC = 1;
 
 /**
  * Starts a child through the trampoline. Synchronous: it returns once the child has
@@ -296,7 +296,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       prog.relocs,
       prog.relocs.length,
       flags,
-      fork ? MODE_FORK : MODE_VFORK,
+      fork ? MODE_ASYNC : MODE_VFORK,
       opts.cgroupFd ?? -1,
       out,
     );
