@@ -1,4 +1,26 @@
 /**
+ * @forge/seccomp: compiles OCI/Docker seccomp profiles to optimised seccomp-BPF.
+ *
+ * Profile schema and validation (every problem as a JSON pointer), a compiler that
+ * dispatches with a balanced tree over syscall-number ranges, an emulator that
+ * counts instructions, a disassembler, a verifier that checks a filter against its
+ * profile, built-in profiles, a profile builder, exports for Kubernetes and OCI,
+ * installation (into this process, or as spawn steps) and the user-notification
+ * listener.
+ *
+ * @example
+ * ```ts
+ * import { builtinProfile, compileProfile, emulate } from "@forge/seccomp";
+ * const f = compileProfile(builtinProfile("default"), { arch: "x86_64" });
+ * const r = emulate(f.program, { nr: 39, arch: 0xc000003e }); // getpid
+ * console.log(r.action.kind, r.executed); // "allow" 9
+ * ```
+ *
  * @module
  */
-export const PACKAGE_VERSION = "0.1.0";
+export * from "./action.ts";
+export * from "./bpf.ts";
+export * from "./compile.ts";
+export * from "./emulator.ts";
+export * from "./profile.ts";
+export * from "./resolve.ts";

@@ -1,0 +1,394 @@
+/**
+ * From a profile to what the filter must decide: for the target architecture and
+ * the sub-architectures the profile names, the rules of every syscall number, with
+ * Docker's includes/excludes applied, names resolved per ABI, and conflicts found.
+ * {@link decide} is the reference semantics that the compiler is checked against.
+ *
+ * Semantics:
+ * - A rule matches when all its conditions hold (AND); a syscall may have several
+ *   rules (OR). When several rules of one syscall match, the one whose action the
+ *   kernel ranks first wins (KILL_PROCESS > KILL_THREAD > TRAP > ERRNO > USER_NOTIF >
+ *   TRACE > LOG > ALLOW, as for stacked filters); on a tie, the earlier rule. So a
+ *   narrow deny rule carves an exception out of a broad allow rule. Overlaps of
+ *   rules with different actions are reported as conflicts.
+ * - No matching rule: the default action. Another architecture: KILL_PROCESS.
+ * - On 32-bit ABIs (i386, arm) arguments and rule values are taken modulo 2^32: the
+ *   kernel ignores the upper half, so a caller's junk there cannot change a decision.
+ *   x32 passes full 64-bit registers and is compared on 64 bits like x86_64.
+ *
+ * @module
+ */
+import os from "node:os";
+import { ARCHES, type Arch, SUB_ARCHES, syscallEntries } from "@forge/libc";
+import { type Action, actionRank, actionValue, formatAction, parseAction, sameAction } from "./action.ts";
+import {
+  type Operator,
+  ProfileError,
+  type ProfileIssue,
+  type RuleFilter,
+  type SeccompProfile,
+  u64,
+  validateProfile,
+} from "./profile.ts";
+
+/** One argument condition, with exact 64-bit values. */
+export interface Condition {
+  readonly index: number;
+  readonly op: Operator;
+  /** The compared value (MASKED_EQ: the mask). */
+  readonly value: bigint;
+  /** MASKED_EQ: the datum; else 0. */
+  readonly valueTwo: bigint;
+}
+
+/** A rule of one syscall on one ABI. */
+export interface ResolvedRule {
+  readonly conditions: readonly Condition[];
+  readonly action: Action;
+  /** Index of the rule in `profile.syscalls`. */
+  readonly source: number;
+}
+
+/** What one ABI's part of the filter decides. */
+export interface AbiPlan {
+  readonly arch: Arch;
+  readonly auditArch: number;
+  /** 32 for i386 and arm (arguments compared modulo 2^32), else 64. */
+  readonly argBits: 32 | 64;
+  /** Rules by the syscall number the filter sees (x32: with 0x40000000), in evaluation order. */
+  readonly rules: ReadonlyMap<number, readonly ResolvedRule[]>;
+  /** Names by the number the filter sees. */
+  readonly names: ReadonlyMap<number, string>;
+  /** The range of numbers this ABI owns under its audit arch: [lo, hi]. */
+  readonly nrRange: readonly [number, number];
+}
+
+/** A profile resolved for one target architecture. */
+export interface ResolvedProfile {
+  readonly target: Arch;
+  readonly defaultAction: Action;
+  /** For calls from an architecture the filter does not cover. */
+  readonly badArchAction: Action;
+  readonly abis: readonly AbiPlan[];
+  /** SECCOMP_FILTER_FLAG_* names from the profile. */
+  readonly flags: readonly string[];
+  readonly listenerPath?: string;
+  /** Conflicting rules (overlapping rules with different actions). */
+  readonly conflicts: readonly string[];
+  /** Names skipped because an ABI lacks them (informational). */
+  readonly skipped: readonly string[];
+}
+
+/** How to resolve a profile. */
+export interface ResolveOptions {
+  /** The native architecture of the filter (default: the host's). */
+  readonly arch?: Arch;
+  /** The capabilities the process will have, for includes/excludes.caps (default: none). */
+  readonly caps?: readonly string[];
+  /** Kernel version for minKernel (default: this host's, from uname). */
+  readonly kernel?: string;
+  /** Overrides the sub-architectures taken from the profile. */
+  readonly subArches?: readonly Arch[];
+  /** "error" turns conflicts into a ProfileError (default "warn": report and resolve). */
+  readonly conflicts?: "warn" | "error";
+}
+
+const ARCH_ALIASES: Record<string, Arch> = {
+  amd64: "x86_64",
+  x86_64: "x86_64",
+  scmp_arch_x86_64: "x86_64",
+  x86: "i386",
+  "386": "i386",
+  i386: "i386",
+  i686: "i386",
+  scmp_arch_x86: "i386",
+  x32: "x32",
+  scmp_arch_x32: "x32",
+  arm64: "aarch64",
+  aarch64: "aarch64",
+  scmp_arch_aarch64: "aarch64",
+  arm: "arm",
+  scmp_arch_arm: "arm",
+};
+
+/**
+ * Maps an architecture name in Docker (Go), OCI (SCMP_ARCH_*) or Forge spelling to a
+ * Forge {@link Arch}, or undefined for an architecture Forge does not build for (mips,
+ * s390x, ppc64le, riscv64...).
+ *
+ * @example
+ * ```ts
+ * import { archFromProfileName } from "@forge/seccomp";
+ * archFromProfileName("amd64"); // "x86_64"
+ * archFromProfileName("SCMP_ARCH_S390X"); // undefined
+ * ```
+ */
+export function archFromProfileName(name: string): Arch | undefined {
+  return ARCH_ALIASES[name.toLowerCase()];
+}
+
+/**
+ * The ABIs a filter for `target` covers: the target itself and the sub-architectures
+ * the profile lists (architectures, or the archMap entry of the target).
+ *
+ * @example
+ * ```ts
+ * import { coveredArches } from "@forge/seccomp";
+ * coveredArches({ defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"] }, "x86_64");
+ * // ["x86_64", "i386"]
+ * ```
+ */
+export function coveredArches(profile: SeccompProfile, target: Arch): Arch[] {
+  const subs = SUB_ARCHES[target] ?? [];
+  let named: Arch[] = [];
+  if (profile.architectures && profile.architectures.length > 0) {
+    named = profile.architectures.map(archFromProfileName).filter((a): a is Arch => a !== undefined);
+  } else if (profile.archMap) {
+    const entry = profile.archMap.find((m) => archFromProfileName(m.architecture) === target);
+    named = (entry?.subArchitectures ?? []).map(archFromProfileName).filter((a): a is Arch => a !== undefined);
+  }
+  return [target, ...subs.filter((s) => named.includes(s))];
+}
+
+function kernelAtLeast(have: string, want: string): boolean {
+  const p = (s: string) => s.split(/[.-]/).slice(0, 3).map((x) => Number.parseInt(x, 10) || 0);
+  const [a, b] = [p(have), p(want)];
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+function ruleApplies(inc: RuleFilter | null | undefined, exc: RuleFilter | null | undefined, o: Required<Pick<ResolveOptions, "caps" | "kernel">> & { arch: Arch }): boolean {
+  const archIs = (list: string[]) => list.some((n) => archFromProfileName(n) === o.arch);
+  if (exc?.arches && exc.arches.length > 0 && archIs(exc.arches)) return false;
+  if (exc?.caps && exc.caps.length > 0 && exc.caps.some((c) => o.caps.includes(c))) return false;
+  if (exc?.minKernel && kernelAtLeast(o.kernel, exc.minKernel)) return false;
+  if (inc?.arches && inc.arches.length > 0 && !archIs(inc.arches)) return false;
+  if (inc?.caps && inc.caps.length > 0 && !inc.caps.every((c) => o.caps.includes(c))) return false;
+  if (inc?.minKernel && !kernelAtLeast(o.kernel, inc.minKernel)) return false;
+  return true;
+}
+
+/**
+ * The argument as a 32-bit ABI sees it (low half) or unchanged on 64-bit ABIs.
+ *
+ * @example
+ * ```ts
+ * import { truncateArg } from "@forge/seccomp";
+ * truncateArg(0xdead00000005n, 32); // 5n
+ * ```
+ */
+export function truncateArg(v: bigint, bits: 32 | 64): bigint {
+  return BigInt.asUintN(bits, v);
+}
+
+/**
+ * Whether one condition holds for an argument value (both already truncated for the ABI).
+ *
+ * @example
+ * ```ts
+ * import { conditionHolds } from "@forge/seccomp";
+ * conditionHolds({ index: 0, op: "SCMP_CMP_MASKED_EQ", value: 0xffn, valueTwo: 5n }, 0x105n, 64); // true
+ * ```
+ */
+export function conditionHolds(c: Condition, arg: bigint, bits: 32 | 64): boolean {
+  const x = truncateArg(arg, bits);
+  const v = truncateArg(c.value, bits);
+  switch (c.op) {
+    case "SCMP_CMP_NE":
+      return x !== v;
+    case "SCMP_CMP_LT":
+      return x < v;
+    case "SCMP_CMP_LE":
+      return x <= v;
+    case "SCMP_CMP_EQ":
+      return x === v;
+    case "SCMP_CMP_GE":
+      return x >= v;
+    case "SCMP_CMP_GT":
+      return x > v;
+    case "SCMP_CMP_MASKED_EQ":
+      return (x & v) === truncateArg(c.valueTwo, bits);
+  }
+}
+
+function ruleHolds(r: ResolvedRule, args: readonly bigint[], bits: 32 | 64): boolean {
+  return r.conditions.every((c) => conditionHolds(c, args[c.index] ?? 0n, bits));
+}
+
+/**
+ * The reference decision: what the filter must return for a call, straight from the
+ * resolved rules (no BPF involved).
+ *
+ * @example
+ * ```ts
+ * import { ARCHES } from "@forge/libc";
+ * import { decide, resolveProfile } from "@forge/seccomp";
+ * const r = resolveProfile({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ALLOW" }] }, { arch: "x86_64" });
+ * decide(r, ARCHES.x86_64.auditArch, 39, []); // { kind: "allow" }
+ * ```
+ */
+export function decide(r: ResolvedProfile, auditArch: number, nr: number, args: readonly bigint[]): Action {
+  const abi = abiFor(r, auditArch, nr);
+  if (!abi) return r.badArchAction;
+  for (const rule of abi.rules.get(nr >>> 0) ?? []) {
+    if (ruleHolds(rule, args, abi.argBits)) return rule.action;
+  }
+  return r.defaultAction;
+}
+
+/**
+ * The ABI of the filter that handles a (audit arch, number) pair, or undefined when no
+ * covered ABI does (x86_64 and x32 share AUDIT_ARCH_X86_64 and split on 0x40000000).
+ *
+ * @example
+ * ```ts
+ * import { abiFor, resolveProfile } from "@forge/seccomp";
+ * const r = resolveProfile({ defaultAction: "SCMP_ACT_ALLOW" }, { arch: "x86_64" });
+ * abiFor(r, 0xc000003e, 0x40000001); // undefined (x32 not covered)
+ * ```
+ */
+export function abiFor(r: ResolvedProfile, auditArch: number, nr: number): AbiPlan | undefined {
+  const n = nr >>> 0;
+  return r.abis.find((a) => a.auditArch === auditArch >>> 0 && n >= a.nrRange[0] && n <= a.nrRange[1]);
+}
+
+function nrRange(arch: Arch): [number, number] {
+  if (arch === "x86_64") return [0, 0x3fffffff];
+  if (arch === "x32") return [0x40000000, 0xffffffff];
+  return [0, 0xffffffff];
+}
+
+function describeRule(r: ResolvedRule): string {
+  const conds = r.conditions.map((c) =>
+    c.op === "SCMP_CMP_MASKED_EQ"
+      ? `(arg${c.index} & 0x${c.value.toString(16)}) == 0x${c.valueTwo.toString(16)}`
+      : `arg${c.index} ${{ SCMP_CMP_NE: "!=", SCMP_CMP_LT: "<", SCMP_CMP_LE: "<=", SCMP_CMP_EQ: "==", SCMP_CMP_GE: ">=", SCMP_CMP_GT: ">" }[c.op]} 0x${c.value.toString(16)}`,
+  );
+  return `/syscalls/${r.source} (${formatAction(r.action)}${conds.length ? ` when ${conds.join(" && ")}` : " always"})`;
+}
+
+/** Candidate argument values that exercise a set of conditions on one index. */
+export function cornerValues(conds: readonly Condition[], bits: 32 | 64): bigint[] {
+  const max = bits === 32 ? 0xffffffffn : 0xffffffffffffffffn;
+  const out = new Set<bigint>([0n, 1n, max, max >> 1n, (max >> 1n) + 1n]);
+  for (const c of conds) {
+    const v = truncateArg(c.value, bits);
+    for (const d of [-1n, 0n, 1n]) {
+      const x = v + d;
+      if (x >= 0n && x <= max) out.add(x);
+    }
+    if (c.op === "SCMP_CMP_MASKED_EQ") {
+      const d = truncateArg(c.valueTwo, bits);
+      out.add(d);
+      out.add(d | (~v & max));
+      out.add(d ^ (v & -v & max));
+    }
+    if (bits === 64) {
+      out.add(v & 0xffffffffn);
+      out.add((v & 0xffffffffn) | 0xdead00000000n);
+      out.add(v ^ 0x100000000n);
+    }
+  }
+  return [...out];
+}
+
+function witness(a: ResolvedRule, b: ResolvedRule, bits: 32 | 64): boolean {
+  const idx = new Set([...a.conditions, ...b.conditions].map((c) => c.index));
+  const args: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n];
+  for (const i of idx) {
+    const conds = [...a.conditions, ...b.conditions].filter((c) => c.index === i);
+    const found = cornerValues(conds, bits).find((x) => conds.every((c) => conditionHolds(c, x, bits)));
+    if (found === undefined) return false;
+    args[i] = found;
+  }
+  return ruleHolds(a, args, bits) && ruleHolds(b, args, bits);
+}
+
+/**
+ * Resolves a profile for a target architecture: validates it (every problem listed
+ * in one {@link ProfileError}), applies includes/excludes, resolves names per ABI
+ * (names that exist on other architectures only are skipped), orders each syscall's
+ * rules by precedence and reports conflicting rules.
+ *
+ * @example
+ * ```ts
+ * import { resolveProfile } from "@forge/seccomp";
+ * const r = resolveProfile({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }] }, { arch: "aarch64" });
+ * r.abis.map((a) => a.arch); // ["aarch64"]
+ * ```
+ */
+export function resolveProfile(input: unknown, opts: ResolveOptions = {}, source?: string): ResolvedProfile {
+  const profile = validateProfile(input, source);
+  const target = opts.arch ?? (process.arch === "arm64" ? "aarch64" : "x86_64");
+  const o = { arch: target, caps: opts.caps ?? [], kernel: opts.kernel ?? os.release() };
+  const issues: ProfileIssue[] = [];
+  const defaultAction = parseAction(profile.defaultAction, profile.defaultErrnoRet);
+  const arches = opts.subArches ? [target, ...opts.subArches.filter((a) => a !== target)] : coveredArches(profile, target);
+  const conflicts: string[] = [];
+  const skipped = new Set<string>();
+  const abis: AbiPlan[] = [];
+  const applying = (profile.syscalls ?? [])
+    .map((rule, i) => ({ rule, i }))
+    .filter(({ rule }) => ruleApplies(rule.includes, rule.excludes, o));
+  for (const arch of arches) {
+    const info = ARCHES[arch];
+    const table = new Map(syscallEntries(arch));
+    const rules = new Map<number, ResolvedRule[]>();
+    const names = new Map<number, string>();
+    for (const [n, nr] of table) names.set((nr | info.syscallBit) >>> 0, n);
+    for (const { rule, i } of applying) {
+      const action = parseAction(rule.action, rule.errnoRet);
+      const conditions: Condition[] = (rule.args ?? []).map((a) => ({
+        index: a.index,
+        op: a.op,
+        value: u64(a.value),
+        valueTwo: a.op === "SCMP_CMP_MASKED_EQ" ? u64(a.valueTwo ?? 0) : 0n,
+      }));
+      for (const name of [...(rule.names ?? []), ...(rule.name ? [rule.name] : [])]) {
+        const nr = table.get(name);
+        if (nr === undefined) {
+          skipped.add(`${name} (${arch})`);
+          continue;
+        }
+        const key = (nr | info.syscallBit) >>> 0;
+        let list = rules.get(key);
+        if (!list) rules.set(key, (list = []));
+        list.push({ conditions, action, source: i });
+      }
+    }
+    const bits: 32 | 64 = info.bits === 32 && arch !== "x32" ? 32 : 64;
+    for (const [nr, list] of rules) {
+      // Most restrictive action first; stable for ties (earlier rule first).
+      list.sort((a, b) => actionRank(actionValue(a.action)) - actionRank(actionValue(b.action)) || a.source - b.source);
+      for (let x = 0; x < list.length; x++) {
+        for (let y = x + 1; y < list.length; y++) {
+          const [a, b] = [list[x]!, list[y]!];
+          if (sameAction(a.action, b.action) || a.source === b.source) continue;
+          if (!witness(a, b, bits)) continue;
+          const msg = `${names.get(nr)} (${arch}): ${describeRule(a)} overlaps ${describeRule(b)}; where both match, ${formatAction(a.action)} wins`;
+          conflicts.push(msg);
+          if (opts.conflicts === "error") issues.push({ pointer: `/syscalls/${Math.max(a.source, b.source)}`, message: msg });
+        }
+      }
+    }
+    abis.push({ arch, auditArch: info.auditArch >>> 0, argBits: bits, rules, names, nrRange: nrRange(arch) });
+  }
+  if (issues.length > 0) throw new ProfileError(issues, source);
+  // x86_64 without x32: numbers with the x32 bit belong to no covered ABI (bad arch).
+  return {
+    target,
+    defaultAction,
+    badArchAction: { kind: "kill_process" },
+    abis,
+    flags: profile.flags ?? [],
+    ...(profile.listenerPath ? { listenerPath: profile.listenerPath } : {}),
+    conflicts: dedupe(conflicts),
+    skipped: [...skipped],
+  };
+}
+
+function dedupe(list: string[]): string[] {
+  return [...new Set(list)];
+}
