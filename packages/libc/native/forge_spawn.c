@@ -309,6 +309,15 @@ static void region_release(int pidfd) {
   pthread_mutex_unlock(&regions_lock);
 }
 
+/* How many child regions are still mapped (for tests: 0 once every child is reaped). */
+int forge_live_regions(void) {
+  int n = 0;
+  pthread_mutex_lock(&regions_lock);
+  for (struct region *r = regions; r; r = r->next) n++;
+  pthread_mutex_unlock(&regions_lock);
+  return n;
+}
+
 /*
  * Clones a child that runs `ops` and returns 0 with out = {pid, pidfd, err_fd}, or
  * -errno when the clone itself failed. relocs lists offsets in `data` holding

@@ -50,6 +50,7 @@ execFileSync(
     "-shared",
     "-fno-stack-protector",
     "-D_GNU_SOURCE",
+    "-Wl,-z,nodelete",
     "-o",
     tmp,
     ...sources,

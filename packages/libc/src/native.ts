@@ -20,6 +20,8 @@ export interface Trampoline {
   watchFd(): number;
   watchAdd(pidfd: number, token: number): number;
   abiVersion(): number;
+  /** Children whose private region is still mapped (0 once all are reaped). */
+  liveRegions(): number;
 }
 
 const ABI = 2;
@@ -57,6 +59,7 @@ export function loadTrampoline(): Trampoline {
     watchFd: lib.func("int forge_watch_fd(void)"),
     watchAdd: lib.func("int forge_watch_add(int32_t pidfd, int32_t token)"),
     abiVersion: lib.func("int forge_abi_version(void)"),
+    liveRegions: lib.func("int forge_live_regions(void)"),
   };
   const abi = t.abiVersion();
   if (abi !== ABI)
