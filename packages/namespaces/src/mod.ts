@@ -1,4 +1,8 @@
 /**
+ * @forge/namespaces: Linux namespaces as steps for the @forge/libc spawn trampoline.
+ *
  * @module
  */
-export const PACKAGE_VERSION = "0.1.0";
+export * from "./flags.ts";
+export * from "./id_map.ts";
+export * from "./mount_plan.ts";

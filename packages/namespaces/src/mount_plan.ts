@@ -1,0 +1,689 @@
+/**
+ * The mount plan: a new root on tmpfs with binds, tmpfs, /proc, a minimal /dev,
+ * Docker's masked and read-only paths, pivot_root, all as trampoline steps that
+ * resolve every path without following symlinks.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import { AT, type Libc, O, openLibc, type Step, type StepArg } from "@forge/libc";
+import {
+  CLOSE_RANGE_CLOEXEC,
+  components,
+  EMPTY,
+  ETIMEDOUT,
+  FDCWD,
+  FSCONFIG,
+  FSMOUNT_CLOEXEC,
+  FSOPEN_CLOEXEC,
+  FUTEX_WAIT_PRIVATE,
+  MNT_DETACH,
+  MOUNT_ATTR,
+  MOUNT_ATTR_SIZE,
+  MOVE_MOUNT,
+  MS,
+  mountAttr,
+  OPEN_TREE_CLOEXEC,
+  OPEN_TREE_CLONE,
+  openHow,
+  S_IFREG,
+  SAFE_BENEATH,
+  SAFE_HOST,
+  STATX_INO,
+  STATX_TYPE,
+} from "./_util.ts";
+
+/** A bind mount of a host path into the sandbox. */
+export interface BindSpec {
+  /** Host path. */
+  readonly src: string;
+  /** Path inside the sandbox. */
+  readonly dst: string;
+  /** Read-only, recursively (default false). */
+  readonly readonly?: boolean;
+  /**
+   * What to do when `src` itself is a symlink (symlinks in its parent directories are
+   * always refused): "replicate" (default) creates the same symlink at `dst` (like
+   * /bin → usr/bin), "follow" binds what it points to, "refuse" is an error.
+   */
+  readonly symlink?: "replicate" | "follow" | "refuse";
+  /** Keep device nodes usable (no MOUNT_ATTR_NODEV); only the minimal /dev needs it. */
+  readonly devices?: boolean;
+}
+
+/** A tmpfs inside the sandbox. */
+export interface TmpfsSpec {
+  readonly dst: string;
+  /** Size limit: bytes, or a tmpfs size string ("64m", "10%"). Default 64m. */
+  readonly size?: number | string;
+  /** Mode of its root (default 0o1777). */
+  readonly mode?: number;
+  readonly readonly?: boolean;
+  readonly noexec?: boolean;
+}
+
+/** What the new root contains. */
+export interface MountSpec {
+  readonly binds?: readonly BindSpec[];
+  readonly tmpfs?: readonly TmpfsSpec[];
+  /** Symlinks to create: `path` inside the sandbox pointing at `target`. */
+  readonly symlinks?: ReadonlyArray<{ readonly path: string; readonly target: string }>;
+  /** Empty directories to create (mode 0755). */
+  readonly dirs?: readonly string[];
+  /** A fresh /proc for the sandbox's pid namespace (default true). */
+  readonly proc?: boolean | ProcOptions;
+  /** The minimal /dev (default true). */
+  readonly dev?: boolean;
+  /** Paths masked with /dev/null (files) or an empty read-only tmpfs (dirs); default {@link DEFAULT_MASKED_PATHS}. */
+  readonly maskedPaths?: readonly string[];
+  /** Paths made read-only; default {@link DEFAULT_READONLY_PATHS}. */
+  readonly readonlyPaths?: readonly string[];
+  /** Remount the new root's tmpfs read-only at the end (default true). */
+  readonly readonlyRoot?: boolean;
+  /** Size of the root tmpfs, which only holds mount points (default "1m"). */
+  readonly rootSize?: string;
+  /** Propagation of the old tree before anything is mounted (default "private"). */
+  readonly propagation?: "private" | "slave";
+  /**
+   * How bind sources reach the child. "parent-clone": the parent clones each source
+   * (open_tree OPEN_TREE_CLONE from its O_PATH fd) and the child only attaches the
+   * detached tree: nothing is resolved twice; needs CAP_SYS_ADMIN (root).
+   * "child-verify": the parent records each source's device and inode; the child
+   * opens the path again (RESOLVE_NO_SYMLINKS), and stops unless it is the same
+   * inode on the same device. "auto" (default): "parent-clone" as root.
+   */
+  readonly sources?: "auto" | "parent-clone" | "child-verify";
+}
+
+/** Options of the fresh /proc. */
+export interface ProcOptions {
+  /** "pid": only the process directories (procfs subset=pid, Linux 5.8+). */
+  readonly subset?: "pid";
+  /** procfs hidepid= ("invisible" hides other users' processes). */
+  readonly hidepid?: "off" | "noaccess" | "invisible" | "ptraceable";
+}
+
+/** Docker's masked paths (moby/oci/defaults.go). */
+export const DEFAULT_MASKED_PATHS: readonly string[] = [
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/interrupts",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+
+/** Docker's read-only paths. */
+export const DEFAULT_READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/** The device nodes of the minimal /dev, bound from the host's. */
+export const DEV_NODES: readonly string[] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/** A plan could not be made: a path is invalid, missing, or changed while inspected. */
+export class MountPlanError extends Error {
+  override name = "MountPlanError";
+  /** The path at fault. */
+  readonly path: string;
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.path = path;
+  }
+}
+
+/** One thing the plan puts in the new root, for reports. */
+export interface PlannedMount {
+  readonly kind: "bind" | "tmpfs" | "proc" | "devpts" | "symlink" | "dir" | "mask" | "readonly";
+  readonly path: string;
+  readonly source?: string;
+  readonly readonly?: boolean;
+}
+
+/** A mount plan: child steps plus the fds the parent opened for them. */
+export interface MountPlan {
+  /** Child steps; run them after the id maps, in a new user and mount namespace. */
+  readonly steps: Step[];
+  /** Parent-opened fds the child uses; close them after spawn (or call `close`). */
+  readonly fds: number[];
+  readonly sources: "parent-clone" | "child-verify";
+  /** What the new root will contain, in mount order. */
+  readonly mounts: PlannedMount[];
+  /** Closes `fds`. */
+  close(): void;
+}
+
+/**
+ * Parses `SRC:DST[:ro|:rw]` (the CLI's `--bind`). A single path binds it to itself.
+ *
+ * @example
+ * ```ts
+ * import { parseBind } from "@forge/namespaces";
+ * parseBind("/srv/data:/data:ro"); // { src: "/srv/data", dst: "/data", readonly: true }
+ * ```
+ */
+export function parseBind(text: string): BindSpec {
+  const parts = text.split(":");
+  let ro = false;
+  const last = parts.at(-1);
+  if (parts.length > 1 && (last === "ro" || last === "rw")) {
+    ro = last === "ro";
+    parts.pop();
+  }
+  if (parts.length > 2 || parts.some((p) => p === "")) {
+    throw new TypeError(`invalid bind "${text}": expected SRC:DST[:ro] with absolute paths (paths containing ":" are not supported)`);
+  }
+  const [src, dst = src] = parts as [string, string?];
+  components(src, `bind source in "${text}"`);
+  components(dst, `bind destination in "${text}"`);
+  return { src, dst, readonly: ro };
+}
+
+/**
+ * Parses `DST[:SIZE]` (the CLI's `--tmpfs`).
+ *
+ * @example
+ * ```ts
+ * import { parseTmpfs } from "@forge/namespaces";
+ * parseTmpfs("/tmp:64m"); // { dst: "/tmp", size: "64m" }
+ * ```
+ */
+export function parseTmpfs(text: string): TmpfsSpec {
+  const i = text.indexOf(":");
+  const dst = i < 0 ? text : text.slice(0, i);
+  const size = i < 0 ? undefined : text.slice(i + 1);
+  components(dst, `tmpfs destination in "${text}"`);
+  if (size !== undefined && !/^\d+[kmgKMG%]?$/.test(size)) {
+    throw new TypeError(`invalid tmpfs size in "${text}": expected bytes or a number with k, m, g or % (e.g. /tmp:64m)`);
+  }
+  return size === undefined ? { dst } : { dst, size };
+}
+
+interface SourceInfo {
+  /** The host path actually bound (symlinks resolved when following). */
+  readonly real: string;
+  readonly dir: boolean;
+  readonly devMajor: number;
+  readonly devMinor: number;
+  readonly ino: bigint;
+}
+
+const STATX_BUF = 256;
+
+function statxFd(libc: Libc, fd: number): { dir: boolean; devMajor: number; devMinor: number; ino: bigint; mode: number } {
+  const b = new Uint8Array(STATX_BUF);
+  libc.syscall("statx", fd, "", AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO, b);
+  const v = new DataView(b.buffer);
+  const mode = v.getUint16(28, true);
+  return { mode, dir: (mode & 0o170000) === 0o040000, ino: v.getBigUint64(32, true), devMajor: v.getUint32(136, true), devMinor: v.getUint32(140, true) };
+}
+
+/** Opens a host path O_PATH without following any symlink; throws MountPlanError. */
+function openHost(libc: Libc, path: string, what: string): number {
+  try {
+    return libc.openat2(AT.FDCWD, path, { flags: O.PATH | O.CLOEXEC | O.NOFOLLOW, resolve: SAFE_HOST });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why =
+      code === "ELOOP"
+        ? "a component is a symlink; name the real path (symlinks are refused so that no one can redirect the mount)"
+        : code === "ENOENT"
+          ? "it does not exist"
+          : `${code ?? (e as Error).message}`;
+    throw new MountPlanError(path, `${what} ${path}: ${why}`, { cause: e });
+  }
+}
+
+/** Resolves a bind source in the parent: returns null when it is a symlink to replicate. */
+function inspectSource(libc: Libc, b: BindSpec): { info: SourceInfo; fd: number } | { symlink: string } {
+  components(b.src, "bind source");
+  const mode = b.symlink ?? "replicate";
+  let real = b.src;
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(b.src);
+  } catch (e) {
+    throw new MountPlanError(b.src, `bind source ${b.src} does not exist (${(e as NodeJS.ErrnoException).code})`, { cause: e });
+  }
+  if (st.isSymbolicLink()) {
+    if (mode === "replicate") return { symlink: fs.readlinkSync(b.src) };
+    if (mode === "refuse") throw new MountPlanError(b.src, `bind source ${b.src} is a symlink; name its target or set symlink: "replicate" or "follow"`);
+    real = fs.realpathSync(b.src);
+  }
+  const fd = openHost(libc, real, "bind source");
+  const s = statxFd(libc, fd);
+  if (mode === "follow") {
+    // The symlink was resolved by path: check that the object we opened is what it names now.
+    const again = fs.statSync(b.src, { bigint: true });
+    if (again.ino !== s.ino) {
+      libc.close(fd);
+      throw new MountPlanError(b.src, `bind source ${b.src} changed while it was being inspected (now inode ${again.ino}, opened ${s.ino}); try again`);
+    }
+  }
+  return { info: { real, dir: s.dir, devMajor: s.devMajor, devMinor: s.devMinor, ino: s.ino }, fd };
+}
+
+type Entry =
+  | { kind: "bind"; path: string; b: BindSpec; src: { info: SourceInfo; fd: number }; k: number; treeArg?: StepArg }
+  | { kind: "symlink"; path: string; target: string }
+  | { kind: "dir"; path: string }
+  | { kind: "tmpfs"; path: string; t: TmpfsSpec; k: number }
+  | { kind: "proc"; path: string; p: ProcOptions }
+  | { kind: "dev"; path: string };
+
+/**
+ * Plans the new root. Call it in the parent before spawn; it opens (and, as root,
+ * clones) the bind sources. Spawn with CLONE_NEWUSER | CLONE_NEWNS (and CLONE_NEWPID
+ * for /proc), put `steps` after the id maps, and close `fds` once spawn returned.
+ *
+ * Inside the child: the old tree becomes private; bind sources are cloned into
+ * detached trees (made read-only with mount_setattr AT_RECURSIVE, nosuid, nodev); a
+ * tmpfs root is made with fsopen/fsmount; every mount point is created and opened
+ * component by component with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) from the
+ * root's fd, and mounts go onto those fds with move_mount; then /proc, /dev, masked
+ * and read-only paths; pivot_root(".", ".") with the old root detached; finally the
+ * root tmpfs is made read-only.
+ *
+ * @example
+ * ```ts
+ * import { idMapPlan, mountPlan, namespaceFlags } from "@forge/namespaces";
+ * import { spawn } from "@forge/libc";
+ * const ids = idMapPlan();
+ * const mounts = mountPlan({ binds: [{ src: "/usr", dst: "/usr", readonly: true }, { src: "/bin", dst: "/bin" }] });
+ * try {
+ *   const child = spawn({
+ *     argv: ["/bin/ls", "/"],
+ *     cloneFlags: namespaceFlags(["user", "mount", "pid"]),
+ *     steps: [...ids.steps, { kind: "reaper", label: "reaper" }, ...mounts.steps],
+ *     beforeStart: ids.beforeStart,
+ *   });
+ *   await child.wait();
+ * } finally {
+ *   mounts.close();
+ * }
+ * ```
+ */
+export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: string } = {}): MountPlan {
+  const libc = opts.libc ?? openLibc();
+  const procRoot = opts.procRoot ?? "/proc";
+  const want = spec.sources ?? "auto";
+  const sources: "parent-clone" | "child-verify" = want === "auto" ? ((process.geteuid?.() ?? 1) === 0 ? "parent-clone" : "child-verify") : want;
+  const fds: number[] = [];
+  const opened: number[] = [];
+  const close = () => {
+    for (const fd of fds.splice(0)) {
+      try {
+        libc.close(fd);
+      } catch {
+        // already closed
+      }
+    }
+  };
+  try {
+    return build();
+  } catch (e) {
+    close();
+    for (const fd of opened) {
+      try {
+        libc.close(fd);
+      } catch {
+        // ignore
+      }
+    }
+    throw e;
+  }
+
+  function build(): MountPlan {
+    const steps: Step[] = [];
+    const mounts: PlannedMount[] = [];
+    const entries: Entry[] = [];
+    const dev = spec.dev ?? true;
+    const proc = spec.proc ?? true;
+    const seen = new Map<string, string>();
+    const claim = (p: string, what: string) => {
+      const key = `/${components(p, what).join("/")}`;
+      if (key === "/") throw new MountPlanError(p, `${what} cannot be / (the new root is always a fresh tmpfs)`);
+      const prev = seen.get(key);
+      if (prev) throw new MountPlanError(p, `${what} ${key} is already used by ${prev}`);
+      seen.set(key, what);
+      return key;
+    };
+
+    let k = 0;
+    for (const b of spec.binds ?? []) {
+      const path = claim(b.dst, `bind destination`);
+      const r = inspectSource(libc, b);
+      if ("symlink" in r) entries.push({ kind: "symlink", path, target: r.symlink });
+      else {
+        opened.push(r.fd);
+        entries.push({ kind: "bind", path, b, src: r, k: k++ });
+      }
+    }
+    if (dev) {
+      entries.push({ kind: "dev", path: claim("/dev", "the minimal /dev") });
+      for (const n of DEV_NODES) {
+        const src = `/dev/${n}`;
+        if (!fs.existsSync(src)) continue;
+        const r = inspectSource(libc, { src, dst: src, symlink: "refuse" });
+        if ("symlink" in r) continue;
+        opened.push(r.fd);
+        entries.push({ kind: "bind", path: claim(src, "device node"), b: { src, dst: src, devices: true }, src: r, k: k++ });
+      }
+    }
+    let t = 0;
+    for (const tm of spec.tmpfs ?? []) entries.push({ kind: "tmpfs", path: claim(tm.dst, "tmpfs destination"), t: tm, k: t++ });
+    for (const s of spec.symlinks ?? []) entries.push({ kind: "symlink", path: claim(s.path, "symlink"), target: s.target });
+    for (const d of spec.dirs ?? []) entries.push({ kind: "dir", path: claim(d, "directory") });
+    if (proc) entries.push({ kind: "proc", path: claim("/proc", "/proc"), p: proc === true ? {} : proc });
+
+    // 1. The old tree: no propagation back to the host.
+    const prop = spec.propagation === "slave" ? MS.SLAVE : MS.PRIVATE;
+    steps.push({ label: `make the old mount tree ${spec.propagation ?? "private"} (recursive)`, syscall: "mount", args: [0, { cstring: "/" }, 0, MS.REC | prop, 0] });
+    steps.push({ label: "open the old root", syscall: "openat", args: [FDCWD, { cstring: "/" }, O.PATH | O.DIRECTORY | O.CLOEXEC], id: "mnt.oldroot" });
+
+    // 2. Bind sources become detached trees.
+    for (const e of entries) {
+      if (e.kind !== "bind") continue;
+      const attrs = (e.b.readonly ? MOUNT_ATTR.RDONLY : 0) | MOUNT_ATTR.NOSUID | (e.b.devices ? 0 : MOUNT_ATTR.NODEV);
+      const what = `${e.b.src}${e.b.readonly ? " (read-only)" : ""}`;
+      if (sources === "parent-clone") {
+        const tree = libc.syscall("open_tree", e.src.fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH | AT.RECURSIVE);
+        fds.push(tree);
+        libc.syscall("mount_setattr", tree, "", AT.EMPTY_PATH | AT.RECURSIVE, mountAttr(attrs), MOUNT_ATTR_SIZE);
+        e.treeArg = tree;
+      } else {
+        const id = `mnt.src${e.k}`;
+        const info = e.src.info;
+        steps.push({
+          label: `open bind source ${e.src.info.real} (no symlinks)`,
+          syscall: "openat2",
+          args: [FDCWD, { cstring: info.real }, { bytes: openHow(O.PATH | O.CLOEXEC | O.NOFOLLOW, SAFE_HOST) }, 24],
+          id: `${id}.fd`,
+        });
+        steps.push(...sameInodeSteps({ result: `${id}.fd` }, info, `${id}.cmp`));
+        steps.push({
+          label: `clone the mount tree of ${what}`,
+          syscall: "open_tree",
+          args: [{ result: `${id}.fd` }, EMPTY, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH | AT.RECURSIVE],
+          id,
+        });
+        steps.push({
+          label: `set ${attrName(attrs)} on the clone of ${e.b.src}`,
+          syscall: "mount_setattr",
+          args: [{ result: id }, EMPTY, AT.EMPTY_PATH | AT.RECURSIVE, { bytes: mountAttr(attrs) }, MOUNT_ATTR_SIZE],
+        });
+        e.treeArg = { result: id };
+      }
+    }
+    for (const fd of opened.splice(0)) libc.close(fd);
+
+    // 3. The new root: a small tmpfs, attached over the old root so that pivot_root accepts it.
+    steps.push(
+      ...fsSteps("tmpfs", "mnt.root", "the root tmpfs", [
+        ["size", spec.rootSize ?? "1m"],
+        ["mode", "0755"],
+      ]),
+    );
+    steps.push({ label: "mount the root tmpfs", syscall: "fsmount", args: [{ result: "mnt.root.fs" }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV], id: "mnt.root" });
+    steps.push({ label: "attach the new root over the old one", syscall: "move_mount", args: [{ result: "mnt.root" }, EMPTY, FDCWD, { cstring: "/" }, MOVE_MOUNT.F_EMPTY_PATH] });
+
+    // 4. Everything in the new root, parents first.
+    const depth = (p: string) => p.split("/").length;
+    const ordered = entries.map((e, i) => ({ e, i })).sort((a, b) => depth(a.e.path) - depth(b.e.path) || a.i - b.i);
+    let n = 0;
+    for (const { e } of ordered) {
+      const tag = `mnt.e${n++}`;
+      switch (e.kind) {
+        case "bind": {
+          const target = targetSteps(steps, e.path, e.src.info.dir ? "dir" : "file", tag);
+          steps.push(moveStep(e.treeArg as StepArg, target, `bind ${e.b.src} on ${e.path}`));
+          mounts.push({ kind: "bind", path: e.path, source: e.b.src, readonly: !!e.b.readonly });
+          break;
+        }
+        case "symlink": {
+          const { parent, name } = parentSteps(steps, e.path, tag);
+          steps.push({ label: `create symlink ${e.path} → ${e.target}`, syscall: "symlinkat", args: [{ cstring: e.target }, parent, { cstring: name }] });
+          mounts.push({ kind: "symlink", path: e.path, source: e.target });
+          break;
+        }
+        case "dir":
+          targetSteps(steps, e.path, "dir", tag);
+          mounts.push({ kind: "dir", path: e.path });
+          break;
+        case "tmpfs": {
+          const target = targetSteps(steps, e.path, "dir", tag);
+          const size = e.t.size === undefined ? "64m" : String(e.t.size);
+          steps.push(
+            ...fsSteps("tmpfs", `${tag}.tmpfs`, `tmpfs for ${e.path}`, [
+              ["size", size],
+              ["mode", (e.t.mode ?? 0o1777).toString(8)],
+            ]),
+          );
+          const attrs = MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | (e.t.noexec ? MOUNT_ATTR.NOEXEC : 0) | (e.t.readonly ? MOUNT_ATTR.RDONLY : 0);
+          steps.push({ label: `mount the tmpfs for ${e.path}`, syscall: "fsmount", args: [{ result: `${tag}.tmpfs.fs` }, FSMOUNT_CLOEXEC, attrs], id: `${tag}.tmpfs` });
+          steps.push(moveStep({ result: `${tag}.tmpfs` }, target, `attach tmpfs (size ${size}) on ${e.path}`));
+          mounts.push({ kind: "tmpfs", path: e.path, readonly: !!e.t.readonly });
+          break;
+        }
+        case "proc": {
+          const target = targetSteps(steps, e.path, "dir", tag);
+          const opts: [string, string][] = [];
+          if (e.p.subset) opts.push(["subset", e.p.subset]);
+          if (e.p.hidepid) opts.push(["hidepid", e.p.hidepid]);
+          steps.push(...fsSteps("proc", `${tag}.proc`, "a fresh procfs for the new pid namespace", opts));
+          steps.push({ label: "mount the procfs", syscall: "fsmount", args: [{ result: `${tag}.proc.fs` }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC], id: `${tag}.proc` });
+          steps.push(moveStep({ result: `${tag}.proc` }, target, `attach procfs on ${e.path}`));
+          mounts.push({ kind: "proc", path: e.path });
+          break;
+        }
+        case "dev": {
+          const target = targetSteps(steps, "/dev", "dir", tag);
+          steps.push(
+            ...fsSteps("tmpfs", "mnt.dev", "tmpfs for /dev", [
+              ["size", "64k"],
+              ["mode", "0755"],
+            ]),
+          );
+          steps.push({ label: "mount the tmpfs for /dev", syscall: "fsmount", args: [{ result: "mnt.dev.fs" }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC], id: "mnt.dev" });
+          steps.push(moveStep({ result: "mnt.dev" }, target, "attach tmpfs on /dev"));
+          mounts.push({ kind: "tmpfs", path: "/dev" });
+          // devpts (a new instance) and /dev/shm; device nodes are binds at depth 2 that follow.
+          const pts = targetSteps(steps, "/dev/pts", "dir", `${tag}.pts`);
+          steps.push(
+            ...fsSteps("devpts", "mnt.devpts", "a new devpts instance", [
+              ["ptmxmode", "0666"],
+              ["mode", "0620"],
+            ]),
+          );
+          steps.push({ label: "mount devpts", syscall: "fsmount", args: [{ result: "mnt.devpts.fs" }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC], id: "mnt.devpts" });
+          steps.push(moveStep({ result: "mnt.devpts" }, pts, "attach devpts on /dev/pts"));
+          mounts.push({ kind: "devpts", path: "/dev/pts" });
+          const shm = targetSteps(steps, "/dev/shm", "dir", `${tag}.shm`);
+          steps.push(
+            ...fsSteps("tmpfs", "mnt.shm", "tmpfs for /dev/shm", [
+              ["size", "64m"],
+              ["mode", "1777"],
+            ]),
+          );
+          steps.push({ label: "mount the tmpfs for /dev/shm", syscall: "fsmount", args: [{ result: "mnt.shm.fs" }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC], id: "mnt.shm" });
+          steps.push(moveStep({ result: "mnt.shm" }, shm, "attach tmpfs on /dev/shm"));
+          mounts.push({ kind: "tmpfs", path: "/dev/shm" });
+          const links: [string, string][] = [
+            ["ptmx", "pts/ptmx"],
+            ["fd", "/proc/self/fd"],
+            ["stdin", "/proc/self/fd/0"],
+            ["stdout", "/proc/self/fd/1"],
+            ["stderr", "/proc/self/fd/2"],
+          ];
+          const devDir = openDirSteps(steps, "/dev", `${tag}.links`);
+          for (const [name, to] of links) {
+            steps.push({ label: `create symlink /dev/${name} → ${to}`, syscall: "symlinkat", args: [{ cstring: to }, devDir, { cstring: name }] });
+            mounts.push({ kind: "symlink", path: `/dev/${name}`, source: to });
+          }
+          break;
+        }
+      }
+    }
+
+    // 5. Masked and read-only paths (only under what this plan mounts: /proc).
+    // Only /proc is mounted from a kernel filesystem here; /sys is never mounted by this plan.
+    const mounted = (p: string) => !!proc && p.startsWith("/proc/");
+    let m = 0;
+    for (const p of spec.maskedPaths ?? DEFAULT_MASKED_PATHS) {
+      if (!mounted(p)) continue;
+      const host = `${procRoot}${p.slice("/proc".length)}`;
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(host);
+      } catch {
+        continue; // not on this kernel
+      }
+      const tag = `mnt.mask${m++}`;
+      const target = targetSteps(steps, p, "existing", tag);
+      if (st.isDirectory()) {
+        steps.push(...fsSteps("tmpfs", `${tag}.tmpfs`, `an empty tmpfs to mask ${p}`, [["size", "4k"], ["mode", "0555"]]));
+        steps.push({ label: `mount the masking tmpfs for ${p}`, syscall: "fsmount", args: [{ result: `${tag}.tmpfs.fs` }, FSMOUNT_CLOEXEC, MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC], id: `${tag}.tmpfs` });
+        steps.push(moveStep({ result: `${tag}.tmpfs` }, target, `mask ${p} with an empty read-only tmpfs`));
+      } else {
+        if (!dev) throw new MountPlanError(p, `masking the file ${p} needs /dev/null: enable the minimal /dev or remove ${p} from maskedPaths`);
+        const nul = targetSteps(steps, "/dev/null", "existing", `${tag}.null`);
+        steps.push({ label: `clone /dev/null to mask ${p}`, syscall: "open_tree", args: [nul, EMPTY, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH], id: `${tag}.clone` });
+        steps.push(moveStep({ result: `${tag}.clone` }, target, `mask ${p} with /dev/null`));
+      }
+      mounts.push({ kind: "mask", path: p });
+    }
+    let r = 0;
+    for (const p of spec.readonlyPaths ?? DEFAULT_READONLY_PATHS) {
+      if (!mounted(p)) continue;
+      if (!fs.existsSync(`${procRoot}${p.slice("/proc".length)}`)) continue;
+      const tag = `mnt.ro${r++}`;
+      const target = targetSteps(steps, p, "existing", tag);
+      steps.push({ label: `clone ${p}`, syscall: "open_tree", args: [target, EMPTY, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH | AT.RECURSIVE], id: `${tag}.clone` });
+      const attrs = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC;
+      steps.push({ label: `make the clone of ${p} read-only`, syscall: "mount_setattr", args: [{ result: `${tag}.clone` }, EMPTY, AT.EMPTY_PATH | AT.RECURSIVE, { bytes: mountAttr(attrs) }, MOUNT_ATTR_SIZE] });
+      steps.push(moveStep({ result: `${tag}.clone` }, target, `bind ${p} read-only over itself`));
+      mounts.push({ kind: "readonly", path: p });
+    }
+    if (dev) {
+      steps.push({ label: "make /dev read-only", syscall: "mount_setattr", args: [{ result: "mnt.dev" }, EMPTY, AT.EMPTY_PATH, { bytes: mountAttr(MOUNT_ATTR.RDONLY) }, MOUNT_ATTR_SIZE] });
+    }
+
+    // 6. pivot_root(".", ".") on the new root, then detach the old one.
+    steps.push(
+      { label: "enter the new root", syscall: "fchdir", args: [{ result: "mnt.root" }] },
+      { label: "pivot_root to the new root", syscall: "pivot_root", args: [{ cstring: "." }, { cstring: "." }] },
+      { label: "enter the old root", syscall: "fchdir", args: [{ result: "mnt.oldroot" }] },
+      { label: "detach the old root", syscall: "umount2", args: [{ cstring: "." }, MNT_DETACH] },
+      { label: "enter / of the new root", syscall: "chdir", args: [{ cstring: "/" }] },
+      { label: "close the old root", syscall: "close", args: [{ result: "mnt.oldroot" }] },
+    );
+    if (spec.readonlyRoot ?? true) {
+      steps.push({ label: "make the new root read-only", syscall: "mount_setattr", args: [{ result: "mnt.root" }, EMPTY, AT.EMPTY_PATH, { bytes: mountAttr(MOUNT_ATTR.RDONLY) }, MOUNT_ATTR_SIZE] });
+    }
+    return { steps, fds, sources, mounts, close };
+  }
+}
+
+function attrName(a: number): string {
+  const n: string[] = [];
+  if (a & MOUNT_ATTR.RDONLY) n.push("ro");
+  if (a & MOUNT_ATTR.NOSUID) n.push("nosuid");
+  if (a & MOUNT_ATTR.NODEV) n.push("nodev");
+  if (a & MOUNT_ATTR.NOEXEC) n.push("noexec");
+  return n.join(",");
+}
+
+function fsSteps(fstype: string, id: string, what: string, opts: [string, string][]): Step[] {
+  const fs = `${id}.fs`;
+  return [
+    { label: `create ${what}`, syscall: "fsopen", args: [{ cstring: fstype }, FSOPEN_CLOEXEC], id: fs },
+    ...opts.map(
+      ([k, v]): Step => ({ label: `set ${k}=${v} on ${what}`, syscall: "fsconfig", args: [{ result: fs }, FSCONFIG.SET_STRING, { cstring: k }, { cstring: v }, 0] }),
+    ),
+    { label: `instantiate ${what}`, syscall: "fsconfig", args: [{ result: fs }, FSCONFIG.CMD_CREATE, 0, 0, 0] },
+  ];
+}
+
+function moveStep(tree: StepArg, target: StepArg, label: string): Step {
+  return { label, syscall: "move_mount", args: [tree, EMPTY, target, EMPTY, MOVE_MOUNT.F_EMPTY_PATH | MOVE_MOUNT.T_EMPTY_PATH] };
+}
+
+const DIR_HOW = openHow(O.PATH | O.DIRECTORY | O.CLOEXEC, SAFE_BENEATH);
+const ANY_HOW = openHow(O.PATH | O.NOFOLLOW | O.CLOEXEC, SAFE_BENEATH);
+
+/** Opens (creating when missing) each directory of `path` but the last, beneath the new root. */
+function parentSteps(steps: Step[], path: string, tag: string): { parent: StepArg; name: string } {
+  const parts = components(path, "path in the sandbox");
+  let parent: StepArg = { result: "mnt.root" };
+  let sofar = "";
+  parts.slice(0, -1).forEach((c, i) => {
+    sofar += `/${c}`;
+    steps.push({ label: `create directory ${sofar}`, syscall: "mkdirat", args: [parent, { cstring: c }, 0o755], optional: true });
+    steps.push({ label: `open ${sofar} (beneath the new root, no symlinks)`, syscall: "openat2", args: [parent, { cstring: c }, { bytes: DIR_HOW }, 24], id: `${tag}.p${i}` });
+    parent = { result: `${tag}.p${i}` };
+  });
+  return { parent, name: parts.at(-1)! };
+}
+
+function openDirSteps(steps: Step[], path: string, tag: string): StepArg {
+  return targetSteps(steps, path, "existing", tag);
+}
+
+/**
+ * Creates (for "dir"/"file") and opens the mount point `path` as O_PATH, resolved
+ * beneath the new root without symlinks; returns the fd argument.
+ */
+function targetSteps(steps: Step[], path: string, kind: "dir" | "file" | "existing", tag: string): StepArg {
+  const { parent, name } = parentSteps(steps, path, tag);
+  if (kind === "dir") steps.push({ label: `create directory ${path}`, syscall: "mkdirat", args: [parent, { cstring: name }, 0o755], optional: true });
+  if (kind === "file") steps.push({ label: `create file ${path}`, syscall: "mknodat", args: [parent, { cstring: name }, S_IFREG | 0o644, 0], optional: true });
+  steps.push({
+    label: `open mount point ${path} (beneath the new root, no symlinks)`,
+    syscall: "openat2",
+    args: [parent, { cstring: name }, { bytes: kind === "dir" ? DIR_HOW : ANY_HOW }, 24],
+    id: `${tag}.t`,
+  });
+  return { result: `${tag}.t` };
+}
+
+/**
+ * Steps that stop the child unless `fd` is the inode the parent inspected. The child
+ * cannot branch, so the comparison is made by the kernel: FUTEX_WAIT on a word holding
+ * the expected value, with the actual value as `val` and a zero timeout, returns
+ * ETIMEDOUT when they are equal and EAGAIN when they differ; close_range(result,
+ * -ETIMEDOUT, CLOSE_RANGE_CLOEXEC) then fails with EINVAL unless the result was
+ * -ETIMEDOUT (first > last), and touches no open fd when it was.
+ */
+function sameInodeSteps(fd: StepArg, info: SourceInfo, id: string): Step[] {
+  const buf = "mnt.statx";
+  const steps: Step[] = [
+    { label: `inspect bind source ${info.real}`, syscall: "statx", args: [fd, EMPTY, AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO, { out: buf, size: STATX_BUF }] },
+  ];
+  const words: [string, number, number][] = [
+    ["inode (low)", 32, Number(info.ino & 0xffffffffn)],
+    ["inode (high)", 36, Number(info.ino >> 32n)],
+    ["device (major)", 136, info.devMajor],
+    ["device (minor)", 140, info.devMinor],
+  ];
+  words.forEach(([what, offset, expected], i) => {
+    const word = new Uint8Array(4);
+    new DataView(word.buffer).setUint32(0, expected >>> 0, true);
+    steps.push({
+      label: `compare the ${what} of ${info.real}`,
+      syscall: "futex",
+      args: [{ bytes: word }, FUTEX_WAIT_PRIVATE, { load32: buf, offset }, { bytes: new Uint8Array(16) }, 0, 0],
+      id: `${id}${i}`,
+      optional: true,
+    });
+    steps.push({
+      label: `bind source ${info.real} changed since it was inspected (${what} differs)`,
+      syscall: "close_range",
+      args: [{ result: `${id}${i}` }, -ETIMEDOUT >>> 0, CLOSE_RANGE_CLOEXEC],
+    });
+  });
+  return steps;
+}
