@@ -24,3 +24,7 @@ export * from "./compile.ts";
 export * from "./emulator.ts";
 export * from "./profile.ts";
 export * from "./resolve.ts";
+export * from "./verify.ts";
+export * from "./disasm.ts";
+export * from "./install.ts";
+export * from "./notify.ts";

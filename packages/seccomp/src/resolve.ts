@@ -159,7 +159,21 @@ function kernelAtLeast(have: string, want: string): boolean {
   return true;
 }
 
-function ruleApplies(inc: RuleFilter | null | undefined, exc: RuleFilter | null | undefined, o: Required<Pick<ResolveOptions, "caps" | "kernel">> & { arch: Arch }): boolean {
+/**
+ * Whether a rule's Docker includes/excludes let it apply for a native architecture,
+ * a capability set and a kernel version (as moby's profile loader decides).
+ *
+ * @example
+ * ```ts
+ * import { ruleApplies } from "@forge/seccomp";
+ * ruleApplies({ caps: ["CAP_SYS_ADMIN"] }, null, { arch: "x86_64", caps: [], kernel: "6.1" }); // false
+ * ```
+ */
+export function ruleApplies(
+  inc: RuleFilter | null | undefined,
+  exc: RuleFilter | null | undefined,
+  o: { readonly arch: Arch; readonly caps: readonly string[]; readonly kernel: string },
+): boolean {
   const archIs = (list: string[]) => list.some((n) => archFromProfileName(n) === o.arch);
   if (exc?.arches && exc.arches.length > 0 && archIs(exc.arches)) return false;
   if (exc?.caps && exc.caps.length > 0 && exc.caps.some((c) => o.caps.includes(c))) return false;
