@@ -9,3 +9,4 @@
 export * as libc from "@forge/libc";
 export * from "./launch.ts";
 export * from "./doctor.ts";
+export * from "./profile.ts";
