@@ -10,3 +10,4 @@ export * as libc from "@forge/libc";
 export * from "./launch.ts";
 export * from "./doctor.ts";
 export * from "./profile.ts";
+export * from "./rlimits.ts";
