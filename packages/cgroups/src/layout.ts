@@ -140,8 +140,8 @@ export function detectCgroupLayout(opts: DetectOptions = {}): CgroupLayout {
         );
       if (ctrls.length === 0) continue;
       const own = self.find((s) => s.controllers.some((c) => ctrls.includes(c)))?.path ?? "/";
-      for (const c of ctrls)
-        if (!v1[c]) v1[c] = { mount, mountRoot, controllers: ctrls, ownPath: own };
+      const h: V1Hierarchy = { mount, mountRoot, controllers: ctrls, ownPath: own };
+      for (const c of ctrls) v1[c] ??= h;
     }
   }
   const hasV1 = V1_CONTROLLERS.some((c) => v1[c]);
