@@ -28,3 +28,7 @@ export * from "./verify.ts";
 export * from "./disasm.ts";
 export * from "./install.ts";
 export * from "./notify.ts";
+export * from "./builder.ts";
+export * from "./export.ts";
+export * from "./load.ts";
+export * from "./profiles.ts";

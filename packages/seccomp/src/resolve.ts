@@ -9,8 +9,10 @@
  *   rules (OR). When several rules of one syscall match, the one whose action the
  *   kernel ranks first wins (KILL_PROCESS > KILL_THREAD > TRAP > ERRNO > USER_NOTIF >
  *   TRACE > LOG > ALLOW, as for stacked filters); on a tie, the earlier rule. So a
- *   narrow deny rule carves an exception out of a broad allow rule. Overlaps of
- *   rules with different actions are reported as conflicts.
+ *   narrow deny rule carves an exception out of a broad allow rule (intended, not a
+ *   conflict). Reported as conflicts: a rule that never applies because an
+ *   unconditional rule takes precedence, and overlapping rules whose actions rank
+ *   the same but differ (ERRNO(1) vs ERRNO(13)), decided by order.
  * - No matching rule: the default action. Another architecture: KILL_PROCESS.
  * - On 32-bit ABIs (i386, arm) arguments and rule values are taken modulo 2^32: the
  *   kernel ignores the upper half, so a caller's junk there cannot change a decision.
@@ -380,8 +382,12 @@ export function resolveProfile(input: unknown, opts: ResolveOptions = {}, source
         for (let y = x + 1; y < list.length; y++) {
           const [a, b] = [list[x]!, list[y]!];
           if (sameAction(a.action, b.action) || a.source === b.source) continue;
-          if (!witness(a, b, bits)) continue;
-          const msg = `${names.get(nr)} (${arch}): ${describeRule(a)} overlaps ${describeRule(b)}; where both match, ${formatAction(a.action)} wins`;
+          let msg: string;
+          if (a.conditions.length === 0) {
+            msg = `${names.get(nr)} (${arch}): ${describeRule(b)} never applies: ${describeRule(a)} takes precedence for every call`;
+          } else if (actionRank(actionValue(a.action)) === actionRank(actionValue(b.action)) && witness(a, b, bits)) {
+            msg = `${names.get(nr)} (${arch}): ${describeRule(a)} overlaps ${describeRule(b)}; where both match, the earlier rule (${formatAction(a.action)}) wins`;
+          } else continue;
           conflicts.push(msg);
           if (opts.conflicts === "error") issues.push({ pointer: `/syscalls/${Math.max(a.source, b.source)}`, message: msg });
         }

@@ -1,0 +1,69 @@
+/**
+ * Loading a profile from a file path or a built-in name, and the one call the
+ * `forge run --seccomp PROFILE` path needs: resolve, validate and compile for the host.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import { type Arch, hostArch } from "@forge/libc";
+import { type CompiledFilter, compileResolved } from "./compile.ts";
+import { parseProfileText, ProfileError, type SeccompProfile } from "./profile.ts";
+import { builtinProfile, builtinProfiles } from "./profiles.ts";
+import { resolveProfile } from "./resolve.ts";
+
+/**
+ * Loads a profile: a built-in name ("default", "docker-default"...) or a path to a
+ * JSON file. Throws a ProfileError (every problem listed) for a bad file, or a
+ * RangeError naming the built-ins when neither exists.
+ *
+ * @example
+ * ```ts
+ * import { loadProfile } from "@forge/seccomp";
+ * const p = loadProfile("default");
+ * ```
+ */
+export function loadProfile(spec: string): { profile: SeccompProfile; source: string } {
+  const isPath = spec.includes("/") || spec.endsWith(".json");
+  if (!isPath && builtinProfiles().some((b) => b.name === spec)) return { profile: builtinProfile(spec), source: spec };
+  let text: string;
+  try {
+    text = fs.readFileSync(spec, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new RangeError(
+      `seccomp profile "${spec}": ${code === "ENOENT" ? "no such file and no built-in of that name" : `cannot read it (${code})`}; built-in: ${builtinProfiles().map((b) => b.name).join(", ")}`,
+    );
+  }
+  return { profile: parseProfileText(text, spec), source: spec };
+}
+
+/** Options of {@link compileSeccompForRun}. */
+export interface RunSeccompOptions {
+  /** Default: the host's architecture. */
+  readonly arch?: Arch;
+  /** The capabilities the sandboxed process keeps (for Docker's includes.caps). */
+  readonly caps?: readonly string[];
+}
+
+/**
+ * What `forge run --seccomp PROFILE` calls: loads PROFILE (file or built-in),
+ * validates it (a ProfileError lists every problem), compiles it for the host with
+ * its sub-architectures and returns the filter; pass it to `seccompSteps()` for
+ * spawn's `lateSteps`. Conflicting rules are returned in `conflicts` for a warning.
+ *
+ * @example
+ * ```ts
+ * import { compileSeccompForRun, seccompSteps } from "@forge/seccomp";
+ * const filter = compileSeccompForRun("default");
+ * const lateSteps = seccompSteps(filter);
+ * ```
+ */
+export function compileSeccompForRun(spec: string, opts: RunSeccompOptions = {}): CompiledFilter {
+  const { profile, source } = loadProfile(spec);
+  try {
+    return compileResolved(resolveProfile(profile, { arch: opts.arch ?? hostArch(), caps: opts.caps ?? [] }, source));
+  } catch (e) {
+    if (e instanceof ProfileError) throw e;
+    throw new RangeError(`seccomp profile "${source}": ${(e as Error).message}`);
+  }
+}
