@@ -7,7 +7,9 @@
  * @module
  */
 export * as libc from "@forge/libc";
+export * as seccomp from "@forge/seccomp";
 export * from "./launch.ts";
 export * from "./doctor.ts";
 export * from "./profile.ts";
 export * from "./rlimits.ts";
+export * from "./resolve_command.ts";
