@@ -1,10 +1,228 @@
+import fs from "node:fs";
+import { parseArgs } from "node:util";
+import { libc, seccomp } from "@forge/sandbox";
 import { CliError, type Command } from "./cli_error.ts";
 
-/** `forge seccomp`: not built yet. */
+const HELP = `forge seccomp: compile, simulate and check seccomp profiles
+
+Usage:
+  forge seccomp compile PROFILE --arch ARCH --format raw|hex|c|json|asm -o OUT
+  forge seccomp sim PROFILE --arch ARCH --syscall NAME|NR [--args A0,A1,...]
+  forge seccomp disasm FILE.bpf --arch ARCH
+  forge seccomp verify PROFILE --arch ARCH
+  forge seccomp export PROFILE --format oci|k8s|kubelet [-o OUT]
+  forge seccomp profiles
+
+PROFILE is a JSON file (OCI linux.seccomp or Docker format) or a built-in name
+(see "forge seccomp profiles"). ARCH: x86_64, aarch64 (with their sub-architectures
+as the profile names them), or i386, x32, arm alone; default: this host's.
+raw is the little-endian struct sock_filter array the kernel loads.
+sim runs the filter in the emulator: --syscall takes a name or number (x32:
+the number without 0x40000000), --abi picks a sub-architecture (i386, x32, arm).
+--cap CAP_X (repeatable) sets the capabilities for Docker's includes.caps.
+
+Exit codes: 0 ok; 1 verify found differences; 2 usage or profile errors.`;
+
+function arch(v: string | undefined): libc.Arch {
+  try {
+    return v ? libc.parseArch(v) : libc.hostArch();
+  } catch (e) {
+    throw new CliError(`--arch: ${(e as Error).message}`);
+  }
+}
+
+function compile(spec: string, a: libc.Arch, caps: string[] = []): seccomp.CompiledFilter {
+  try {
+    const { profile, source } = seccomp.loadProfile(spec);
+    const f = seccomp.compileResolved(seccomp.resolveProfile(profile, { arch: a, caps }, source));
+    for (const c of f.conflicts) process.stderr.write(`forge seccomp: warning: ${c}\n`);
+    return f;
+  } catch (e) {
+    if (e instanceof seccomp.ProfileError || e instanceof RangeError || e instanceof seccomp.CompileError) {
+      throw new CliError(e.message);
+    }
+    throw e;
+  }
+}
+
+function out(path: string | undefined, data: string | Uint8Array): void {
+  if (!path || path === "-") process.stdout.write(data);
+  else fs.writeFileSync(path, data);
+}
+
+function parseNumber(s: string, what: string): bigint {
+  try {
+    const v = BigInt(s.trim());
+    if (v < 0n) return BigInt.asUintN(64, v);
+    if (v > 0xffffffffffffffffn) throw new RangeError();
+    return v;
+  } catch {
+    throw new CliError(`${what}: "${s}" is not a number (decimal, 0x-hex or negative)`);
+  }
+}
+
+const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
+  compile(argv) {
+    const { values: v, positionals: p } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { arch: { type: "string" }, format: { type: "string" }, o: { type: "string", short: "o" }, cap: { type: "string", multiple: true } },
+    });
+    if (p.length !== 1) throw new CliError("usage: forge seccomp compile PROFILE --arch ARCH --format raw|hex|c|json|asm -o OUT");
+    const a = arch(v.arch);
+    const f = compile(p[0]!, a, v.cap ?? []);
+    const format = v.format ?? "raw";
+    switch (format) {
+      case "raw":
+        if (!v.o && process.stdout.isTTY) throw new CliError("--format raw writes binary: give -o FILE");
+        out(v.o, f.bytes);
+        break;
+      case "hex":
+        out(v.o, `${Buffer.from(f.bytes).toString("hex")}\n`);
+        break;
+      case "c":
+        out(v.o, seccomp.toC(f.program));
+        break;
+      case "json":
+        out(v.o, `${JSON.stringify({ arch: f.arch, arches: f.resolved.abis.map((x) => x.arch), length: f.program.length, program: f.program }, null, 1)}\n`);
+        break;
+      case "asm":
+        out(v.o, `${seccomp.disassemble(f.program, a)}\n`);
+        break;
+      default:
+        throw new CliError(`--format: unknown format "${format}"; expected raw, hex, c, json or asm`);
+    }
+    if (v.o && v.o !== "-") process.stderr.write(`${v.o}: ${f.program.length} instructions (${f.resolved.abis.map((x) => x.arch).join(", ")})\n`);
+    return 0;
+  },
+
+  sim(argv) {
+    const { values: v, positionals: p } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        arch: { type: "string" },
+        abi: { type: "string" },
+        syscall: { type: "string" },
+        args: { type: "string" },
+        cap: { type: "string", multiple: true },
+      },
+    });
+    if (p.length !== 1 || !v.syscall) throw new CliError("usage: forge seccomp sim PROFILE --arch ARCH --syscall NAME|NR [--args A0,A1,...]");
+    const a = arch(v.arch);
+    const abi = v.abi ? arch(v.abi) : a;
+    const f = compile(p[0]!, a, v.cap ?? []);
+    const info = libc.ARCHES[abi];
+    let nr: number;
+    if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(v.syscall)) nr = Number(v.syscall);
+    else {
+      const n = libc.syscallNumber(v.syscall, abi);
+      if (n === undefined) throw new CliError(`--syscall: no syscall "${v.syscall}" on ${abi}`);
+      nr = n;
+    }
+    nr = (nr | info.syscallBit) >>> 0;
+    const args = (v.args ? v.args.split(",") : []).map((s, i) => parseNumber(s, `--args[${i}]`));
+    if (args.length > 6) throw new CliError("--args: at most 6 arguments");
+    const r = seccomp.emulate(f.program, { nr, arch: info.auditArch, args });
+    const name = libc.syscallName(nr - info.syscallBit, abi) ?? `nr ${nr}`;
+    process.stdout.write(
+      `${abi} ${name}(${args.map((x) => `0x${x.toString(16)}`).join(", ")}): ${seccomp.formatAction(r.action)} (0x${r.value.toString(16).padStart(8, "0")}) after ${r.executed} instructions${r.loadedArgs ? "" : ", no argument loaded"}\n`,
+    );
+    return 0;
+  },
+
+  disasm(argv) {
+    const { values: v, positionals: p } = parseArgs({ args: argv, allowPositionals: true, options: { arch: { type: "string" } } });
+    if (p.length !== 1) throw new CliError("usage: forge seccomp disasm FILE.bpf --arch ARCH");
+    let bytes: Uint8Array;
+    try {
+      bytes = fs.readFileSync(p[0]!);
+    } catch (e) {
+      throw new CliError(`${p[0]}: cannot read it (${(e as NodeJS.ErrnoException).code})`);
+    }
+    let program: seccomp.Instruction[];
+    try {
+      program = seccomp.decodeFilter(bytes);
+    } catch (e) {
+      throw new CliError(`${p[0]}: ${(e as Error).message}`);
+    }
+    process.stdout.write(`${seccomp.disassemble(program, arch(v.arch))}\n`);
+    for (const problem of seccomp.checkFilter(program)) process.stderr.write(`forge seccomp: the kernel would reject this: ${problem}\n`);
+    return 0;
+  },
+
+  verify(argv) {
+    const { values: v, positionals: p } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { arch: { type: "string" }, cap: { type: "string", multiple: true } },
+    });
+    if (p.length !== 1) throw new CliError("usage: forge seccomp verify PROFILE --arch ARCH");
+    const f = compile(p[0]!, arch(v.arch), v.cap ?? []);
+    const report = seccomp.verifyFilter(f.program, f.resolved);
+    if (report.differences.length > 0) {
+      process.stdout.write(`${seccomp.formatDifferences(report.differences)}\n`);
+      process.stdout.write(`${report.differences.length} differences in ${report.checked} calls\n`);
+      return 1;
+    }
+    process.stdout.write(
+      `ok: ${report.checked} calls on ${f.resolved.abis.map((x) => x.arch).join(", ")} match the profile (${f.program.length} instructions)\n`,
+    );
+    return 0;
+  },
+
+  export(argv) {
+    const { values: v, positionals: p } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { format: { type: "string" }, name: { type: "string" }, namespace: { type: "string" }, o: { type: "string", short: "o" } },
+    });
+    if (p.length !== 1) throw new CliError("usage: forge seccomp export PROFILE --format oci|k8s");
+    let loaded: { profile: seccomp.SeccompProfile; source: string };
+    try {
+      loaded = seccomp.loadProfile(p[0]!);
+      seccomp.validateProfile(loaded.profile, loaded.source);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    const name = v.name ?? `forge-${loaded.source.replace(/^.*\//, "").replace(/\.json$/, "").replace(/[^a-z0-9-]/gi, "-").toLowerCase()}`;
+    switch (v.format ?? "oci") {
+      case "oci":
+        out(v.o, `${JSON.stringify(seccomp.toOciFragment(loaded.profile), null, 2)}\n`);
+        break;
+      case "k8s":
+        out(v.o, `${JSON.stringify(seccomp.toSpoSeccompProfile(loaded.profile, name, v.namespace), null, 2)}\n`);
+        break;
+      case "kubelet":
+        out(v.o, seccomp.toKubeletJson(loaded.profile));
+        break;
+      default:
+        throw new CliError(`--format: unknown format "${v.format}"; expected oci, k8s or kubelet`);
+    }
+    return 0;
+  },
+
+  profiles() {
+    for (const p of seccomp.builtinProfiles()) process.stdout.write(`${p.name.padEnd(16)} ${p.summary}\n`);
+    return 0;
+  },
+};
+
+/** `forge seccomp`: compile, simulate, disassemble, verify and export seccomp profiles. */
 export const command: Command = {
-  summary: "seccomp (not built yet)",
-  help: "forge seccomp: not built yet",
-  async main(): Promise<number> {
-    throw new CliError("forge seccomp is not built yet", 2);
+  summary: "compile, simulate and check seccomp profiles",
+  help: HELP,
+  async main(argv: string[]): Promise<number> {
+    const [sub, ...rest] = argv;
+    const run = sub ? SUBCOMMANDS[sub] : undefined;
+    if (!run) {
+      throw new CliError(`forge seccomp: ${sub ? `unknown sub-command "${sub}"` : "missing sub-command"}; expected ${Object.keys(SUBCOMMANDS).join(", ")}`);
+    }
+    try {
+      return run(rest);
+    } catch (e) {
+      if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) throw new CliError(`forge seccomp ${sub}: ${(e as Error).message}`);
+      throw e;
+    }
   },
 };

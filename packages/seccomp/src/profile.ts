@@ -267,7 +267,7 @@ function editDistance(a: string, b: string, cap: number): number {
  * ```
  */
 export function profileIssues(profile: unknown): ProfileIssue[] {
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(profileSchema());
+  validator ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(profileSchema());
   const issues: ProfileIssue[] = [];
   if (!validator(profile)) {
     for (const e of validator.errors ?? []) {
