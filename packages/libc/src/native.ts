@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import koffi from "koffi";
@@ -27,11 +28,19 @@ export interface Trampoline {
 const ABI = 2;
 let loaded: Trampoline | undefined;
 
+/** This package's folder, found by name so that it also works from a bundle. */
+function packageDir(): string {
+  try {
+    return path.dirname(createRequire(import.meta.url).resolve("@forge/libc/package.json"));
+  } catch {
+    return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  }
+}
+
 /** Where the trampoline library is looked for: FORGE_TRAMPOLINE, else the package's prebuilds. */
 export function trampolinePath(): string {
   if (process.env.FORGE_TRAMPOLINE) return process.env.FORGE_TRAMPOLINE;
-  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  return path.join(pkg, "prebuilds", `linux-${process.arch}`, "libforge_spawn.so");
+  return path.join(packageDir(), "prebuilds", `linux-${process.arch}`, "libforge_spawn.so");
 }
 
 /**

@@ -6,9 +6,10 @@
  * @module
  */
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv, type ErrorObject } from "ajv";
+import type { Ajv as AjvType, ErrorObject } from "ajv";
 
 /** A bind mount of the new root. */
 export interface ProfileBind {
@@ -98,13 +99,24 @@ export class ProfileError extends Error {
   }
 }
 
-const PKG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+
+/** This package's folder, found by name so that it also works from a bundle. */
+function packageDir(): string {
+  try {
+    return path.dirname(require.resolve("@forge/sandbox/package.json"));
+  } catch {
+    return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  }
+}
+
+const PKG = packageDir();
 /** The folder of the built-in profiles. */
 export const BUILTIN_PROFILE_DIR = path.join(PKG, "profiles");
 /** The JSON Schema of sandbox profiles, for editors and other tools. */
 export const PROFILE_SCHEMA_PATH = path.join(PKG, "schemas", "sandbox_profile.schema.json");
 
-let validator: ReturnType<Ajv["compile"]> | undefined;
+let validator: ReturnType<AjvType["compile"]> | undefined;
 
 function describe(e: ErrorObject): string {
   const p = e.params as Record<string, unknown>;
@@ -140,6 +152,8 @@ function describe(e: ErrorObject): string {
  */
 export function validateProfile(doc: unknown, source = "profile"): SandboxProfile {
   if (!validator) {
+    // Loaded on first use: ajv costs ~30 ms at start-up, which built-in profiles skip.
+    const { Ajv } = createRequire(path.join(PKG, "package.json"))("ajv") as { Ajv: typeof AjvType };
     const ajv = new Ajv({ allErrors: true, strict: false });
     validator = ajv.compile(JSON.parse(fs.readFileSync(PROFILE_SCHEMA_PATH, "utf8")));
   }
@@ -220,7 +234,11 @@ export function loadProfile(nameOrPath: string, cwd = process.cwd()): SandboxPro
   }
   for (const dir of profileSearchPath(cwd)) {
     const file = path.join(dir, `${nameOrPath}.json`);
-    if (fs.existsSync(file)) return readProfileFile(file);
+    if (!fs.existsSync(file)) continue;
+    // Built-ins are validated by the package's tests; skipping ajv here saves ~30 ms per run.
+    if (dir === BUILTIN_PROFILE_DIR)
+      return JSON.parse(fs.readFileSync(file, "utf8")) as SandboxProfile;
+    return readProfileFile(file);
   }
   throw new ProfileError(nameOrPath, [
     {

@@ -28,7 +28,10 @@ describe("sandbox profiles", () => {
       .map((f) => f.replace(/\.json$/, ""))
       .sort();
     expect(names).toEqual(["default", "minimal", "node-safe", "python-safe", "shell-readonly"]);
-    for (const n of names) expect(loadProfile(n, tmpdir()).name).toBe(n);
+    for (const n of names) {
+      expect(readProfileFile(path.join(BUILTIN_PROFILE_DIR, `${n}.json`)).name).toBe(n);
+      expect(loadProfile(n, tmpdir()).name).toBe(n);
+    }
   });
 
   it("lists every problem with its JSON pointer", () => {

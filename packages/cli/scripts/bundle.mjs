@@ -1,0 +1,20 @@
+// Bundles the built CLI (dist/main.js and the packages it imports) into dist/bundle/,
+// one chunk per command, so that `forge run` starts without resolving and loading
+// dozens of modules. koffi (native) stays external. Run by the package's build.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const pkg = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+await build({
+  entryPoints: { forge: path.join(pkg, "dist", "main.js") },
+  outdir: path.join(pkg, "dist", "bundle"),
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: ["koffi"],
+  logLevel: "warning",
+  legalComments: "none",
+});
