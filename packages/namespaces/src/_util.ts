@@ -53,21 +53,38 @@ export function mountAttr(set: number, clr = 0, propagation = 0): Uint8Array {
 }
 
 /** Steps that open a file (O_WRONLY) and write text to it. */
-export function writeFileSteps(dirfd: StepArg, file: string, text: string, id: string, what: string): Step[] {
+export function writeFileSteps(
+  dirfd: StepArg,
+  file: string,
+  text: string,
+  id: string,
+  what: string,
+): Step[] {
   return [
-    { label: `open ${what}`, syscall: "openat", args: [dirfd, { cstring: file }, O.WRONLY | O.CLOEXEC], id },
-    { label: `write "${text.trim()}" to ${what}`, syscall: "write", args: [{ result: id }, { bytes: Buffer.from(text) }, Buffer.byteLength(text)] },
+    {
+      label: `open ${what}`,
+      syscall: "openat",
+      args: [dirfd, { cstring: file }, O.WRONLY | O.CLOEXEC],
+      id,
+    },
+    {
+      label: `write "${text.trim()}" to ${what}`,
+      syscall: "write",
+      args: [{ result: id }, { bytes: Buffer.from(text) }, Buffer.byteLength(text)],
+    },
     { label: `close ${what}`, syscall: "close", args: [{ result: id }] },
   ];
 }
 
 /** Splits an absolute, normalized path into components; throws TypeError otherwise. */
 export function components(p: string, what: string): string[] {
-  if (typeof p !== "string" || !p.startsWith("/")) throw new TypeError(`${what} must be an absolute path, got ${JSON.stringify(p)}`);
+  if (typeof p !== "string" || !p.startsWith("/"))
+    throw new TypeError(`${what} must be an absolute path, got ${JSON.stringify(p)}`);
   if (p.includes("\0")) throw new TypeError(`${what} contains a NUL byte: ${JSON.stringify(p)}`);
   const parts = p.split("/").filter((c) => c !== "");
   for (const c of parts) {
-    if (c === "." || c === "..") throw new TypeError(`${what} must not contain "." or ".." components: ${JSON.stringify(p)}`);
+    if (c === "." || c === "..")
+      throw new TypeError(`${what} must not contain "." or ".." components: ${JSON.stringify(p)}`);
   }
   return parts;
 }

@@ -21,7 +21,15 @@ export const NAMESPACE_FLAGS: Readonly<Record<NamespaceKind, number>> = {
 };
 
 /** What a sandbox unshares by default: everything but the time namespace. */
-export const DEFAULT_NAMESPACES: readonly NamespaceKind[] = ["user", "pid", "mount", "ipc", "uts", "net", "cgroup"];
+export const DEFAULT_NAMESPACES: readonly NamespaceKind[] = [
+  "user",
+  "pid",
+  "mount",
+  "ipc",
+  "uts",
+  "net",
+  "cgroup",
+];
 
 /** Selecting namespaces: a list, or the default set with changes. */
 export interface NamespaceSelection {
@@ -57,7 +65,10 @@ export function namespaceFlags(sel: readonly NamespaceKind[] | NamespaceSelectio
   let flags = 0;
   for (const k of kinds) {
     const f = NAMESPACE_FLAGS[k];
-    if (f === undefined) throw new RangeError(`unknown namespace "${k}": expected one of ${Object.keys(NAMESPACE_FLAGS).join(", ")}`);
+    if (f === undefined)
+      throw new RangeError(
+        `unknown namespace "${k}": expected one of ${Object.keys(NAMESPACE_FLAGS).join(", ")}`,
+      );
     flags |= f;
   }
   return flags;
@@ -73,5 +84,7 @@ export function namespaceFlags(sel: readonly NamespaceKind[] | NamespaceSelectio
  * ```
  */
 export function namespaceKinds(flags: number): NamespaceKind[] {
-  return (Object.entries(NAMESPACE_FLAGS) as [NamespaceKind, number][]).filter(([, f]) => (flags & f) === f).map(([k]) => k);
+  return (Object.entries(NAMESPACE_FLAGS) as [NamespaceKind, number][])
+    .filter(([, f]) => (flags & f) === f)
+    .map(([k]) => k);
 }

@@ -59,7 +59,8 @@ export interface IdMapPlan {
 }
 
 function checkId(v: number, what: string): number {
-  if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) throw new RangeError(`${what} must be an integer in 0..4294967294, got ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe)
+    throw new RangeError(`${what} must be an integer in 0..4294967294, got ${v}`);
   return v;
 }
 
@@ -86,7 +87,12 @@ function checkId(v: number, what: string): number {
 export function idMapPlan(opts: IdMapOptions = {}): IdMapPlan {
   const callerUid = checkId(opts.callerUid ?? process.geteuid?.() ?? 0, "the caller's uid");
   const callerGid = checkId(opts.callerGid ?? process.getegid?.() ?? 0, "the caller's gid");
-  const mode = opts.mode === undefined || opts.mode === "auto" ? (callerUid === 0 ? "root" : "rootless") : opts.mode;
+  const mode =
+    opts.mode === undefined || opts.mode === "auto"
+      ? callerUid === 0
+        ? "root"
+        : "rootless"
+      : opts.mode;
   const uid = checkId(opts.uid ?? 0, "uid");
   const gid = checkId(opts.gid ?? 0, "gid");
   const identitySteps: Step[] = [];
@@ -105,7 +111,9 @@ export function idMapPlan(opts: IdMapOptions = {}): IdMapPlan {
       );
     }
     if (opts.outsideGid !== undefined && opts.outsideGid !== callerGid) {
-      throw new RangeError(`rootless id map: gid ${gid} can only map to the caller's own gid ${callerGid}, not ${opts.outsideGid}`);
+      throw new RangeError(
+        `rootless id map: gid ${gid} can only map to the caller's own gid ${callerGid}, not ${opts.outsideGid}`,
+      );
     }
     const uidMap = `${uid} ${callerUid} 1\n`;
     const gidMap = `${gid} ${callerGid} 1\n`;
@@ -118,7 +126,13 @@ export function idMapPlan(opts: IdMapOptions = {}): IdMapPlan {
       outsideUid: callerUid,
       outsideGid: callerGid,
       steps: [
-        ...writeFileSteps(FDCWD, "/proc/self/setgroups", "deny", "idmap.setgroups", "/proc/self/setgroups"),
+        ...writeFileSteps(
+          FDCWD,
+          "/proc/self/setgroups",
+          "deny",
+          "idmap.setgroups",
+          "/proc/self/setgroups",
+        ),
         ...writeFileSteps(FDCWD, "/proc/self/uid_map", uidMap, "idmap.uid", "/proc/self/uid_map"),
         ...writeFileSteps(FDCWD, "/proc/self/gid_map", gidMap, "idmap.gid", "/proc/self/gid_map"),
         ...identitySteps,
@@ -148,7 +162,10 @@ export function idMapPlan(opts: IdMapOptions = {}): IdMapPlan {
           fs.writeFileSync(`${procRoot}/${child.pid}/${name}`, text);
         } catch (e) {
           const err = e as NodeJS.ErrnoException;
-          throw new Error(`cannot write ${procRoot}/${child.pid}/${name} ("${text.trim()}"): ${err.code ?? err.message}; writing another process's map needs CAP_SETUID/CAP_SETGID (run as root or use mode "rootless")`, { cause: e });
+          throw new Error(
+            `cannot write ${procRoot}/${child.pid}/${name} ("${text.trim()}"): ${err.code ?? err.message}; writing another process's map needs CAP_SETUID/CAP_SETGID (run as root or use mode "rootless")`,
+            { cause: e },
+          );
         }
       };
       write("uid_map", uidMap);

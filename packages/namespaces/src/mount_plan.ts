@@ -120,7 +120,13 @@ export const DEFAULT_MASKED_PATHS: readonly string[] = [
 ];
 
 /** Docker's read-only paths. */
-export const DEFAULT_READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+export const DEFAULT_READONLY_PATHS: readonly string[] = [
+  "/proc/bus",
+  "/proc/fs",
+  "/proc/irq",
+  "/proc/sys",
+  "/proc/sysrq-trigger",
+];
 
 /** The device nodes of the minimal /dev, bound from the host's. */
 export const DEV_NODES: readonly string[] = ["null", "zero", "full", "random", "urandom", "tty"];
@@ -175,7 +181,9 @@ export function parseBind(text: string): BindSpec {
     parts.pop();
   }
   if (parts.length > 2 || parts.some((p) => p === "")) {
-    throw new TypeError(`invalid bind "${text}": expected SRC:DST[:ro] with absolute paths (paths containing ":" are not supported)`);
+    throw new TypeError(
+      `invalid bind "${text}": expected SRC:DST[:ro] with absolute paths (paths containing ":" are not supported)`,
+    );
   }
   const [src, dst = src] = parts as [string, string?];
   components(src, `bind source in "${text}"`);
@@ -198,7 +206,9 @@ export function parseTmpfs(text: string): TmpfsSpec {
   const size = i < 0 ? undefined : text.slice(i + 1);
   components(dst, `tmpfs destination in "${text}"`);
   if (size !== undefined && !/^\d+[kmgKMG%]?$/.test(size)) {
-    throw new TypeError(`invalid tmpfs size in "${text}": expected bytes or a number with k, m, g or % (e.g. /tmp:64m)`);
+    throw new TypeError(
+      `invalid tmpfs size in "${text}": expected bytes or a number with k, m, g or % (e.g. /tmp:64m)`,
+    );
   }
   return size === undefined ? { dst } : { dst, size };
 }
@@ -214,18 +224,30 @@ interface SourceInfo {
 
 const STATX_BUF = 256;
 
-function statxFd(libc: Libc, fd: number): { dir: boolean; devMajor: number; devMinor: number; ino: bigint; mode: number } {
+function statxFd(
+  libc: Libc,
+  fd: number,
+): { dir: boolean; devMajor: number; devMinor: number; ino: bigint; mode: number } {
   const b = new Uint8Array(STATX_BUF);
   libc.syscall("statx", fd, "", AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO, b);
   const v = new DataView(b.buffer);
   const mode = v.getUint16(28, true);
-  return { mode, dir: (mode & 0o170000) === 0o040000, ino: v.getBigUint64(32, true), devMajor: v.getUint32(136, true), devMinor: v.getUint32(140, true) };
+  return {
+    mode,
+    dir: (mode & 0o170000) === 0o040000,
+    ino: v.getBigUint64(32, true),
+    devMajor: v.getUint32(136, true),
+    devMinor: v.getUint32(140, true),
+  };
 }
 
 /** Opens a host path O_PATH without following any symlink; throws MountPlanError. */
 function openHost(libc: Libc, path: string, what: string): number {
   try {
-    return libc.openat2(AT.FDCWD, path, { flags: O.PATH | O.CLOEXEC | O.NOFOLLOW, resolve: SAFE_HOST });
+    return libc.openat2(AT.FDCWD, path, {
+      flags: O.PATH | O.CLOEXEC | O.NOFOLLOW,
+      resolve: SAFE_HOST,
+    });
   } catch (e) {
     const code = (e as { code?: string }).code;
     const why =
@@ -239,7 +261,10 @@ function openHost(libc: Libc, path: string, what: string): number {
 }
 
 /** Resolves a bind source in the parent: returns null when it is a symlink to replicate. */
-function inspectSource(libc: Libc, b: BindSpec): { info: SourceInfo; fd: number } | { symlink: string } {
+function inspectSource(
+  libc: Libc,
+  b: BindSpec,
+): { info: SourceInfo; fd: number } | { symlink: string } {
   components(b.src, "bind source");
   const mode = b.symlink ?? "replicate";
   let real = b.src;
@@ -247,11 +272,19 @@ function inspectSource(libc: Libc, b: BindSpec): { info: SourceInfo; fd: number 
   try {
     st = fs.lstatSync(b.src);
   } catch (e) {
-    throw new MountPlanError(b.src, `bind source ${b.src} does not exist (${(e as NodeJS.ErrnoException).code})`, { cause: e });
+    throw new MountPlanError(
+      b.src,
+      `bind source ${b.src} does not exist (${(e as NodeJS.ErrnoException).code})`,
+      { cause: e },
+    );
   }
   if (st.isSymbolicLink()) {
     if (mode === "replicate") return { symlink: fs.readlinkSync(b.src) };
-    if (mode === "refuse") throw new MountPlanError(b.src, `bind source ${b.src} is a symlink; name its target or set symlink: "replicate" or "follow"`);
+    if (mode === "refuse")
+      throw new MountPlanError(
+        b.src,
+        `bind source ${b.src} is a symlink; name its target or set symlink: "replicate" or "follow"`,
+      );
     real = fs.realpathSync(b.src);
   }
   const fd = openHost(libc, real, "bind source");
@@ -261,14 +294,24 @@ function inspectSource(libc: Libc, b: BindSpec): { info: SourceInfo; fd: number 
     const again = fs.statSync(b.src, { bigint: true });
     if (again.ino !== s.ino) {
       libc.close(fd);
-      throw new MountPlanError(b.src, `bind source ${b.src} changed while it was being inspected (now inode ${again.ino}, opened ${s.ino}); try again`);
+      throw new MountPlanError(
+        b.src,
+        `bind source ${b.src} changed while it was being inspected (now inode ${again.ino}, opened ${s.ino}); try again`,
+      );
     }
   }
   return { info: { real, dir: s.dir, devMajor: s.devMajor, devMinor: s.devMinor, ino: s.ino }, fd };
 }
 
 type Entry =
-  | { kind: "bind"; path: string; b: BindSpec; src: { info: SourceInfo; fd: number }; k: number; treeArg?: StepArg }
+  | {
+      kind: "bind";
+      path: string;
+      b: BindSpec;
+      src: { info: SourceInfo; fd: number };
+      k: number;
+      treeArg?: StepArg;
+    }
   | { kind: "symlink"; path: string; target: string }
   | { kind: "dir"; path: string }
   | { kind: "tmpfs"; path: string; t: TmpfsSpec; k: number }
@@ -307,11 +350,15 @@ type Entry =
  * }
  * ```
  */
-export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: string } = {}): MountPlan {
+export function mountPlan(
+  spec: MountSpec = {},
+  opts: { libc?: Libc; procRoot?: string } = {},
+): MountPlan {
   const libc = opts.libc ?? openLibc();
   const procRoot = opts.procRoot ?? "/proc";
   const want = spec.sources ?? "auto";
-  const sources: "parent-clone" | "child-verify" = want === "auto" ? ((process.geteuid?.() ?? 1) === 0 ? "parent-clone" : "child-verify") : want;
+  const sources: "parent-clone" | "child-verify" =
+    want === "auto" ? ((process.geteuid?.() ?? 1) === 0 ? "parent-clone" : "child-verify") : want;
   const fds: number[] = [];
   const opened: number[] = [];
   const close = () => {
@@ -338,6 +385,7 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
   }
 
   function build(): MountPlan {
+    dirCache.clear();
     const steps: Step[] = [];
     const mounts: PlannedMount[] = [];
     const entries: Entry[] = [];
@@ -346,7 +394,8 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
     const seen = new Map<string, string>();
     const claim = (p: string, what: string) => {
       const key = `/${components(p, what).join("/")}`;
-      if (key === "/") throw new MountPlanError(p, `${what} cannot be / (the new root is always a fresh tmpfs)`);
+      if (key === "/")
+        throw new MountPlanError(p, `${what} cannot be / (the new root is always a fresh tmpfs)`);
       const prev = seen.get(key);
       if (prev) throw new MountPlanError(p, `${what} ${key} is already used by ${prev}`);
       seen.set(key, what);
@@ -371,29 +420,62 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
         const r = inspectSource(libc, { src, dst: src, symlink: "refuse" });
         if ("symlink" in r) continue;
         opened.push(r.fd);
-        entries.push({ kind: "bind", path: claim(src, "device node"), b: { src, dst: src, devices: true }, src: r, k: k++ });
+        entries.push({
+          kind: "bind",
+          path: claim(src, "device node"),
+          b: { src, dst: src, devices: true },
+          src: r,
+          k: k++,
+        });
       }
     }
     let t = 0;
-    for (const tm of spec.tmpfs ?? []) entries.push({ kind: "tmpfs", path: claim(tm.dst, "tmpfs destination"), t: tm, k: t++ });
-    for (const s of spec.symlinks ?? []) entries.push({ kind: "symlink", path: claim(s.path, "symlink"), target: s.target });
+    for (const tm of spec.tmpfs ?? [])
+      entries.push({ kind: "tmpfs", path: claim(tm.dst, "tmpfs destination"), t: tm, k: t++ });
+    for (const s of spec.symlinks ?? [])
+      entries.push({ kind: "symlink", path: claim(s.path, "symlink"), target: s.target });
     for (const d of spec.dirs ?? []) entries.push({ kind: "dir", path: claim(d, "directory") });
-    if (proc) entries.push({ kind: "proc", path: claim("/proc", "/proc"), p: proc === true ? {} : proc });
+    if (proc)
+      entries.push({ kind: "proc", path: claim("/proc", "/proc"), p: proc === true ? {} : proc });
 
     // 1. The old tree: no propagation back to the host.
     const prop = spec.propagation === "slave" ? MS.SLAVE : MS.PRIVATE;
-    steps.push({ label: `make the old mount tree ${spec.propagation ?? "private"} (recursive)`, syscall: "mount", args: [0, { cstring: "/" }, 0, MS.REC | prop, 0] });
-    steps.push({ label: "open the old root", syscall: "openat", args: [FDCWD, { cstring: "/" }, O.PATH | O.DIRECTORY | O.CLOEXEC], id: "mnt.oldroot" });
+    steps.push({
+      label: `make the old mount tree ${spec.propagation ?? "private"} (recursive)`,
+      syscall: "mount",
+      args: [0, { cstring: "/" }, 0, MS.REC | prop, 0],
+    });
+    steps.push({
+      label: "open the old root",
+      syscall: "openat",
+      args: [FDCWD, { cstring: "/" }, O.PATH | O.DIRECTORY | O.CLOEXEC],
+      id: "mnt.oldroot",
+    });
 
     // 2. Bind sources become detached trees.
     for (const e of entries) {
       if (e.kind !== "bind") continue;
-      const attrs = (e.b.readonly ? MOUNT_ATTR.RDONLY : 0) | MOUNT_ATTR.NOSUID | (e.b.devices ? 0 : MOUNT_ATTR.NODEV);
+      const attrs =
+        (e.b.readonly ? MOUNT_ATTR.RDONLY : 0) |
+        MOUNT_ATTR.NOSUID |
+        (e.b.devices ? 0 : MOUNT_ATTR.NODEV);
       const what = `${e.b.src}${e.b.readonly ? " (read-only)" : ""}`;
       if (sources === "parent-clone") {
-        const tree = libc.syscall("open_tree", e.src.fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH | AT.RECURSIVE);
+        const tree = libc.syscall(
+          "open_tree",
+          e.src.fd,
+          "",
+          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH | AT.RECURSIVE,
+        );
         fds.push(tree);
-        libc.syscall("mount_setattr", tree, "", AT.EMPTY_PATH | AT.RECURSIVE, mountAttr(attrs), MOUNT_ATTR_SIZE);
+        libc.syscall(
+          "mount_setattr",
+          tree,
+          "",
+          AT.EMPTY_PATH | AT.RECURSIVE,
+          mountAttr(attrs),
+          MOUNT_ATTR_SIZE,
+        );
         e.treeArg = tree;
       } else {
         const id = `mnt.src${e.k}`;
@@ -401,20 +483,35 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
         steps.push({
           label: `open bind source ${e.src.info.real} (no symlinks)`,
           syscall: "openat2",
-          args: [FDCWD, { cstring: info.real }, { bytes: openHow(O.PATH | O.CLOEXEC | O.NOFOLLOW, SAFE_HOST) }, 24],
+          args: [
+            FDCWD,
+            { cstring: info.real },
+            { bytes: openHow(O.PATH | O.CLOEXEC | O.NOFOLLOW, SAFE_HOST) },
+            24,
+          ],
           id: `${id}.fd`,
         });
         steps.push(...sameInodeSteps({ result: `${id}.fd` }, info, `${id}.cmp`));
         steps.push({
           label: `clone the mount tree of ${what}`,
           syscall: "open_tree",
-          args: [{ result: `${id}.fd` }, EMPTY, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH | AT.RECURSIVE],
+          args: [
+            { result: `${id}.fd` },
+            EMPTY,
+            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH | AT.RECURSIVE,
+          ],
           id,
         });
         steps.push({
           label: `set ${attrName(attrs)} on the clone of ${e.b.src}`,
           syscall: "mount_setattr",
-          args: [{ result: id }, EMPTY, AT.EMPTY_PATH | AT.RECURSIVE, { bytes: mountAttr(attrs) }, MOUNT_ATTR_SIZE],
+          args: [
+            { result: id },
+            EMPTY,
+            AT.EMPTY_PATH | AT.RECURSIVE,
+            { bytes: mountAttr(attrs) },
+            MOUNT_ATTR_SIZE,
+          ],
         });
         e.treeArg = { result: id };
       }
@@ -428,25 +525,42 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
         ["mode", "0755"],
       ]),
     );
-    steps.push({ label: "mount the root tmpfs", syscall: "fsmount", args: [{ result: "mnt.root.fs" }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV], id: "mnt.root" });
-    steps.push({ label: "attach the new root over the old one", syscall: "move_mount", args: [{ result: "mnt.root" }, EMPTY, FDCWD, { cstring: "/" }, MOVE_MOUNT.F_EMPTY_PATH] });
+    steps.push({
+      label: "mount the root tmpfs",
+      syscall: "fsmount",
+      args: [{ result: "mnt.root.fs" }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV],
+      id: "mnt.root",
+    });
+    steps.push({
+      label: "attach the new root over the old one",
+      syscall: "move_mount",
+      args: [{ result: "mnt.root" }, EMPTY, FDCWD, { cstring: "/" }, MOVE_MOUNT.F_EMPTY_PATH],
+    });
 
     // 4. Everything in the new root, parents first.
     const depth = (p: string) => p.split("/").length;
-    const ordered = entries.map((e, i) => ({ e, i })).sort((a, b) => depth(a.e.path) - depth(b.e.path) || a.i - b.i);
+    const ordered = entries
+      .map((e, i) => ({ e, i }))
+      .sort((a, b) => depth(a.e.path) - depth(b.e.path) || a.i - b.i);
     let n = 0;
     for (const { e } of ordered) {
       const tag = `mnt.e${n++}`;
       switch (e.kind) {
         case "bind": {
           const target = targetSteps(steps, e.path, e.src.info.dir ? "dir" : "file", tag);
-          steps.push(moveStep(e.treeArg as StepArg, target, `bind ${e.b.src} on ${e.path}`));
+          steps.push(
+            moveStep(e.treeArg as StepArg, target, `bind ${e.b.src} on ${e.path}`, e.path),
+          );
           mounts.push({ kind: "bind", path: e.path, source: e.b.src, readonly: !!e.b.readonly });
           break;
         }
         case "symlink": {
           const { parent, name } = parentSteps(steps, e.path, tag);
-          steps.push({ label: `create symlink ${e.path} → ${e.target}`, syscall: "symlinkat", args: [{ cstring: e.target }, parent, { cstring: name }] });
+          steps.push({
+            label: `create symlink ${e.path} → ${e.target}`,
+            syscall: "symlinkat",
+            args: [{ cstring: e.target }, parent, { cstring: name }],
+          });
           mounts.push({ kind: "symlink", path: e.path, source: e.target });
           break;
         }
@@ -463,9 +577,25 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
               ["mode", (e.t.mode ?? 0o1777).toString(8)],
             ]),
           );
-          const attrs = MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | (e.t.noexec ? MOUNT_ATTR.NOEXEC : 0) | (e.t.readonly ? MOUNT_ATTR.RDONLY : 0);
-          steps.push({ label: `mount the tmpfs for ${e.path}`, syscall: "fsmount", args: [{ result: `${tag}.tmpfs.fs` }, FSMOUNT_CLOEXEC, attrs], id: `${tag}.tmpfs` });
-          steps.push(moveStep({ result: `${tag}.tmpfs` }, target, `attach tmpfs (size ${size}) on ${e.path}`));
+          const attrs =
+            MOUNT_ATTR.NOSUID |
+            MOUNT_ATTR.NODEV |
+            (e.t.noexec ? MOUNT_ATTR.NOEXEC : 0) |
+            (e.t.readonly ? MOUNT_ATTR.RDONLY : 0);
+          steps.push({
+            label: `mount the tmpfs for ${e.path}`,
+            syscall: "fsmount",
+            args: [{ result: `${tag}.tmpfs.fs` }, FSMOUNT_CLOEXEC, attrs],
+            id: `${tag}.tmpfs`,
+          });
+          steps.push(
+            moveStep(
+              { result: `${tag}.tmpfs` },
+              target,
+              `attach tmpfs (size ${size}) on ${e.path}`,
+              e.path,
+            ),
+          );
           mounts.push({ kind: "tmpfs", path: e.path, readonly: !!e.t.readonly });
           break;
         }
@@ -474,9 +604,22 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
           const opts: [string, string][] = [];
           if (e.p.subset) opts.push(["subset", e.p.subset]);
           if (e.p.hidepid) opts.push(["hidepid", e.p.hidepid]);
-          steps.push(...fsSteps("proc", `${tag}.proc`, "a fresh procfs for the new pid namespace", opts));
-          steps.push({ label: "mount the procfs", syscall: "fsmount", args: [{ result: `${tag}.proc.fs` }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC], id: `${tag}.proc` });
-          steps.push(moveStep({ result: `${tag}.proc` }, target, `attach procfs on ${e.path}`));
+          steps.push(
+            ...fsSteps("proc", `${tag}.proc`, "a fresh procfs for the new pid namespace", opts),
+          );
+          steps.push({
+            label: "mount the procfs",
+            syscall: "fsmount",
+            args: [
+              { result: `${tag}.proc.fs` },
+              FSMOUNT_CLOEXEC,
+              MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
+            ],
+            id: `${tag}.proc`,
+          });
+          steps.push(
+            moveStep({ result: `${tag}.proc` }, target, `attach procfs on ${e.path}`, e.path),
+          );
           mounts.push({ kind: "proc", path: e.path });
           break;
         }
@@ -488,8 +631,17 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
               ["mode", "0755"],
             ]),
           );
-          steps.push({ label: "mount the tmpfs for /dev", syscall: "fsmount", args: [{ result: "mnt.dev.fs" }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC], id: "mnt.dev" });
-          steps.push(moveStep({ result: "mnt.dev" }, target, "attach tmpfs on /dev"));
+          steps.push({
+            label: "mount the tmpfs for /dev",
+            syscall: "fsmount",
+            args: [
+              { result: "mnt.dev.fs" },
+              FSMOUNT_CLOEXEC,
+              MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC,
+            ],
+            id: "mnt.dev",
+          });
+          steps.push(moveStep({ result: "mnt.dev" }, target, "attach tmpfs on /dev", "/dev"));
           mounts.push({ kind: "tmpfs", path: "/dev" });
           // devpts (a new instance) and /dev/shm; device nodes are binds at depth 2 that follow.
           const pts = targetSteps(steps, "/dev/pts", "dir", `${tag}.pts`);
@@ -499,8 +651,19 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
               ["mode", "0620"],
             ]),
           );
-          steps.push({ label: "mount devpts", syscall: "fsmount", args: [{ result: "mnt.devpts.fs" }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC], id: "mnt.devpts" });
-          steps.push(moveStep({ result: "mnt.devpts" }, pts, "attach devpts on /dev/pts"));
+          steps.push({
+            label: "mount devpts",
+            syscall: "fsmount",
+            args: [
+              { result: "mnt.devpts.fs" },
+              FSMOUNT_CLOEXEC,
+              MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC,
+            ],
+            id: "mnt.devpts",
+          });
+          steps.push(
+            moveStep({ result: "mnt.devpts" }, pts, "attach devpts on /dev/pts", "/dev/pts"),
+          );
           mounts.push({ kind: "devpts", path: "/dev/pts" });
           const shm = targetSteps(steps, "/dev/shm", "dir", `${tag}.shm`);
           steps.push(
@@ -509,8 +672,17 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
               ["mode", "1777"],
             ]),
           );
-          steps.push({ label: "mount the tmpfs for /dev/shm", syscall: "fsmount", args: [{ result: "mnt.shm.fs" }, FSMOUNT_CLOEXEC, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC], id: "mnt.shm" });
-          steps.push(moveStep({ result: "mnt.shm" }, shm, "attach tmpfs on /dev/shm"));
+          steps.push({
+            label: "mount the tmpfs for /dev/shm",
+            syscall: "fsmount",
+            args: [
+              { result: "mnt.shm.fs" },
+              FSMOUNT_CLOEXEC,
+              MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
+            ],
+            id: "mnt.shm",
+          });
+          steps.push(moveStep({ result: "mnt.shm" }, shm, "attach tmpfs on /dev/shm", "/dev/shm"));
           mounts.push({ kind: "tmpfs", path: "/dev/shm" });
           const links: [string, string][] = [
             ["ptmx", "pts/ptmx"],
@@ -521,7 +693,11 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
           ];
           const devDir = openDirSteps(steps, "/dev", `${tag}.links`);
           for (const [name, to] of links) {
-            steps.push({ label: `create symlink /dev/${name} → ${to}`, syscall: "symlinkat", args: [{ cstring: to }, devDir, { cstring: name }] });
+            steps.push({
+              label: `create symlink /dev/${name} → ${to}`,
+              syscall: "symlinkat",
+              args: [{ cstring: to }, devDir, { cstring: name }],
+            });
             mounts.push({ kind: "symlink", path: `/dev/${name}`, source: to });
           }
           break;
@@ -545,14 +721,44 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
       const tag = `mnt.mask${m++}`;
       const target = targetSteps(steps, p, "existing", tag);
       if (st.isDirectory()) {
-        steps.push(...fsSteps("tmpfs", `${tag}.tmpfs`, `an empty tmpfs to mask ${p}`, [["size", "4k"], ["mode", "0555"]]));
-        steps.push({ label: `mount the masking tmpfs for ${p}`, syscall: "fsmount", args: [{ result: `${tag}.tmpfs.fs` }, FSMOUNT_CLOEXEC, MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC], id: `${tag}.tmpfs` });
-        steps.push(moveStep({ result: `${tag}.tmpfs` }, target, `mask ${p} with an empty read-only tmpfs`));
+        steps.push(
+          ...fsSteps("tmpfs", `${tag}.tmpfs`, `an empty tmpfs to mask ${p}`, [
+            ["size", "4k"],
+            ["mode", "0555"],
+          ]),
+        );
+        steps.push({
+          label: `mount the masking tmpfs for ${p}`,
+          syscall: "fsmount",
+          args: [
+            { result: `${tag}.tmpfs.fs` },
+            FSMOUNT_CLOEXEC,
+            MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
+          ],
+          id: `${tag}.tmpfs`,
+        });
+        steps.push(
+          moveStep(
+            { result: `${tag}.tmpfs` },
+            target,
+            `mask ${p} with an empty read-only tmpfs`,
+            p,
+          ),
+        );
       } else {
-        if (!dev) throw new MountPlanError(p, `masking the file ${p} needs /dev/null: enable the minimal /dev or remove ${p} from maskedPaths`);
+        if (!dev)
+          throw new MountPlanError(
+            p,
+            `masking the file ${p} needs /dev/null: enable the minimal /dev or remove ${p} from maskedPaths`,
+          );
         const nul = targetSteps(steps, "/dev/null", "existing", `${tag}.null`);
-        steps.push({ label: `clone /dev/null to mask ${p}`, syscall: "open_tree", args: [nul, EMPTY, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH], id: `${tag}.clone` });
-        steps.push(moveStep({ result: `${tag}.clone` }, target, `mask ${p} with /dev/null`));
+        steps.push({
+          label: `clone /dev/null to mask ${p}`,
+          syscall: "open_tree",
+          args: [nul, EMPTY, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH],
+          id: `${tag}.clone`,
+        });
+        steps.push(moveStep({ result: `${tag}.clone` }, target, `mask ${p} with /dev/null`, p));
       }
       mounts.push({ kind: "mask", path: p });
     }
@@ -562,27 +768,68 @@ export function mountPlan(spec: MountSpec = {}, opts: { libc?: Libc; procRoot?: 
       if (!fs.existsSync(`${procRoot}${p.slice("/proc".length)}`)) continue;
       const tag = `mnt.ro${r++}`;
       const target = targetSteps(steps, p, "existing", tag);
-      steps.push({ label: `clone ${p}`, syscall: "open_tree", args: [target, EMPTY, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH | AT.RECURSIVE], id: `${tag}.clone` });
+      steps.push({
+        label: `clone ${p}`,
+        syscall: "open_tree",
+        args: [target, EMPTY, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH | AT.RECURSIVE],
+        id: `${tag}.clone`,
+      });
       const attrs = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC;
-      steps.push({ label: `make the clone of ${p} read-only`, syscall: "mount_setattr", args: [{ result: `${tag}.clone` }, EMPTY, AT.EMPTY_PATH | AT.RECURSIVE, { bytes: mountAttr(attrs) }, MOUNT_ATTR_SIZE] });
-      steps.push(moveStep({ result: `${tag}.clone` }, target, `bind ${p} read-only over itself`));
+      steps.push({
+        label: `make the clone of ${p} read-only`,
+        syscall: "mount_setattr",
+        args: [
+          { result: `${tag}.clone` },
+          EMPTY,
+          AT.EMPTY_PATH | AT.RECURSIVE,
+          { bytes: mountAttr(attrs) },
+          MOUNT_ATTR_SIZE,
+        ],
+      });
+      steps.push(
+        moveStep({ result: `${tag}.clone` }, target, `bind ${p} read-only over itself`, p),
+      );
       mounts.push({ kind: "readonly", path: p });
     }
     if (dev) {
-      steps.push({ label: "make /dev read-only", syscall: "mount_setattr", args: [{ result: "mnt.dev" }, EMPTY, AT.EMPTY_PATH, { bytes: mountAttr(MOUNT_ATTR.RDONLY) }, MOUNT_ATTR_SIZE] });
+      steps.push({
+        label: "make /dev read-only",
+        syscall: "mount_setattr",
+        args: [
+          { result: "mnt.dev" },
+          EMPTY,
+          AT.EMPTY_PATH,
+          { bytes: mountAttr(MOUNT_ATTR.RDONLY) },
+          MOUNT_ATTR_SIZE,
+        ],
+      });
     }
 
     // 6. pivot_root(".", ".") on the new root, then detach the old one.
     steps.push(
       { label: "enter the new root", syscall: "fchdir", args: [{ result: "mnt.root" }] },
-      { label: "pivot_root to the new root", syscall: "pivot_root", args: [{ cstring: "." }, { cstring: "." }] },
+      {
+        label: "pivot_root to the new root",
+        syscall: "pivot_root",
+        args: [{ cstring: "." }, { cstring: "." }],
+      },
       { label: "enter the old root", syscall: "fchdir", args: [{ result: "mnt.oldroot" }] },
       { label: "detach the old root", syscall: "umount2", args: [{ cstring: "." }, MNT_DETACH] },
       { label: "enter / of the new root", syscall: "chdir", args: [{ cstring: "/" }] },
       { label: "close the old root", syscall: "close", args: [{ result: "mnt.oldroot" }] },
     );
     if (spec.readonlyRoot ?? true) {
-      steps.push({ label: "make the new root read-only", syscall: "mount_setattr", args: [{ result: "mnt.root" }, EMPTY, AT.EMPTY_PATH, { bytes: mountAttr(MOUNT_ATTR.RDONLY) }, MOUNT_ATTR_SIZE] });
+      steps.push({
+        label: "make the new root read-only",
+        syscall: "mount_setattr",
+        args: [
+          { result: "mnt.root" },
+          EMPTY,
+          AT.EMPTY_PATH,
+          { bytes: mountAttr(MOUNT_ATTR.RDONLY) },
+          MOUNT_ATTR_SIZE,
+        ],
+      });
     }
     return { steps, fds, sources, mounts, close };
   }
@@ -600,16 +847,44 @@ function attrName(a: number): string {
 function fsSteps(fstype: string, id: string, what: string, opts: [string, string][]): Step[] {
   const fs = `${id}.fs`;
   return [
-    { label: `create ${what}`, syscall: "fsopen", args: [{ cstring: fstype }, FSOPEN_CLOEXEC], id: fs },
+    {
+      label: `create ${what}`,
+      syscall: "fsopen",
+      args: [{ cstring: fstype }, FSOPEN_CLOEXEC],
+      id: fs,
+    },
     ...opts.map(
-      ([k, v]): Step => ({ label: `set ${k}=${v} on ${what}`, syscall: "fsconfig", args: [{ result: fs }, FSCONFIG.SET_STRING, { cstring: k }, { cstring: v }, 0] }),
+      ([k, v]): Step => ({
+        label: `set ${k}=${v} on ${what}`,
+        syscall: "fsconfig",
+        args: [{ result: fs }, FSCONFIG.SET_STRING, { cstring: k }, { cstring: v }, 0],
+      }),
     ),
-    { label: `instantiate ${what}`, syscall: "fsconfig", args: [{ result: fs }, FSCONFIG.CMD_CREATE, 0, 0, 0] },
+    {
+      label: `instantiate ${what}`,
+      syscall: "fsconfig",
+      args: [{ result: fs }, FSCONFIG.CMD_CREATE, 0, 0, 0],
+    },
   ];
 }
 
-function moveStep(tree: StepArg, target: StepArg, label: string): Step {
-  return { label, syscall: "move_mount", args: [tree, EMPTY, target, EMPTY, MOVE_MOUNT.F_EMPTY_PATH | MOVE_MOUNT.T_EMPTY_PATH] };
+/**
+ * Directory fds already opened in the new root, by path. An fd opened before a mount
+ * lands on its path (or above it) would see the covered directory, so {@link moveStep}
+ * forgets them; the plan is built synchronously, one at a time.
+ */
+const dirCache = new Map<string, StepArg>();
+
+function moveStep(tree: StepArg, target: StepArg, label: string, path?: string): Step {
+  if (path === undefined) dirCache.clear();
+  else
+    for (const k of [...dirCache.keys()])
+      if (k === path || k.startsWith(`${path}/`)) dirCache.delete(k);
+  return {
+    label,
+    syscall: "move_mount",
+    args: [tree, EMPTY, target, EMPTY, MOVE_MOUNT.F_EMPTY_PATH | MOVE_MOUNT.T_EMPTY_PATH],
+  };
 }
 
 const DIR_HOW = openHow(O.PATH | O.DIRECTORY | O.CLOEXEC, SAFE_BENEATH);
@@ -622,9 +897,25 @@ function parentSteps(steps: Step[], path: string, tag: string): { parent: StepAr
   let sofar = "";
   parts.slice(0, -1).forEach((c, i) => {
     sofar += `/${c}`;
-    steps.push({ label: `create directory ${sofar}`, syscall: "mkdirat", args: [parent, { cstring: c }, 0o755], optional: true });
-    steps.push({ label: `open ${sofar} (beneath the new root, no symlinks)`, syscall: "openat2", args: [parent, { cstring: c }, { bytes: DIR_HOW }, 24], id: `${tag}.p${i}` });
+    const cached = dirCache.get(sofar);
+    if (cached) {
+      parent = cached;
+      return;
+    }
+    steps.push({
+      label: `create directory ${sofar}`,
+      syscall: "mkdirat",
+      args: [parent, { cstring: c }, 0o755],
+      optional: true,
+    });
+    steps.push({
+      label: `open ${sofar} (beneath the new root, no symlinks)`,
+      syscall: "openat2",
+      args: [parent, { cstring: c }, { bytes: DIR_HOW }, 24],
+      id: `${tag}.p${i}`,
+    });
     parent = { result: `${tag}.p${i}` };
+    dirCache.set(sofar, parent);
   });
   return { parent, name: parts.at(-1)! };
 }
@@ -637,10 +928,27 @@ function openDirSteps(steps: Step[], path: string, tag: string): StepArg {
  * Creates (for "dir"/"file") and opens the mount point `path` as O_PATH, resolved
  * beneath the new root without symlinks; returns the fd argument.
  */
-function targetSteps(steps: Step[], path: string, kind: "dir" | "file" | "existing", tag: string): StepArg {
+function targetSteps(
+  steps: Step[],
+  path: string,
+  kind: "dir" | "file" | "existing",
+  tag: string,
+): StepArg {
   const { parent, name } = parentSteps(steps, path, tag);
-  if (kind === "dir") steps.push({ label: `create directory ${path}`, syscall: "mkdirat", args: [parent, { cstring: name }, 0o755], optional: true });
-  if (kind === "file") steps.push({ label: `create file ${path}`, syscall: "mknodat", args: [parent, { cstring: name }, S_IFREG | 0o644, 0], optional: true });
+  if (kind === "dir")
+    steps.push({
+      label: `create directory ${path}`,
+      syscall: "mkdirat",
+      args: [parent, { cstring: name }, 0o755],
+      optional: true,
+    });
+  if (kind === "file")
+    steps.push({
+      label: `create file ${path}`,
+      syscall: "mknodat",
+      args: [parent, { cstring: name }, S_IFREG | 0o644, 0],
+      optional: true,
+    });
   steps.push({
     label: `open mount point ${path} (beneath the new root, no symlinks)`,
     syscall: "openat2",
@@ -661,7 +969,17 @@ function targetSteps(steps: Step[], path: string, kind: "dir" | "file" | "existi
 function sameInodeSteps(fd: StepArg, info: SourceInfo, id: string): Step[] {
   const buf = "mnt.statx";
   const steps: Step[] = [
-    { label: `inspect bind source ${info.real}`, syscall: "statx", args: [fd, EMPTY, AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO, { out: buf, size: STATX_BUF }] },
+    {
+      label: `inspect bind source ${info.real}`,
+      syscall: "statx",
+      args: [
+        fd,
+        EMPTY,
+        AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW,
+        STATX_TYPE | STATX_INO,
+        { out: buf, size: STATX_BUF },
+      ],
+    },
   ];
   const words: [string, number, number][] = [
     ["inode (low)", 32, Number(info.ino & 0xffffffffn)],
@@ -675,7 +993,14 @@ function sameInodeSteps(fd: StepArg, info: SourceInfo, id: string): Step[] {
     steps.push({
       label: `compare the ${what} of ${info.real}`,
       syscall: "futex",
-      args: [{ bytes: word }, FUTEX_WAIT_PRIVATE, { load32: buf, offset }, { bytes: new Uint8Array(16) }, 0, 0],
+      args: [
+        { bytes: word },
+        FUTEX_WAIT_PRIVATE,
+        { load32: buf, offset },
+        { bytes: new Uint8Array(16) },
+        0,
+        0,
+      ],
       id: `${id}${i}`,
       optional: true,
     });
