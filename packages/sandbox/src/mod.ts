@@ -7,6 +7,7 @@
  * @module
  */
 export * as libc from "@forge/libc";
+export * as cgroups from "@forge/cgroups";
 export * as seccomp from "@forge/seccomp";
 export * from "./launch.ts";
 export * from "./doctor.ts";
