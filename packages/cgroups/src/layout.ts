@@ -232,3 +232,32 @@ function checkDelegation(
     };
   return { available: false, reason: `not writable by uid ${l.uid}: ${missing.join(", ")}` };
 }
+
+/**
+ * Human-readable lines describing a layout, for `forge doctor`.
+ *
+ * @example
+ * ```ts
+ * import { describeCgroupLayout, detectCgroupLayout } from "@forge/cgroups";
+ * for (const line of describeCgroupLayout(detectCgroupLayout())) console.log(line);
+ * ```
+ */
+export function describeCgroupLayout(l: CgroupLayout): string[] {
+  const lines = [
+    `cgroups: ${l.kind}${l.kind === "hybrid" ? " (v1 controllers plus a cgroup2 mount)" : ""}`,
+  ];
+  if (l.v2)
+    lines.push(
+      `  cgroup2 at ${l.v2.mount}: controllers ${l.v2.controllers.join(" ") || "(none)"}; this process in ${l.v2.ownPath}`,
+    );
+  const seen = new Set<V1Hierarchy>();
+  for (const h of Object.values(l.v1)) {
+    if (seen.has(h)) continue;
+    seen.add(h);
+    lines.push(`  v1 ${h.controllers.join(",")} at ${h.mount}; this process in ${h.ownPath}`);
+  }
+  lines.push(
+    `  delegation for uid ${l.uid}: ${l.delegation.available ? "yes" : "no"} (${l.delegation.reason})`,
+  );
+  return lines;
+}

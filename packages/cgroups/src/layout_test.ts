@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeCgroupFs } from "./fake_cgroupfs.ts";
-import { defaultParentPath, detectCgroupLayout, mountDir } from "./layout.ts";
+import { defaultParentPath, describeCgroupLayout, detectCgroupLayout, mountDir } from "./layout.ts";
 
 // This build host, as its /proc/self/mountinfo and /proc/self/cgroup read.
 const HYBRID_MOUNTINFO = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -128,5 +128,17 @@ describe("detectCgroupLayout", () => {
     const l = detectCgroupLayout();
     expect(["v2", "v1", "hybrid", "none"]).toContain(l.kind);
     expect(l.uid).toBe(process.getuid!());
+  });
+});
+
+describe("describeCgroupLayout", () => {
+  it("says what forge doctor shows", () => {
+    const l = detectCgroupLayout({ mountinfo: HYBRID_MOUNTINFO, selfCgroup: HYBRID_SELF, uid: 0 });
+    const lines = describeCgroupLayout(l);
+    expect(lines[0]).toBe("cgroups: hybrid (v1 controllers plus a cgroup2 mount)");
+    expect(lines).toContain(
+      "  v1 memory at /sys/fs/cgroup/memory; this process in /process_api/14b4",
+    );
+    expect(lines.at(-1)).toMatch(/^ {2}delegation for uid 0: /);
   });
 });
