@@ -40,6 +40,7 @@ interface Api {
   archNative(): number;
   attrSet(ctx: unknown, attr: number, value: number): number;
   resolveName(name: string): number;
+  resolveNameArch(token: number, name: string): number;
   ruleAdd(ctx: unknown, action: number, nr: number, count: number, args: Uint8Array | null): number;
   exportBpf(ctx: unknown, fd: number): number;
 }
@@ -67,6 +68,7 @@ function load(): Api {
     archNative: lib.func("uint32_t seccomp_arch_native()"),
     attrSet: lib.func("int seccomp_attr_set(void *, int, uint32_t)"),
     resolveName: lib.func("int seccomp_syscall_resolve_name(const char *)"),
+    resolveNameArch: lib.func("int seccomp_syscall_resolve_name_arch(uint32_t, const char *)"),
     ruleAdd: lib.func("int seccomp_rule_add_array(void *, uint32_t, int, unsigned int, void *)"),
     exportBpf: lib.func("int seccomp_export_bpf(void *, int)"),
   } as Api;
@@ -157,4 +159,9 @@ function exportProgram(l: Api, ctx: unknown): Instruction[] {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Whether libseccomp knows a syscall name on an ABI (its tables lag the kernel's). */
+export function libseccompKnows(arch: Arch, name: string): boolean {
+  return load().resolveNameArch(TOKENS[arch], name) >= 0;
 }
