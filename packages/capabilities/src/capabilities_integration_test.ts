@@ -22,7 +22,8 @@ async function statusOf(
   });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
-  const st = await child.wait();
+  const ended = new Promise((r) => child.stdout!.on("close", r));
+  const [st] = await Promise.all([child.wait(), ended]);
   expect(st.exitCode).toBe(0);
   return out;
 }
@@ -84,7 +85,8 @@ const w = (f, t, n) => [{ label: "open " + f, syscall: "openat", args: [-100, { 
 const steps = [...w("/proc/self/setgroups", "deny", 1), ...w("/proc/self/uid_map", "0 65534 1", 2), ...w("/proc/self/gid_map", "0 65534 1", 3)];
 const c = spawn({ argv: ["/bin/cat", "/proc/self/status"], cloneFlags: CLONE.NEWUSER, steps, lateSteps: [...capDropSteps({ keep: ["CHOWN"] }), noNewPrivsStep()], stdio: ["ignore", "pipe", "inherit"] });
 let out = ""; c.stdout.on("data", (d) => (out += d));
-const st = await c.wait();
+const ended = new Promise((r) => c.stdout.on("close", r));
+const [st] = await Promise.all([c.wait(), ended]);
 const s = parseProcStatusCaps(out);
 console.log(JSON.stringify({ code: st.exitCode, uid: /^Uid:\\s*(\\d+)/m.exec(out)[1], eff: String(s.effective), amb: String(s.ambient), bnd: String(s.bounding), nnp: s.noNewPrivs }));`,
       );

@@ -338,7 +338,9 @@ export function landlockSteps(
           );
         }
         fds.push(fd);
-        dir = fs.fstatSync(fd).isDirectory();
+        const stx = new Uint8Array(256);
+        libc.syscall("statx", fd, "", AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW, 1 /* STATX_TYPE */, stx);
+        dir = (new DataView(stx.buffer).getUint16(28, true) & 0o170000) === 0o040000;
       } else {
         fd = base + k;
         const id = `ll.in${k}`;

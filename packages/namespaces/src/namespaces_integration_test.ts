@@ -61,7 +61,8 @@ async function run(
     let err = "";
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (err += d));
-    const st = await child.wait();
+    const closed = (s: NodeJS.ReadableStream) => new Promise((r) => s.on("close", r));
+    const [st] = await Promise.all([child.wait(), closed(child.stdout!), closed(child.stderr!)]);
     return { code: st.exitCode, out, err };
   } finally {
     mounts.close();
@@ -269,7 +270,8 @@ async function run(spec, script, landlock) {
       lateSteps: [{ label: "nnp", syscall: "prctl", args: [PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0] }, ...(ll?.steps ?? [])],
       stdio: ["ignore", "pipe", "pipe"] });
     let out = ""; child.stdout.on("data", (d) => (out += d)); child.stderr.on("data", (d) => (out += d));
-    const st = await child.wait();
+    const closed = (s) => new Promise((r) => s.on("close", r));
+    const [st] = await Promise.all([child.wait(), closed(child.stdout), closed(child.stderr)]);
     return { code: st.exitCode, out, sources: mounts.sources };
   } catch (e) { return { error: e.message }; } finally { mounts.close(); ll?.close(); }
 }
