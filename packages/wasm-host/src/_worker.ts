@@ -1,0 +1,83 @@
+// Worker entry of WorkerInstance: hosts one module instance, runs calls sent by the parent.
+import { parentPort, workerData } from "node:worker_threads";
+import { Policy } from "@forge/policy";
+import { WasiExit, WasmLimitError } from "./errors.ts";
+import { Meter } from "./meter.ts";
+import { WASM_PAGE, inspectModule } from "./module_info.ts";
+import { WasiHost } from "./wasi.ts";
+
+const port = parentPort!;
+const data = workerData as { bytes: Uint8Array; metered: boolean; memoryLimit: number; wasi: any; subject: string; policy: any };
+const policy = new Policy(data.policy);
+policy.onQuarantine((r) => port.postMessage({ type: "quarantine", subject: r.subject, reason: r.reason }));
+const compiled = new WebAssembly.Module(data.bytes as Uint8Array<ArrayBuffer>);
+const shape = inspectModule(data.bytes);
+let deadline: number | undefined;
+
+function instantiate() {
+  const wasi = new WasiHost({
+    ...data.wasi,
+    subject: data.subject,
+    policy,
+    audit: (event) => port.postMessage({ type: "audit", event }),
+    log: (line) => port.postMessage({ type: "log", line }),
+    deadline: () => deadline,
+  });
+  const meter = data.metered ? new Meter() : undefined;
+  const imports: Record<string, Record<string, unknown>> = { ...wasi.imports(), ...(meter?.imports() ?? {}) };
+  const mem = shape.imports.find((i) => i.kind === "memory");
+  if (mem?.limits) {
+    imports[mem.module] = { [mem.name]: new WebAssembly.Memory({ initial: mem.limits.min, maximum: Math.floor(data.memoryLimit / WASM_PAGE) }) };
+  }
+  const instance = new WebAssembly.Instance(compiled, imports as WebAssembly.Imports);
+  meter?.attach(instance);
+  const memory = instance.exports.memory ?? (mem ? imports[mem.module]![mem.name] : undefined);
+  if (memory instanceof WebAssembly.Memory) wasi.setMemory(memory);
+  return { instance, wasi, meter };
+}
+
+let live: ReturnType<typeof instantiate> | undefined;
+
+function serialize(e: unknown) {
+  if (e instanceof WasmLimitError) return { name: e.name, message: e.message, limit: e.limit };
+  if (e instanceof WasiExit) return { name: e.name, message: e.message, code: e.code };
+  if (e instanceof RangeError && /call stack/i.test(e.message)) return { name: "WasmLimitError", message: `stack overflow (recursion too deep)`, limit: "stack" };
+  if (e instanceof WebAssembly.RuntimeError) return { name: "WasmLimitError", message: `trapped: ${e.message}`, limit: "trap" };
+  const err = e as Error;
+  return { name: err?.name ?? "Error", message: err?.message ?? String(e) };
+}
+
+port.on("message", (m: { type: string; id: number; fn?: string; args?: unknown[]; fuel?: number; timeoutMs?: number }) => {
+  deadline = m.timeoutMs !== undefined ? performance.now() + m.timeoutMs : undefined;
+  try {
+    if (m.type === "run") {
+      const l = instantiate();
+      l.meter?.begin(m.fuel, undefined);
+      try {
+        const exitCode = l.wasi.start(l.instance);
+        port.postMessage({ type: "result", id: m.id, value: { exitCode, fuelUsed: l.meter?.end() ?? 0 } });
+      } finally {
+        l.wasi.close();
+      }
+      return;
+    }
+    if (!live) live = instantiate();
+    const l = live;
+    const f = l.instance.exports[m.fn!];
+    if (typeof f !== "function") throw new TypeError(`the module exports no function "${m.fn}"`);
+    l.meter?.begin(m.fuel, undefined);
+    try {
+      const value = (f as (...a: unknown[]) => unknown)(...(m.args ?? []));
+      port.postMessage({ type: "result", id: m.id, value });
+    } catch (e) {
+      l.wasi.close();
+      live = undefined;
+      throw e;
+    } finally {
+      l.meter?.end();
+      l.wasi.flushAudit();
+    }
+  } catch (e) {
+    port.postMessage({ type: "error", id: m.id, error: serialize(e) });
+  }
+});

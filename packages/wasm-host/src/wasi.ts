@@ -1,0 +1,1267 @@
+import { randomFillSync } from "node:crypto";
+import fs from "node:fs";
+import { type AuditEvent, type AuditLog, type Decision, Policy } from "@forge/policy";
+import { WasiExit, WasmLimitError } from "./errors.ts";
+import { createHostApi } from "./host_api.ts";
+import {
+  checkSymlinkTarget,
+  fdPath,
+  fsError,
+  isInside,
+  openPreopen,
+  type Preopen,
+  type PreopenSpec,
+  type Resolved,
+  resolvePath,
+} from "./preopen.ts";
+import { WASI_ERRNO as E, wasiErrno } from "./wasi_errno.ts";
+
+/** WASI rights bits (they all fit in 30 bits, so plain numbers are used). */
+export const RIGHTS = Object.freeze({
+  FD_DATASYNC: 1 << 0,
+  FD_READ: 1 << 1,
+  FD_SEEK: 1 << 2,
+  FD_FDSTAT_SET_FLAGS: 1 << 3,
+  FD_SYNC: 1 << 4,
+  FD_TELL: 1 << 5,
+  FD_WRITE: 1 << 6,
+  FD_ADVISE: 1 << 7,
+  FD_ALLOCATE: 1 << 8,
+  PATH_CREATE_DIRECTORY: 1 << 9,
+  PATH_CREATE_FILE: 1 << 10,
+  PATH_LINK_SOURCE: 1 << 11,
+  PATH_LINK_TARGET: 1 << 12,
+  PATH_OPEN: 1 << 13,
+  FD_READDIR: 1 << 14,
+  PATH_READLINK: 1 << 15,
+  PATH_RENAME_SOURCE: 1 << 16,
+  PATH_RENAME_TARGET: 1 << 17,
+  PATH_FILESTAT_GET: 1 << 18,
+  PATH_FILESTAT_SET_SIZE: 1 << 19,
+  PATH_FILESTAT_SET_TIMES: 1 << 20,
+  FD_FILESTAT_GET: 1 << 21,
+  FD_FILESTAT_SET_SIZE: 1 << 22,
+  FD_FILESTAT_SET_TIMES: 1 << 23,
+  PATH_SYMLINK: 1 << 24,
+  PATH_REMOVE_DIRECTORY: 1 << 25,
+  PATH_UNLINK_FILE: 1 << 26,
+  POLL_FD_READWRITE: 1 << 27,
+  SOCK_SHUTDOWN: 1 << 28,
+  SOCK_ACCEPT: 1 << 29,
+});
+const R = RIGHTS;
+const ALL_RIGHTS = (1 << 30) - 1;
+const WRITE_RIGHTS =
+  R.FD_DATASYNC |
+  R.FD_WRITE |
+  R.FD_ALLOCATE |
+  R.PATH_CREATE_DIRECTORY |
+  R.PATH_CREATE_FILE |
+  R.PATH_LINK_SOURCE |
+  R.PATH_LINK_TARGET |
+  R.PATH_RENAME_SOURCE |
+  R.PATH_RENAME_TARGET |
+  R.PATH_FILESTAT_SET_SIZE |
+  R.PATH_FILESTAT_SET_TIMES |
+  R.FD_FILESTAT_SET_SIZE |
+  R.FD_FILESTAT_SET_TIMES |
+  R.PATH_SYMLINK |
+  R.PATH_REMOVE_DIRECTORY |
+  R.PATH_UNLINK_FILE;
+
+const FT = { UNKNOWN: 0, BLOCK: 1, CHAR: 2, DIR: 3, FILE: 4, DGRAM: 5, STREAM: 6, SYMLINK: 7 } as const;
+const FDFLAG_APPEND = 1;
+const OFLAG = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
+const { O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_WRONLY, O_RDWR, O_NONBLOCK, O_DSYNC, O_SYNC } =
+  fs.constants;
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * The names of all 46 WASI preview1 functions this host implements.
+ *
+ * @example
+ * ```ts
+ * import { WASI_FUNCTIONS } from "@forge/wasm-host";
+ * console.log(WASI_FUNCTIONS.length); // 46
+ * ```
+ */
+export const WASI_FUNCTIONS = [
+  "args_get",
+  "args_sizes_get",
+  "environ_get",
+  "environ_sizes_get",
+  "clock_res_get",
+  "clock_time_get",
+  "fd_advise",
+  "fd_allocate",
+  "fd_close",
+  "fd_datasync",
+  "fd_fdstat_get",
+  "fd_fdstat_set_flags",
+  "fd_fdstat_set_rights",
+  "fd_filestat_get",
+  "fd_filestat_set_size",
+  "fd_filestat_set_times",
+  "fd_pread",
+  "fd_prestat_get",
+  "fd_prestat_dir_name",
+  "fd_pwrite",
+  "fd_read",
+  "fd_readdir",
+  "fd_renumber",
+  "fd_seek",
+  "fd_sync",
+  "fd_tell",
+  "fd_write",
+  "path_create_directory",
+  "path_filestat_get",
+  "path_filestat_set_times",
+  "path_link",
+  "path_open",
+  "path_readlink",
+  "path_remove_directory",
+  "path_rename",
+  "path_symlink",
+  "path_unlink_file",
+  "poll_oneoff",
+  "proc_exit",
+  "proc_raise",
+  "sched_yield",
+  "random_get",
+  "sock_accept",
+  "sock_recv",
+  "sock_send",
+  "sock_shutdown",
+] as const;
+
+/**
+ * Options of a {@link WasiHost}.
+ *
+ * @example
+ * ```ts
+ * import type { WasiOptions } from "@forge/wasm-host";
+ * const o: WasiOptions = { args: ["app"], env: { LANG: "C" }, preopens: [{ host: "/tmp/x", guest: "/data", readOnly: true }] };
+ * ```
+ */
+export interface WasiOptions {
+  /** argv, argv[0] included (default: none). */
+  readonly args?: readonly string[];
+  /** The environment the module sees: only these variables (an allowlist). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Directories the module may use. */
+  readonly preopens?: readonly PreopenSpec[];
+  /** Host fds for the module's stdin, stdout, stderr (default 0, 1, 2). */
+  readonly stdio?: readonly [number, number, number];
+  /** Connected stream sockets granted to the module (host fds); sockets are off otherwise. */
+  readonly sockets?: readonly number[];
+  /** The subject the policy sees (default "wasm:anonymous"). */
+  readonly subject?: string;
+  /** The policy asked about every call; default: one that lets the subject use what it was given. */
+  readonly policy?: Policy;
+  /** Where calls are audited: an AuditLog or any function taking events. */
+  readonly audit?: AuditLog | ((event: AuditEvent) => void);
+  /**
+   * "coalesce" (default): consecutive identical allowed calls (same function, resource
+   * and result) become one entry with a count; "every-call": one entry per call.
+   * Denials are always recorded one by one.
+   */
+  readonly auditMode?: "coalesce" | "every-call";
+  /** A deadline (performance.now() milliseconds) that sleeps and polls respect. */
+  readonly deadline?: () => number | undefined;
+  /** Where the host interface's `[WASM]` log lines go (default: stderr). */
+  readonly log?: (line: string) => void;
+}
+
+interface FdEntry {
+  kind: "stdio" | "file" | "dir" | "socket";
+  hostFd: number;
+  filetype: number;
+  base: number;
+  inh: number;
+  flags: number;
+  pos: number;
+  pre?: Preopen;
+  rel: readonly string[];
+  preopenName?: string;
+  owned: boolean;
+  dirCache?: DirEntry[];
+}
+
+interface DirEntry {
+  name: Buffer;
+  ino: bigint;
+  type: number;
+}
+
+class Denied extends Error {
+  constructor(
+    readonly code: string,
+    readonly decision: Decision,
+  ) {
+    super(decision.reason);
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks the thread for `ms` milliseconds (Atomics.wait). */
+export function sleepSync(ms: number): void {
+  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
+}
+
+function filetypeOf(st: fs.Stats | fs.BigIntStats): number {
+  if (st.isFile()) return FT.FILE;
+  if (st.isDirectory()) return FT.DIR;
+  if (st.isSymbolicLink()) return FT.SYMLINK;
+  if (st.isCharacterDevice()) return FT.CHAR;
+  if (st.isBlockDevice()) return FT.BLOCK;
+  if (st.isSocket()) return FT.STREAM;
+  return FT.UNKNOWN;
+}
+
+const FD_RESOURCE = Array.from({ length: 64 }, (_, i) => `fd:${i}`);
+const fdRes = (fd: number) => FD_RESOURCE[fd] ?? `fd:${fd}`;
+
+/**
+ * WASI preview1, written in TypeScript, as a syscall bridge: every call becomes a
+ * request `{subject, action: <function name>, resource, args}`, is checked against the
+ * module's capabilities (preopens and their rights, env allowlist, granted sockets)
+ * and the policy, executed, and audited. Paths never leave a preopen (see
+ * {@link resolvePath}).
+ *
+ * @example
+ * ```ts
+ * import fs from "node:fs";
+ * import { WasiHost } from "@forge/wasm-host";
+ * const wasi = new WasiHost({ args: ["hello"], preopens: [{ host: ".", guest: "/work", readOnly: true }] });
+ * const { instance } = await WebAssembly.instantiate(fs.readFileSync("hello.wasm"), wasi.imports());
+ * const code = wasi.start(instance);
+ * wasi.close();
+ * ```
+ */
+export class WasiHost {
+  readonly subject: string;
+  readonly policy: Policy;
+  readonly #record: ((e: AuditEvent) => void) | undefined;
+  readonly #coalesce: boolean;
+  readonly #args: Uint8Array[];
+  readonly #env: Uint8Array[];
+  readonly #fds = new Map<number, FdEntry>();
+  readonly #preopens: Preopen[] = [];
+  readonly #deadline: () => number | undefined;
+  readonly #log: (line: string) => void;
+  #memory: WebAssembly.Memory | undefined;
+  #buffer: ArrayBuffer | SharedArrayBuffer | undefined;
+  #view!: DataView;
+  #u8!: Uint8Array;
+  #resource = "";
+  #pending: { call: string; resource: string; errno: number; count: number; bytes: number } | undefined;
+  #bytes = 0;
+  #closed = false;
+
+  constructor(opts: WasiOptions = {}) {
+    this.subject = opts.subject ?? "wasm:anonymous";
+    this.policy =
+      opts.policy ??
+      new Policy({
+        version: 1,
+        identities: [{ id: this.subject, trustLevel: "Standard", capabilities: { syscalls: ["*"], resources: ["**"], apis: ["*"] } }],
+      });
+    const audit = opts.audit;
+    this.#record = typeof audit === "function" ? audit : audit ? (e) => audit.append(e) : undefined;
+    this.#coalesce = (opts.auditMode ?? "coalesce") === "coalesce";
+    this.#args = (opts.args ?? []).map((a) => encoder.encode(`${a}\0`));
+    this.#env = Object.entries(opts.env ?? {}).map(([k, v]) => encoder.encode(`${k}=${v}\0`));
+    this.#deadline = opts.deadline ?? (() => undefined);
+    this.#log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+    const stdio = opts.stdio ?? [0, 1, 2];
+    stdio.forEach((hostFd, i) => {
+      let filetype: number = FT.UNKNOWN;
+      try {
+        filetype = filetypeOf(fs.fstatSync(hostFd));
+      } catch {
+        // a closed stdio fd stays "unknown"; using it fails with EBADF
+      }
+      const io = i === 0 ? R.FD_READ : R.FD_WRITE | R.FD_DATASYNC | R.FD_SYNC;
+      this.#fds.set(i, {
+        kind: "stdio",
+        hostFd,
+        filetype: filetype === FT.FILE ? FT.FILE : filetype === FT.CHAR ? FT.CHAR : FT.UNKNOWN,
+        base: io | R.POLL_FD_READWRITE | R.FD_FILESTAT_GET | R.FD_FDSTAT_SET_FLAGS,
+        inh: 0,
+        flags: 0,
+        pos: 0,
+        rel: [],
+        owned: false,
+      });
+    });
+    let next = 3;
+    try {
+      for (const spec of opts.preopens ?? []) {
+        const pre = openPreopen(spec);
+        this.#preopens.push(pre);
+        const mask = pre.readOnly ? ~WRITE_RIGHTS : ALL_RIGHTS;
+        this.#fds.set(next++, {
+          kind: "dir",
+          hostFd: pre.rootFd,
+          filetype: FT.DIR,
+          base: (ALL_RIGHTS & ~(R.FD_READ | R.FD_WRITE | R.FD_SEEK | R.FD_TELL)) & mask,
+          inh: ALL_RIGHTS & mask,
+          flags: 0,
+          pos: 0,
+          pre,
+          rel: [],
+          preopenName: spec.guest,
+          owned: false,
+        });
+      }
+    } catch (e) {
+      for (const p of this.#preopens) fs.closeSync(p.rootFd);
+      throw e;
+    }
+    for (const s of opts.sockets ?? []) {
+      this.#fds.set(next++, {
+        kind: "socket",
+        hostFd: s,
+        filetype: FT.STREAM,
+        base: R.FD_READ | R.FD_WRITE | R.POLL_FD_READWRITE | R.SOCK_SHUTDOWN | R.FD_FILESTAT_GET,
+        inh: 0,
+        flags: 0,
+        pos: 0,
+        rel: [],
+        owned: false,
+      });
+    }
+  }
+
+  /** Sets the memory the module exports (done by {@link WasiHost.start}/{@link WasiHost.initialize}). */
+  setMemory(memory: WebAssembly.Memory): void {
+    this.#memory = memory;
+    this.#buffer = undefined;
+  }
+
+  #mem(): DataView {
+    const m = this.#memory;
+    if (!m) throw fsError("EINVAL", "the module has no exported memory");
+    if (m.buffer !== this.#buffer) {
+      this.#buffer = m.buffer;
+      this.#view = new DataView(m.buffer);
+      this.#u8 = new Uint8Array(m.buffer);
+    }
+    return this.#view;
+  }
+
+  #bytesAt(ptr: number, len: number): Uint8Array {
+    this.#mem();
+    if (ptr + len > this.#u8.length) throw new RangeError("pointer outside memory");
+    return this.#u8.subarray(ptr, ptr + len);
+  }
+
+  #string(ptr: number, len: number): string {
+    try {
+      return decoder.decode(this.#bytesAt(ptr, len));
+    } catch (e) {
+      if (e instanceof RangeError) throw e;
+      throw fsError("EILSEQ", "string is not valid UTF-8");
+    }
+  }
+
+  /** Asks the policy; throws (mapped to the decision's errno) unless allowed. */
+  #authorize(action: string, resource: string, args?: Record<string, unknown>): void {
+    this.#resource = resource;
+    const d = this.policy.evaluate({ subject: this.subject, action, resource, args });
+    if (d.effect !== "allow") throw new Denied(d.errno ?? "EPERM", d);
+  }
+
+  /** Records one call in the audit trail (coalescing repeats). */
+  #audit(call: string, errno: number, denial?: Decision): void {
+    if (!this.#record) return;
+    const resource = this.#resource;
+    if (denial) {
+      this.flushAudit();
+      this.#record({
+        kind: "wasi",
+        subject: this.subject,
+        call,
+        resource,
+        effect: denial.effect,
+        errno: errnoName(errno),
+        rule: denial.rule,
+        reason: denial.reason,
+      });
+      return;
+    }
+    const p = this.#pending;
+    if (this.#coalesce && p && p.call === call && p.resource === resource && p.errno === errno) {
+      p.count++;
+      p.bytes += this.#bytes;
+      return;
+    }
+    this.flushAudit();
+    this.#pending = { call, resource, errno, count: 1, bytes: this.#bytes };
+    if (!this.#coalesce) this.flushAudit();
+  }
+
+  /** Writes out a coalesced audit entry, if one is pending. */
+  flushAudit(): void {
+    const p = this.#pending;
+    if (!p || !this.#record) return;
+    this.#pending = undefined;
+    this.#record({
+      kind: "wasi",
+      subject: this.subject,
+      call: p.call,
+      resource: p.resource,
+      effect: "allow",
+      errno: errnoName(p.errno),
+      ...(p.count > 1 ? { count: p.count } : {}),
+      ...(p.bytes > 0 ? { bytes: p.bytes } : {}),
+    });
+  }
+
+  /** Records a host event (escape attempt, limit) in the audit trail. */
+  recordEvent(e: AuditEvent): void {
+    this.flushAudit();
+    this.#record?.(e);
+  }
+
+  /** Runs `body` as WASI function `call`, turning errors into errno and auditing. */
+  #run(call: string, resource: string, body: () => number): number {
+    this.#resource = resource;
+    this.#bytes = 0;
+    let errno: number;
+    let denial: Decision | undefined;
+    try {
+      errno = body();
+    } catch (e) {
+      if (e instanceof WasiExit || e instanceof WasmLimitError) {
+        this.flushAudit();
+        throw e;
+      }
+      if (e instanceof Denied) {
+        denial = e.decision;
+        errno = wasiErrno(e.code);
+      } else if (e instanceof RangeError) errno = E.EFAULT!;
+      else errno = wasiErrno(e);
+      if (errno === E.ENOTCAPABLE && !denial) {
+        denial = { effect: "deny", errno: "ENOTCAPABLE", rule: "wasi:capabilities", reason: (e as Error).message };
+      }
+    }
+    this.#audit(call, errno, denial);
+    return errno;
+  }
+
+  #fd(fd: number): FdEntry {
+    const e = this.#fds.get(fd);
+    if (!e) throw fsError("EBADF", `fd ${fd} is not open`);
+    return e;
+  }
+
+  #need(e: FdEntry, right: number, ioError = false): void {
+    if ((e.base & right) === right) return;
+    if (ioError) throw fsError("EBADF", "the fd was not opened for this");
+    if (e.pre?.readOnly && (right & WRITE_RIGHTS) !== 0) throw fsError("EROFS", `${e.preopenName ?? "the preopen"} is read-only`);
+    throw fsError("ENOTCAPABLE", "the fd lacks the right for this operation");
+  }
+
+  #guestPath(e: FdEntry, rel: readonly string[]): string {
+    const root = this.#preopenOf(e);
+    const name = root?.preopenName ?? "";
+    const tail = rel.join("/");
+    if (!tail) return name || ".";
+    return name.endsWith("/") ? `${name}${tail}` : `${name}/${tail}`;
+  }
+
+  #preopenOf(e: FdEntry): FdEntry | undefined {
+    for (const f of this.#fds.values()) if (f.preopenName !== undefined && f.pre === e.pre) return f;
+    return e.preopenName !== undefined ? e : undefined;
+  }
+
+  /** Resolves a guest path (read from memory) under a directory fd and authorizes it. */
+  #resolve(call: string, fd: number, ptr: number, len: number, follow: boolean, right: number, args?: Record<string, unknown>): [FdEntry, Resolved] {
+    const e = this.#fd(fd);
+    this.#resource = fdRes(fd);
+    if (e.kind !== "dir" || !e.pre) throw fsError("ENOTDIR", `fd ${fd} is not a directory`);
+    this.#need(e, right);
+    const path = this.#string(ptr, len);
+    this.#resource = `${this.#guestPath(e, e.rel)}/${path}`;
+    let r: Resolved;
+    try {
+      r = resolvePath(e.pre, { fd: e.hostFd, rel: e.rel }, path, follow);
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOTCAPABLE") {
+        this.recordEvent({ kind: "wasi.escape", subject: this.subject, call, path, base: this.#guestPath(e, e.rel), reason: (err as Error).message });
+      }
+      throw err;
+    }
+    try {
+      this.#authorize(call, this.#guestPath(e, r.rel), args);
+    } catch (err) {
+      r.release();
+      throw err;
+    }
+    return [e, r];
+  }
+
+  #with<T>(r: Resolved, f: (p: string) => T): T {
+    try {
+      return f(fdPath(r.dirFd, r.name));
+    } finally {
+      r.release();
+    }
+  }
+
+  #u64(ptr: number, v: bigint | number): void {
+    this.#mem().setBigUint64(ptr, BigInt(v), true);
+  }
+
+  #writeFilestat(ptr: number, st: fs.BigIntStats): void {
+    const v = this.#mem();
+    if (ptr + 64 > v.byteLength) throw new RangeError("pointer outside memory");
+    v.setBigUint64(ptr, st.dev, true);
+    v.setBigUint64(ptr + 8, st.ino, true);
+    v.setUint8(ptr + 16, filetypeOf(st));
+    for (let i = 17; i < 24; i++) v.setUint8(ptr + i, 0);
+    v.setBigUint64(ptr + 24, st.nlink, true);
+    v.setBigUint64(ptr + 32, st.size, true);
+    v.setBigUint64(ptr + 40, st.atimeNs, true);
+    v.setBigUint64(ptr + 48, st.mtimeNs, true);
+    v.setBigUint64(ptr + 56, st.ctimeNs, true);
+  }
+
+  #iovecs(iovs: number, n: number): Uint8Array[] {
+    const v = this.#mem();
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = v.getUint32(iovs + i * 8, true);
+      const l = v.getUint32(iovs + i * 8 + 4, true);
+      out.push(this.#bytesAt(p, l));
+    }
+    return out;
+  }
+
+  #waitReady(): void {
+    const d = this.#deadline();
+    if (d !== undefined && performance.now() >= d) throw new WasmLimitError("time", "the call exceeded its timeout while waiting for I/O");
+    sleepSync(2);
+  }
+
+  #writeAll(e: FdEntry, bufs: Uint8Array[], position: number | null): number {
+    for (;;) {
+      try {
+        return bufs.length === 1
+          ? fs.writeSync(e.hostFd, bufs[0]!, 0, bufs[0]!.length, position)
+          : fs.writevSync(e.hostFd, bufs, position ?? undefined);
+      } catch (err) {
+        if ((err as { code?: string }).code !== "EAGAIN") throw err;
+        this.#waitReady();
+      }
+    }
+  }
+
+  #readSome(e: FdEntry, bufs: Uint8Array[], position: number | null): number {
+    for (;;) {
+      try {
+        return bufs.length === 1
+          ? fs.readSync(e.hostFd, bufs[0]!, 0, bufs[0]!.length, position)
+          : fs.readvSync(e.hostFd, bufs, position ?? undefined);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === "EOF") return 0;
+        if (code !== "EAGAIN") throw err;
+        this.#waitReady();
+      }
+    }
+  }
+
+  #listDir(e: FdEntry): DirEntry[] {
+    const path = fdPath(e.hostFd);
+    const self = fs.fstatSync(e.hostFd, { bigint: true });
+    let parentIno = self.ino;
+    if (e.rel.length > 0) {
+      try {
+        parentIno = fs.statSync(`${path}/..`, { bigint: true }).ino;
+      } catch {
+        // keep own inode
+      }
+    }
+    const out: DirEntry[] = [
+      { name: Buffer.from("."), ino: self.ino, type: FT.DIR },
+      { name: Buffer.from(".."), ino: parentIno, type: FT.DIR },
+    ];
+    for (const d of fs.readdirSync(path, { withFileTypes: true, encoding: "buffer" })) {
+      let ino = 0n;
+      try {
+        ino = fs.lstatSync(Buffer.concat([Buffer.from(`${path}/`), d.name]), { bigint: true }).ino;
+      } catch {
+        // raced with a removal
+      }
+      const type = d.isFile()
+        ? FT.FILE
+        : d.isDirectory()
+          ? FT.DIR
+          : d.isSymbolicLink()
+            ? FT.SYMLINK
+            : d.isCharacterDevice()
+              ? FT.CHAR
+              : d.isBlockDevice()
+                ? FT.BLOCK
+                : d.isSocket()
+                  ? FT.STREAM
+                  : FT.UNKNOWN;
+      out.push({ name: d.name, ino, type });
+    }
+    return out;
+  }
+
+  #newFd(entry: FdEntry): number {
+    let n = 3;
+    while (this.#fds.has(n)) n++;
+    this.#fds.set(n, entry);
+    return n;
+  }
+
+  #clockNs(id: number): bigint {
+    switch (id) {
+      case 0:
+        return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+      case 1:
+        return process.hrtime.bigint();
+      case 2:
+      case 3: {
+        const u = process.cpuUsage();
+        return BigInt(u.user + u.system) * 1000n;
+      }
+      default:
+        throw fsError("EINVAL", `unknown clock id ${id}`);
+    }
+  }
+
+  /** Sleeps `ms`, honouring the call's deadline (throws a time limit error past it). */
+  sleep(ms: number): void {
+    const d = this.#deadline();
+    if (d !== undefined && performance.now() + ms > d) {
+      sleepSync(Math.max(0, d - performance.now()));
+      throw new WasmLimitError("time", "the call exceeded its timeout while sleeping");
+    }
+    sleepSync(ms);
+  }
+
+  /** The `wasi_snapshot_preview1` functions (plus the Forge host interface as `forge`). */
+  imports(): { wasi_snapshot_preview1: Record<string, (...a: any[]) => number>; forge: Record<string, (...a: any[]) => number> } {
+    return { wasi_snapshot_preview1: this.#wasiImports(), forge: this.#forgeImports() };
+  }
+
+  #forgeImports(): Record<string, (...a: any[]) => number> {
+    return createHostApi({
+      subject: this.subject,
+      memory: () => {
+        this.#mem();
+        return this.#u8;
+      },
+      authorize: (api, resource) => {
+        const d = this.policy.evaluate({ subject: this.subject, action: `host:${api}`, resource });
+        if (d.effect !== "allow") {
+          this.recordEvent({ kind: "host", subject: this.subject, api, effect: d.effect, rule: d.rule, reason: d.reason });
+          return false;
+        }
+        return true;
+      },
+      record: (e) => this.recordEvent(e),
+      log: this.#log,
+      sleep: (ms) => this.sleep(ms),
+    });
+  }
+
+  #wasiImports(): Record<string, (...a: any[]) => number> {
+    const self = this;
+    const run = (call: string, resource: string, body: () => number) => self.#run(call, resource, body);
+    const sizes = (list: Uint8Array[], countPtr: number, sizePtr: number) => {
+      const v = self.#mem();
+      v.setUint32(countPtr, list.length, true);
+      v.setUint32(sizePtr, list.reduce((n, b) => n + b.length, 0), true);
+      return E.SUCCESS!;
+    };
+    const fill = (list: Uint8Array[], ptrs: number, buf: number) => {
+      const v = self.#mem();
+      let off = buf;
+      list.forEach((b, i) => {
+        v.setUint32(ptrs + i * 4, off, true);
+        self.#bytesAt(off, b.length).set(b);
+        off += b.length;
+      });
+      return E.SUCCESS!;
+    };
+    const ns = (t: bigint) => Number(t) / 1e9;
+    const setTimes = (cur: fs.BigIntStats, atim: bigint, mtim: bigint, fl: number): [number, number] => {
+      if ((fl & 1 && fl & 2) || (fl & 4 && fl & 8)) throw fsError("EINVAL", "both a time and NOW given");
+      const now = Date.now() / 1000;
+      const a = fl & 1 ? ns(atim) : fl & 2 ? now : ns(cur.atimeNs);
+      const m = fl & 4 ? ns(mtim) : fl & 8 ? now : ns(cur.mtimeNs);
+      return [a, m];
+    };
+
+    return {
+      args_get: (argv: number, buf: number) => run("args_get", "args", () => (self.#authorize("args_get", "args"), fill(self.#args, argv, buf))),
+      args_sizes_get: (c: number, s: number) => run("args_sizes_get", "args", () => (self.#authorize("args_sizes_get", "args"), sizes(self.#args, c, s))),
+      environ_get: (envp: number, buf: number) => run("environ_get", "env", () => (self.#authorize("environ_get", "env"), fill(self.#env, envp, buf))),
+      environ_sizes_get: (c: number, s: number) =>
+        run("environ_sizes_get", "env", () => (self.#authorize("environ_sizes_get", "env"), sizes(self.#env, c, s))),
+      clock_res_get: (id: number, ptr: number) =>
+        run("clock_res_get", `clock:${id}`, () => {
+          self.#authorize("clock_res_get", `clock:${id}`);
+          if (id < 0 || id > 3) throw fsError("EINVAL", `unknown clock ${id}`);
+          self.#u64(ptr, id === 0 ? 1000n : id === 1 ? 1n : 1000n);
+          return E.SUCCESS!;
+        }),
+      clock_time_get: (id: number, _precision: bigint, ptr: number) =>
+        run("clock_time_get", `clock:${id}`, () => {
+          self.#authorize("clock_time_get", `clock:${id}`);
+          self.#u64(ptr, self.#clockNs(id));
+          return E.SUCCESS!;
+        }),
+      fd_advise: (fd: number, _off: bigint, _len: bigint, advice: number) =>
+        run("fd_advise", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_ADVISE);
+          self.#authorize("fd_advise", fdRes(fd));
+          if (advice > 5) throw fsError("EINVAL", `unknown advice ${advice}`);
+          return E.SUCCESS!; // advisory only; Node has no posix_fadvise
+        }),
+      fd_allocate: (fd: number, off: bigint, len: bigint) =>
+        run("fd_allocate", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_ALLOCATE);
+          self.#authorize("fd_allocate", fdRes(fd), { offset: off, len });
+          if (e.kind !== "file") throw fsError("EBADF", "not a regular file");
+          const end = Number(off + len);
+          if (fs.fstatSync(e.hostFd).size < end) fs.ftruncateSync(e.hostFd, end);
+          return E.SUCCESS!;
+        }),
+      fd_close: (fd: number) =>
+        run("fd_close", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#authorize("fd_close", fdRes(fd));
+          self.#fds.delete(fd);
+          if (e.owned) fs.closeSync(e.hostFd);
+          return E.SUCCESS!;
+        }),
+      fd_datasync: (fd: number) =>
+        run("fd_datasync", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_DATASYNC);
+          self.#authorize("fd_datasync", fdRes(fd));
+          fs.fdatasyncSync(e.hostFd);
+          return E.SUCCESS!;
+        }),
+      fd_fdstat_get: (fd: number, ptr: number) =>
+        run("fd_fdstat_get", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#authorize("fd_fdstat_get", fdRes(fd));
+          const v = self.#mem();
+          v.setUint8(ptr, e.filetype);
+          v.setUint8(ptr + 1, 0);
+          v.setUint16(ptr + 2, e.flags, true);
+          v.setUint32(ptr + 4, 0, true);
+          v.setBigUint64(ptr + 8, BigInt(e.base), true);
+          v.setBigUint64(ptr + 16, BigInt(e.inh), true);
+          return E.SUCCESS!;
+        }),
+      fd_fdstat_set_flags: (fd: number, flags: number) =>
+        run("fd_fdstat_set_flags", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_FDSTAT_SET_FLAGS);
+          self.#authorize("fd_fdstat_set_flags", fdRes(fd), { flags });
+          if (flags & ~0x1f) throw fsError("EINVAL", "unknown fd flags");
+          e.flags = flags;
+          return E.SUCCESS!;
+        }),
+      fd_fdstat_set_rights: (fd: number, base: bigint, inh: bigint) =>
+        run("fd_fdstat_set_rights", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#authorize("fd_fdstat_set_rights", fdRes(fd));
+          const b = Number(BigInt.asUintN(64, base) & BigInt(ALL_RIGHTS));
+          const i = Number(BigInt.asUintN(64, inh) & BigInt(ALL_RIGHTS));
+          if ((b & ~e.base) !== 0 || (i & ~e.inh) !== 0) throw fsError("ENOTCAPABLE", "rights can only be dropped");
+          e.base = b;
+          e.inh = i;
+          return E.SUCCESS!;
+        }),
+      fd_filestat_get: (fd: number, ptr: number) =>
+        run("fd_filestat_get", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_FILESTAT_GET);
+          self.#authorize("fd_filestat_get", fdRes(fd));
+          self.#writeFilestat(ptr, fs.fstatSync(e.hostFd, { bigint: true }));
+          return E.SUCCESS!;
+        }),
+      fd_filestat_set_size: (fd: number, size: bigint) =>
+        run("fd_filestat_set_size", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_FILESTAT_SET_SIZE);
+          self.#authorize("fd_filestat_set_size", fdRes(fd), { size });
+          fs.ftruncateSync(e.hostFd, Number(size));
+          return E.SUCCESS!;
+        }),
+      fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, fl: number) =>
+        run("fd_filestat_set_times", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_FILESTAT_SET_TIMES);
+          self.#authorize("fd_filestat_set_times", fdRes(fd));
+          const [a, m] = setTimes(fs.fstatSync(e.hostFd, { bigint: true }), atim, mtim, fl);
+          fs.futimesSync(e.hostFd, a, m);
+          return E.SUCCESS!;
+        }),
+      fd_pread: (fd: number, iovs: number, n: number, off: bigint, nread: number) =>
+        run("fd_pread", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_READ | R.FD_SEEK, true);
+          self.#authorize("fd_pread", fdRes(fd));
+          if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
+          const got = self.#readSome(e, self.#iovecs(iovs, n), Number(off));
+          self.#bytes = got;
+          self.#mem().setUint32(nread, got, true);
+          return E.SUCCESS!;
+        }),
+      fd_prestat_get: (fd: number, ptr: number) =>
+        run("fd_prestat_get", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          if (e.preopenName === undefined) throw fsError("EBADF", "not a preopen");
+          const v = self.#mem();
+          v.setUint32(ptr, 0, true);
+          v.setUint32(ptr + 4, encoder.encode(e.preopenName).length, true);
+          return E.SUCCESS!;
+        }),
+      fd_prestat_dir_name: (fd: number, path: number, len: number) =>
+        run("fd_prestat_dir_name", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          if (e.preopenName === undefined) throw fsError("EBADF", "not a preopen");
+          const name = encoder.encode(e.preopenName);
+          if (len < name.length) throw fsError("ENAMETOOLONG", "buffer too small");
+          self.#bytesAt(path, name.length).set(name);
+          return E.SUCCESS!;
+        }),
+      fd_pwrite: (fd: number, iovs: number, n: number, off: bigint, nwritten: number) =>
+        run("fd_pwrite", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_WRITE | R.FD_SEEK, true);
+          self.#authorize("fd_pwrite", fdRes(fd));
+          if (e.kind !== "file") throw fsError("ESPIPE", "not seekable");
+          const put = self.#writeAll(e, self.#iovecs(iovs, n), Number(off));
+          self.#bytes = put;
+          self.#mem().setUint32(nwritten, put, true);
+          return E.SUCCESS!;
+        }),
+      fd_read: (fd: number, iovs: number, n: number, nread: number) =>
+        run("fd_read", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_READ, true);
+          self.#authorize("fd_read", fdRes(fd));
+          if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
+          const file = e.kind === "file";
+          const got = self.#readSome(e, self.#iovecs(iovs, n), file ? e.pos : null);
+          if (file) e.pos += got;
+          self.#bytes = got;
+          self.#mem().setUint32(nread, got, true);
+          return E.SUCCESS!;
+        }),
+      fd_readdir: (fd: number, buf: number, bufLen: number, cookie: bigint, used: number) =>
+        run("fd_readdir", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_READDIR);
+          if (e.kind !== "dir") throw fsError("ENOTDIR", "not a directory");
+          self.#authorize("fd_readdir", self.#guestPath(e, e.rel));
+          if (cookie === 0n || !e.dirCache) e.dirCache = self.#listDir(e);
+          const list = e.dirCache;
+          const out = self.#bytesAt(buf, bufLen);
+          const head = new DataView(new ArrayBuffer(24));
+          let off = 0;
+          for (let i = Number(cookie); i < list.length && off < bufLen; i++) {
+            const d = list[i]!;
+            head.setBigUint64(0, BigInt(i + 1), true);
+            head.setBigUint64(8, d.ino, true);
+            head.setUint32(16, d.name.length, true);
+            head.setUint32(20, d.type, true);
+            const rec = Buffer.concat([new Uint8Array(head.buffer), d.name]);
+            const n = Math.min(rec.length, bufLen - off);
+            out.set(rec.subarray(0, n), off);
+            off += n;
+          }
+          self.#mem().setUint32(used, off, true);
+          return E.SUCCESS!;
+        }),
+      fd_renumber: (from: number, to: number) =>
+        run("fd_renumber", fdRes(from), () => {
+          const a = self.#fd(from);
+          const b = self.#fd(to);
+          self.#authorize("fd_renumber", fdRes(from), { to });
+          if (from === to) return E.SUCCESS!;
+          if (b.owned) fs.closeSync(b.hostFd);
+          self.#fds.set(to, a);
+          self.#fds.delete(from);
+          return E.SUCCESS!;
+        }),
+      fd_seek: (fd: number, offset: bigint, whence: number, ptr: number) =>
+        run("fd_seek", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, offset === 0n && whence === 1 ? R.FD_TELL : R.FD_SEEK);
+          self.#authorize("fd_seek", fdRes(fd));
+          if (e.kind !== "file") throw fsError("ESPIPE", "not seekable");
+          const base = whence === 0 ? 0 : whence === 1 ? e.pos : whence === 2 ? fs.fstatSync(e.hostFd).size : Number.NaN;
+          if (Number.isNaN(base)) throw fsError("EINVAL", `unknown whence ${whence}`);
+          const pos = base + Number(offset);
+          if (pos < 0) throw fsError("EINVAL", "negative offset");
+          e.pos = pos;
+          self.#u64(ptr, pos);
+          return E.SUCCESS!;
+        }),
+      fd_sync: (fd: number) =>
+        run("fd_sync", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_SYNC);
+          self.#authorize("fd_sync", fdRes(fd));
+          fs.fsyncSync(e.hostFd);
+          return E.SUCCESS!;
+        }),
+      fd_tell: (fd: number, ptr: number) =>
+        run("fd_tell", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_TELL);
+          self.#authorize("fd_tell", fdRes(fd));
+          if (e.kind !== "file") throw fsError("ESPIPE", "not seekable");
+          self.#u64(ptr, e.pos);
+          return E.SUCCESS!;
+        }),
+      fd_write: (fd: number, iovs: number, n: number, nwritten: number) =>
+        run("fd_write", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          self.#need(e, R.FD_WRITE, true);
+          self.#authorize("fd_write", fdRes(fd));
+          if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
+          const bufs = self.#iovecs(iovs, n);
+          let put: number;
+          if (e.kind === "file") {
+            const pos = e.flags & FDFLAG_APPEND ? fs.fstatSync(e.hostFd).size : e.pos;
+            put = self.#writeAll(e, bufs, pos);
+            e.pos = pos + put;
+          } else put = self.#writeAll(e, bufs, null);
+          self.#bytes = put;
+          self.#mem().setUint32(nwritten, put, true);
+          return E.SUCCESS!;
+        }),
+      path_create_directory: (fd: number, p: number, l: number) =>
+        run("path_create_directory", fdRes(fd), () => {
+          const [, r] = self.#resolve("path_create_directory", fd, p, l, false, R.PATH_CREATE_DIRECTORY);
+          self.#with(r, (path) => fs.mkdirSync(path, 0o777));
+          return E.SUCCESS!;
+        }),
+      path_filestat_get: (fd: number, flags: number, p: number, l: number, buf: number) =>
+        run("path_filestat_get", fdRes(fd), () => {
+          const [, r] = self.#resolve("path_filestat_get", fd, p, l, (flags & 1) !== 0, R.PATH_FILESTAT_GET);
+          self.#writeFilestat(buf, self.#with(r, (path) => fs.lstatSync(path, { bigint: true })));
+          return E.SUCCESS!;
+        }),
+      path_filestat_set_times: (fd: number, flags: number, p: number, l: number, atim: bigint, mtim: bigint, fl: number) =>
+        run("path_filestat_set_times", fdRes(fd), () => {
+          const [, r] = self.#resolve("path_filestat_set_times", fd, p, l, (flags & 1) !== 0, R.PATH_FILESTAT_SET_TIMES);
+          self.#with(r, (path) => {
+            const [a, m] = setTimes(fs.lstatSync(path, { bigint: true }), atim, mtim, fl);
+            fs.lutimesSync(path, a, m);
+          });
+          return E.SUCCESS!;
+        }),
+      path_link: (ofd: number, oflags: number, op: number, ol: number, nfd: number, np: number, nl: number) =>
+        run("path_link", fdRes(ofd), () => {
+          const [oe, a] = self.#resolve("path_link", ofd, op, ol, (oflags & 1) !== 0, R.PATH_LINK_SOURCE);
+          try {
+            const [, b] = self.#resolve("path_link", nfd, np, nl, false, R.PATH_LINK_TARGET);
+            // A link is a second name for the same inode: never across preopens, so a
+            // read-only preopen's files cannot become writable through a link elsewhere.
+            if (oe.pre !== self.#fd(nfd).pre) {
+              b.release();
+              throw fsError("EXDEV", "hard links between different preopens are not allowed");
+            }
+            self.#with(b, (to) => fs.linkSync(fdPath(a.dirFd, a.name), to));
+          } finally {
+            a.release();
+          }
+          return E.SUCCESS!;
+        }),
+      path_open: (dfd: number, dflags: number, p: number, l: number, oflags: number, rb: bigint, ri: bigint, fdflags: number, out: number) =>
+        run("path_open", fdRes(dfd), () => {
+          const de = self.#fd(dfd);
+          const reqBase = Number(BigInt.asUintN(64, rb) & BigInt(ALL_RIGHTS));
+          const reqInh = Number(BigInt.asUintN(64, ri) & BigInt(ALL_RIGHTS));
+          let need = R.PATH_OPEN;
+          if (oflags & OFLAG.CREAT) need |= R.PATH_CREATE_FILE;
+          if (oflags & OFLAG.TRUNC) need |= R.PATH_FILESTAT_SET_SIZE;
+          const base = reqBase & de.inh;
+          const wantsWrite = (base & (R.FD_WRITE | R.FD_ALLOCATE | R.FD_FILESTAT_SET_SIZE)) !== 0;
+          const wantsRead = (base & (R.FD_READ | R.FD_READDIR)) !== 0;
+          if ((reqBase & R.FD_WRITE) !== 0 && (de.inh & R.FD_WRITE) === 0 && de.pre?.readOnly) {
+            throw fsError("EROFS", `${de.preopenName ?? "the preopen"} is read-only`);
+          }
+          const [e, r] = self.#resolve("path_open", dfd, p, l, (dflags & 1) !== 0, need, {
+            oflags,
+            write: wantsWrite,
+            fdflags,
+          });
+          let hostFd: number;
+          try {
+            let flags = O_CLOEXEC | O_NOFOLLOW;
+            if (oflags & OFLAG.CREAT) flags |= O_CREAT;
+            if (oflags & OFLAG.EXCL) flags |= O_EXCL;
+            if (oflags & OFLAG.TRUNC) flags |= O_TRUNC;
+            if (oflags & OFLAG.DIRECTORY || r.mustBeDir) flags |= O_DIRECTORY;
+            if (fdflags & 2) flags |= O_DSYNC;
+            if (fdflags & 16) flags |= O_SYNC;
+            flags |= wantsWrite ? (wantsRead ? O_RDWR : O_WRONLY) : O_RDONLY;
+            const path = fdPath(r.dirFd, r.name);
+            try {
+              const st = fs.lstatSync(path);
+              if (!st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) flags |= O_NONBLOCK;
+            } catch {
+              // created below
+            }
+            hostFd = fs.openSync(path, flags, 0o666);
+          } finally {
+            r.release();
+          }
+          const pre = e.pre!;
+          if (!isInside(pre, hostFd)) {
+            fs.closeSync(hostFd);
+            self.recordEvent({ kind: "wasi.escape", subject: self.subject, call: "path_open", path: self.#resource, reason: "opened file is outside the preopen" });
+            throw fsError("ENOTCAPABLE", "the opened file lies outside the preopen (raced rename?)");
+          }
+          const st = fs.fstatSync(hostFd);
+          const ft = filetypeOf(st);
+          const nfd = self.#newFd({
+            kind: ft === FT.DIR ? "dir" : "file",
+            hostFd,
+            filetype: ft,
+            base: ft === FT.DIR ? base : base & ~(R.PATH_OPEN | R.FD_READDIR),
+            inh: reqInh & de.inh,
+            flags: fdflags & 0x1f,
+            pos: 0,
+            pre,
+            rel: r.rel,
+            owned: true,
+          });
+          self.#mem().setUint32(out, nfd, true);
+          return E.SUCCESS!;
+        }),
+      path_readlink: (fd: number, p: number, l: number, buf: number, bufLen: number, used: number) =>
+        run("path_readlink", fdRes(fd), () => {
+          const [, r] = self.#resolve("path_readlink", fd, p, l, false, R.PATH_READLINK);
+          const target = self.#with(r, (path) => fs.readlinkSync(path, { encoding: "buffer" }));
+          const n = Math.min(target.length, bufLen);
+          self.#bytesAt(buf, n).set(target.subarray(0, n));
+          self.#mem().setUint32(used, n, true);
+          return E.SUCCESS!;
+        }),
+      path_remove_directory: (fd: number, p: number, l: number) =>
+        run("path_remove_directory", fdRes(fd), () => {
+          const [, r] = self.#resolve("path_remove_directory", fd, p, l, false, R.PATH_REMOVE_DIRECTORY);
+          self.#with(r, (path) => fs.rmdirSync(path));
+          return E.SUCCESS!;
+        }),
+      path_rename: (fd: number, op: number, ol: number, nfd: number, np: number, nl: number) =>
+        run("path_rename", fdRes(fd), () => {
+          const [, a] = self.#resolve("path_rename", fd, op, ol, false, R.PATH_RENAME_SOURCE);
+          try {
+            const [, b] = self.#resolve("path_rename", nfd, np, nl, false, R.PATH_RENAME_TARGET);
+            self.#with(b, (to) => fs.renameSync(fdPath(a.dirFd, a.name), to));
+          } finally {
+            a.release();
+          }
+          return E.SUCCESS!;
+        }),
+      path_symlink: (op: number, ol: number, fd: number, np: number, nl: number) =>
+        run("path_symlink", fdRes(fd), () => {
+          const target = self.#string(op, ol);
+          const [, r] = self.#resolve("path_symlink", fd, np, nl, false, R.PATH_SYMLINK, { target });
+          try {
+            checkSymlinkTarget(target, r.rel);
+          } catch (err) {
+            r.release();
+            self.recordEvent({ kind: "wasi.escape", subject: self.subject, call: "path_symlink", path: self.#resource, target, reason: (err as Error).message });
+            throw err;
+          }
+          self.#with(r, (path) => fs.symlinkSync(target, path));
+          return E.SUCCESS!;
+        }),
+      path_unlink_file: (fd: number, p: number, l: number) =>
+        run("path_unlink_file", fdRes(fd), () => {
+          const [, r] = self.#resolve("path_unlink_file", fd, p, l, false, R.PATH_UNLINK_FILE);
+          self.#with(r, (path) => {
+            if (r.mustBeDir) throw fsError("ENOTDIR", "trailing slash on a file");
+            fs.unlinkSync(path);
+          });
+          return E.SUCCESS!;
+        }),
+      poll_oneoff: (inPtr: number, outPtr: number, nsubs: number, nevents: number) =>
+        run("poll_oneoff", "poll", () => {
+          self.#authorize("poll_oneoff", "poll");
+          if (nsubs === 0) throw fsError("EINVAL", "no subscriptions");
+          const v = self.#mem();
+          const ready: Array<{ ud: bigint; err: number; type: number; nbytes: bigint }> = [];
+          let wait = Number.POSITIVE_INFINITY;
+          let clockUd: bigint | undefined;
+          for (let i = 0; i < nsubs; i++) {
+            const s = inPtr + i * 48;
+            const ud = v.getBigUint64(s, true);
+            const tag = v.getUint8(s + 8);
+            if (tag === 0) {
+              const id = v.getUint32(s + 16, true);
+              const timeout = v.getBigUint64(s + 24, true);
+              const abs = (v.getUint16(s + 40, true) & 1) !== 0;
+              let ms: number;
+              try {
+                ms = abs ? Number(timeout - self.#clockNs(id)) / 1e6 : Number(timeout) / 1e6;
+              } catch {
+                ready.push({ ud, err: E.EINVAL!, type: 0, nbytes: 0n });
+                continue;
+              }
+              if (ms < wait) {
+                wait = ms;
+                clockUd = ud;
+              }
+            } else if (tag === 1 || tag === 2) {
+              const fd = v.getUint32(s + 16, true);
+              const e = self.#fds.get(fd);
+              let err = 0;
+              let nbytes = 0n;
+              if (!e) err = E.EBADF!;
+              else if ((e.base & R.POLL_FD_READWRITE) === 0 && (e.base & (tag === 1 ? R.FD_READ : R.FD_WRITE)) === 0) err = E.ENOTCAPABLE!;
+              else if (e.kind === "file" && tag === 1) nbytes = BigInt(Math.max(0, fs.fstatSync(e.hostFd).size - e.pos));
+              ready.push({ ud, err, type: tag, nbytes });
+            } else throw fsError("EINVAL", `unknown subscription tag ${tag}`);
+          }
+          if (ready.length === 0 && clockUd !== undefined) {
+            if (wait > 0) self.sleep(wait);
+            ready.push({ ud: clockUd, err: 0, type: 0, nbytes: 0n });
+          } else if (clockUd !== undefined && wait <= 0) ready.push({ ud: clockUd, err: 0, type: 0, nbytes: 0n });
+          ready.forEach((r, i) => {
+            const o = outPtr + i * 32;
+            v.setBigUint64(o, r.ud, true);
+            v.setUint16(o + 8, r.err, true);
+            v.setUint8(o + 10, r.type);
+            v.setBigUint64(o + 16, r.nbytes, true);
+            v.setUint16(o + 24, 0, true);
+          });
+          v.setUint32(nevents, ready.length, true);
+          return E.SUCCESS!;
+        }),
+      proc_exit: (code: number) => {
+        self.#resource = "proc";
+        self.#bytes = 0;
+        self.#audit("proc_exit", 0);
+        self.flushAudit();
+        throw new WasiExit(code >>> 0);
+      },
+      proc_raise: (sig: number) =>
+        run("proc_raise", `signal:${sig}`, () => {
+          self.#authorize("proc_raise", `signal:${sig}`);
+          if (sig === 0) return E.SUCCESS!;
+          if (sig < 0 || sig > 64) throw fsError("EINVAL", `unknown signal ${sig}`);
+          // No handlers exist in preview1: a raised signal terminates, as its default action would.
+          throw new WasiExit(128 + sig);
+        }),
+      sched_yield: () => run("sched_yield", "sched", () => (self.#authorize("sched_yield", "sched"), E.SUCCESS!)),
+      random_get: (buf: number, len: number) =>
+        run("random_get", "random", () => {
+          self.#authorize("random_get", "random", { len });
+          randomFillSync(self.#bytesAt(buf, len));
+          return E.SUCCESS!;
+        }),
+      sock_accept: (fd: number, _flags: number, _out: number) =>
+        run("sock_accept", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          if (e.kind !== "socket") throw fsError("ENOTSOCK", "not a socket");
+          self.#need(e, R.SOCK_ACCEPT);
+          self.#authorize("sock_accept", fdRes(fd));
+          throw fsError("ENOTSUP", "only connected sockets can be granted; accept is not available");
+        }),
+      sock_recv: (fd: number, iovs: number, n: number, riFlags: number, outLen: number, outFlags: number) =>
+        run("sock_recv", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          if (e.kind !== "socket") throw fsError("ENOTSOCK", "not a socket");
+          self.#need(e, R.FD_READ, true);
+          self.#authorize("sock_recv", fdRes(fd), { flags: riFlags });
+          if (riFlags !== 0) throw fsError("ENOTSUP", "RECV_PEEK and RECV_WAITALL are not supported");
+          const got = self.#readSome(e, self.#iovecs(iovs, n), null);
+          self.#bytes = got;
+          const v = self.#mem();
+          v.setUint32(outLen, got, true);
+          v.setUint16(outFlags, 0, true);
+          return E.SUCCESS!;
+        }),
+      sock_send: (fd: number, iovs: number, n: number, _siFlags: number, outLen: number) =>
+        run("sock_send", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          if (e.kind !== "socket") throw fsError("ENOTSOCK", "not a socket");
+          self.#need(e, R.FD_WRITE, true);
+          self.#authorize("sock_send", fdRes(fd));
+          const put = self.#writeAll(e, self.#iovecs(iovs, n), null);
+          self.#bytes = put;
+          self.#mem().setUint32(outLen, put, true);
+          return E.SUCCESS!;
+        }),
+      sock_shutdown: (fd: number, how: number) =>
+        run("sock_shutdown", fdRes(fd), () => {
+          const e = self.#fd(fd);
+          if (e.kind !== "socket") throw fsError("ENOTSOCK", "not a socket");
+          self.#need(e, R.SOCK_SHUTDOWN);
+          self.#authorize("sock_shutdown", fdRes(fd), { how });
+          if (how < 1 || how > 3) throw fsError("EINVAL", "how must be RD, WR or both");
+          // Node cannot shutdown(2) a raw fd; closing our side is the closest honest effect.
+          self.#fds.delete(fd);
+          return E.SUCCESS!;
+        }),
+    };
+  }
+
+  /**
+   * Runs a command module's `_start`; returns its exit code (0 when `_start` returns,
+   * the `proc_exit` code otherwise). Limit errors propagate.
+   */
+  start(instance: WebAssembly.Instance): number {
+    const ex = instance.exports;
+    if (ex.memory instanceof WebAssembly.Memory) this.setMemory(ex.memory);
+    if (typeof ex._start !== "function") throw new TypeError("the module has no _start export (is it a reactor? use initialize())");
+    try {
+      (ex._start as () => void)();
+      return 0;
+    } catch (e) {
+      if (e instanceof WasiExit) return e.code;
+      throw e;
+    } finally {
+      this.flushAudit();
+    }
+  }
+
+  /** Prepares a reactor module: sets its memory and runs `_initialize` if exported. */
+  initialize(instance: WebAssembly.Instance): void {
+    const ex = instance.exports;
+    if (ex.memory instanceof WebAssembly.Memory) this.setMemory(ex.memory);
+    if (typeof ex._initialize === "function") (ex._initialize as () => void)();
+  }
+
+  /** Closes every host fd this host opened (preopens included). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.flushAudit();
+    for (const e of this.#fds.values()) if (e.owned) fs.closeSync(e.hostFd);
+    this.#fds.clear();
+    for (const p of this.#preopens) fs.closeSync(p.rootFd);
+  }
+}
+
+const NAMES = new Map<number, string>();
+function errnoName(n: number): string {
+  if (NAMES.size === 0) for (const [k, v] of Object.entries(E)) NAMES.set(v, k);
+  return NAMES.get(n) ?? String(n);
+}

@@ -1,0 +1,565 @@
+import { createHash, createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto";
+import fs from "node:fs";
+import { type AuditEvent, AuditLog, Policy } from "@forge/policy";
+import { WasiExit, WasmLimitError, WasmModuleError } from "./errors.ts";
+import { instrumentModule } from "./instrument.ts";
+import { Meter } from "./meter.ts";
+import { inspectModule, limitMemory, type ModuleShape, WASM_PAGE } from "./module_info.ts";
+import { type WasiOptions, WasiHost } from "./wasi.ts";
+import { WorkerInstance } from "./worker_instance.ts";
+
+/** The seeds' per-instance memory limit: 256 MiB. */
+export const DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * Status of a {@link WasmHost}, as in the execution module's seed.
+ *
+ * @example
+ * ```ts
+ * import { WasmHost } from "@forge/wasm-host";
+ * console.log(new WasmHost().status); // "Ready"
+ * ```
+ */
+export type WasmHostStatus = "Initializing" | "Ready" | "Running" | "Error" | "Terminated";
+
+/**
+ * The WASI configuration a module runs with (the policy, audit and subject come from
+ * the host).
+ *
+ * @example
+ * ```ts
+ * import type { ModuleWasi } from "@forge/wasm-host";
+ * const w: ModuleWasi = { args: ["tool"], preopens: [{ host: "/srv/data", guest: "/data", readOnly: true }] };
+ * ```
+ */
+export type ModuleWasi = Omit<WasiOptions, "policy" | "audit" | "subject" | "deadline">;
+
+/**
+ * Per-module options of {@link WasmHost.loadModule}.
+ *
+ * @example
+ * ```ts
+ * import type { LoadOptions } from "@forge/wasm-host";
+ * const o: LoadOptions = { memoryLimit: 64 * 1024 * 1024, timeoutMs: 1000, wasi: { args: ["app"] } };
+ * ```
+ */
+export interface LoadOptions {
+  /** Detached ed25519 signature of the module bytes (raw or base64). For a path, `<path>.sig` is used when present. */
+  readonly signature?: Uint8Array | string;
+  readonly wasi?: ModuleWasi;
+  readonly memoryLimit?: number;
+  readonly timeoutMs?: number;
+  readonly fuel?: number;
+  readonly isolation?: "thread" | "worker";
+  /** The policy subject (default "wasm:<name>"). */
+  readonly subject?: string;
+}
+
+/**
+ * Options of a {@link WasmHost}; per-module {@link LoadOptions} override them.
+ *
+ * @example
+ * ```ts
+ * import { AuditLog, WasmHost } from "@forge/wasm-host";
+ * const host = new WasmHost({ memoryLimit: 128 << 20, timeoutMs: 5000, audit: new AuditLog() });
+ * ```
+ */
+export interface WasmHostOptions {
+  /** Bytes per instance (default 256 MiB). */
+  readonly memoryLimit?: number;
+  /** Per-call timeout in ms (default: none). In-thread it needs metering, added automatically. */
+  readonly timeoutMs?: number;
+  /** Deterministic fuel per call (instrumentation units; default: unlimited). */
+  readonly fuel?: number;
+  /** "thread" (default): run in this thread; "worker": one worker per module, terminated on timeout. */
+  readonly isolation?: "thread" | "worker";
+  /** Public ed25519 keys (KeyObject, PEM, or raw 32 bytes) whose signatures are trusted. */
+  readonly trustedKeys?: ReadonlyArray<KeyObject | string | Uint8Array>;
+  /** Refuse modules without a valid signature by a trusted key. */
+  readonly requireSignature?: boolean;
+  readonly policy?: Policy;
+  readonly audit?: AuditLog;
+  /** Where `[WASM]` log lines go (default: stderr). */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * What the host knows about a loaded module, as in the seed's WasmModule.
+ *
+ * @example
+ * ```ts
+ * import { WasmHost } from "@forge/wasm-host";
+ * const host = new WasmHost();
+ * const info = await host.loadModule("app", "app.wasm");
+ * console.log(info.hash, info.exports.map((e) => e.name));
+ * ```
+ */
+export interface ModuleInfo extends ModuleShape {
+  readonly name: string;
+  /** sha256 of the module as given, hex. */
+  readonly hash: string;
+  readonly size: number;
+  readonly signed: boolean;
+  readonly memoryLimit: number;
+  /** Bytes of linear memory right after instantiation (0 until instantiated). */
+  memoryUsage: number;
+  readonly loadTime: string;
+  /** Time to validate, rewrite and compile, in ms. */
+  readonly loadMs: number;
+  readonly metered: boolean;
+  /** 1 for the first load, +1 per reload. */
+  readonly version: number;
+}
+
+/**
+ * The outcome of {@link WasmHost.run}.
+ *
+ * @example
+ * ```ts
+ * import type { RunResult } from "@forge/wasm-host";
+ * const r: RunResult = { exitCode: 0, fuelUsed: 0 };
+ * ```
+ */
+export interface RunResult {
+  readonly exitCode: number;
+  readonly fuelUsed: number;
+}
+
+interface Live {
+  instance: WebAssembly.Instance;
+  wasi: WasiHost;
+  meter?: Meter;
+}
+
+interface Loaded {
+  info: ModuleInfo;
+  opts: LoadOptions;
+  compiled: WebAssembly.Module;
+  prepared: Uint8Array;
+  live?: Live;
+  worker?: WorkerInstance;
+  running: number;
+}
+
+const compileCache = new Map<string, Promise<{ compiled: WebAssembly.Module; prepared: Uint8Array }>>();
+const CACHE_MAX = 64;
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+
+function toKey(k: KeyObject | string | Uint8Array): KeyObject {
+  if (typeof k === "string") return createPublicKey(k);
+  if (k instanceof Uint8Array) {
+    if (k.length !== 32) throw new TypeError("a raw ed25519 public key has 32 bytes");
+    return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, k]), format: "der", type: "spki" });
+  }
+  return k;
+}
+
+/**
+ * Loads, runs, hot-reloads and unloads WebAssembly modules under limits: memory
+ * (declared limits rewritten so the module cannot grow past the limit), per-call
+ * timeouts (metered in-thread, or a terminated worker), optional deterministic fuel,
+ * and WASI preview1 routed through the policy with every call audited.
+ *
+ * @example
+ * ```ts
+ * import { WasmHost } from "@forge/wasm-host";
+ * const host = new WasmHost({ timeoutMs: 1000 });
+ * await host.loadModule("math", "math.wasm");
+ * console.log(await host.call("math", "add", [1, 2])); // 3
+ * await host.reloadModule("math", "math-v2.wasm");
+ * host.unloadModule("math");
+ * ```
+ */
+export class WasmHost {
+  readonly #opts: WasmHostOptions;
+  readonly #modules = new Map<string, Loaded>();
+  readonly #keys: KeyObject[];
+  readonly policy: Policy;
+  readonly audit: AuditLog;
+  #loading = 0;
+  #running = 0;
+  #error: string | undefined;
+  #terminated = false;
+
+  constructor(opts: WasmHostOptions = {}) {
+    this.#opts = opts;
+    this.#keys = (opts.trustedKeys ?? []).map(toKey);
+    this.audit = opts.audit ?? opts.policy?.audit ?? new AuditLog({ keep: 10_000 });
+    this.policy = opts.policy ?? new Policy({ version: 1 }, { audit: this.audit });
+  }
+
+  /** The host's status (see {@link WasmHostStatus}); `error` holds the last failure. */
+  get status(): WasmHostStatus {
+    if (this.#terminated) return "Terminated";
+    if (this.#running > 0) return "Running";
+    if (this.#loading > 0 && this.#modules.size === 0) return "Initializing";
+    if (this.#error !== undefined) return "Error";
+    return "Ready";
+  }
+
+  /** The last load or call failure, cleared by the next success. */
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  /** Information on a loaded module. */
+  module(name: string): ModuleInfo | undefined {
+    return this.#modules.get(name)?.info;
+  }
+
+  /** All loaded modules. */
+  modules(): ModuleInfo[] {
+    return [...this.#modules.values()].map((m) => m.info);
+  }
+
+  #record(e: AuditEvent): void {
+    this.audit.append(e);
+  }
+
+  #alive(): void {
+    if (this.#terminated) throw new Error("the WasmHost was terminated; create a new one");
+  }
+
+  async #prepare(name: string, source: Uint8Array | string, opts: LoadOptions, version: number): Promise<Omit<Loaded, "running">> {
+    const t0 = performance.now();
+    let bytes: Uint8Array;
+    let sig = opts.signature;
+    if (typeof source === "string") {
+      bytes = await fs.promises.readFile(source).catch((e: Error) => {
+        throw new WasmModuleError(`cannot read module ${source}: ${e.message}`);
+      });
+      if (sig === undefined && fs.existsSync(`${source}.sig`)) sig = await fs.promises.readFile(`${source}.sig`);
+    } else bytes = source;
+    const hash = createHash("sha256").update(bytes).digest("hex");
+    let signed = false;
+    if (sig !== undefined) {
+      const s = typeof sig === "string" ? Buffer.from(sig.trim(), "base64") : sig;
+      signed = this.#keys.some((k) => cryptoVerify(null, bytes, k, s));
+      if (!signed) throw new WasmModuleError(`module "${name}" (sha256 ${hash.slice(0, 12)}…): the signature does not verify against any trusted key`);
+    } else if (this.#opts.requireSignature) {
+      throw new WasmModuleError(`module "${name}" is not signed and requireSignature is on; pass a signature or a <file>.sig`);
+    }
+    const shape = inspectModule(bytes);
+    const known = new Set(["wasi_snapshot_preview1", "forge"]);
+    const missing = shape.imports.filter((i) => !known.has(i.module) && !(i.kind === "memory" && i.module === "env"));
+    if (missing.length > 0) {
+      throw new WasmModuleError(
+        `module "${name}" imports ${missing.map((i) => `${i.module}.${i.name}`).join(", ")}, which Forge does not provide (only wasi_snapshot_preview1, forge and env.memory)`,
+      );
+    }
+    const memoryLimit = opts.memoryLimit ?? this.#opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+    const timeoutMs = opts.timeoutMs ?? this.#opts.timeoutMs;
+    const fuel = opts.fuel ?? this.#opts.fuel;
+    const isolation = opts.isolation ?? this.#opts.isolation ?? "thread";
+    const metered = fuel !== undefined || (timeoutMs !== undefined && isolation === "thread");
+    const key = `${hash}:${memoryLimit}:${metered ? "m" : "-"}`;
+    let entry = compileCache.get(key);
+    if (!entry) {
+      entry = (async () => {
+        let prepared = limitMemory(bytes, memoryLimit);
+        if (metered) prepared = instrumentModule(prepared);
+        try {
+          return { compiled: await WebAssembly.compile(prepared as Uint8Array<ArrayBuffer>), prepared };
+        } catch (e) {
+          throw new WasmModuleError(`module "${name}" does not validate: ${(e as Error).message}`);
+        }
+      })();
+      compileCache.set(key, entry);
+      entry.catch(() => compileCache.delete(key));
+      if (compileCache.size > CACHE_MAX) compileCache.delete(compileCache.keys().next().value!);
+    }
+    const { compiled, prepared } = await entry;
+    const info: ModuleInfo = {
+      name,
+      hash,
+      size: bytes.length,
+      signed,
+      memoryLimit,
+      memoryUsage: 0,
+      loadTime: new Date().toISOString(),
+      loadMs: performance.now() - t0,
+      metered,
+      version,
+      ...shape,
+    };
+    return { info, opts, compiled, prepared };
+  }
+
+  #subject(name: string, opts: LoadOptions): string {
+    return opts.subject ?? `wasm:${name}`;
+  }
+
+  #ensureIdentity(subject: string): void {
+    if (!this.policy.identity(subject)) {
+      this.policy.setIdentity({ id: subject, trustLevel: "Standard", capabilities: { syscalls: ["*"], resources: ["**"], apis: ["*"] } });
+    }
+  }
+
+  /**
+   * Validates, hashes, verifies (when signed or required), rewrites the memory limits,
+   * meters (when a timeout or fuel is set), compiles (cached by hash) and records a
+   * module. Throws {@link WasmModuleError} on any problem. Audited as "wasm.load".
+   */
+  async loadModule(name: string, source: Uint8Array | string, opts: LoadOptions = {}): Promise<ModuleInfo> {
+    this.#alive();
+    if (this.#modules.has(name)) throw new WasmModuleError(`a module named "${name}" is loaded already; unload it or use reloadModule`);
+    this.#loading++;
+    try {
+      const p = await this.#prepare(name, source, opts, 1);
+      if (this.#modules.has(name)) throw new WasmModuleError(`a module named "${name}" was loaded meanwhile`);
+      const subject = this.#subject(name, opts);
+      this.#ensureIdentity(subject);
+      this.#modules.set(name, { ...p, running: 0 });
+      this.#record({ kind: "wasm.load", module: name, subject, hash: p.info.hash, size: p.info.size, signed: p.info.signed, memoryLimit: p.info.memoryLimit, metered: p.info.metered });
+      this.#error = undefined;
+      return p.info;
+    } catch (e) {
+      this.#error = (e as Error).message;
+      this.#record({ kind: "wasm.load.error", module: name, error: (e as Error).message });
+      throw e;
+    } finally {
+      this.#loading--;
+    }
+  }
+
+  /**
+   * Hot reload: prepares the new version while the old one keeps serving; new calls use
+   * the new version, calls in flight finish on the old one (whose instance is then
+   * dropped). Audited as "wasm.reload" with both hashes.
+   */
+  async reloadModule(name: string, source: Uint8Array | string, opts?: LoadOptions): Promise<ModuleInfo> {
+    this.#alive();
+    const old = this.#get(name);
+    const o = opts ?? old.opts;
+    const p = await this.#prepare(name, source, o, old.info.version + 1);
+    const cur = this.#get(name);
+    const retiring = { live: cur.live, worker: cur.worker };
+    cur.info = p.info;
+    cur.opts = o;
+    cur.compiled = p.compiled;
+    cur.prepared = p.prepared;
+    cur.live = undefined;
+    cur.worker = undefined;
+    retiring.live?.wasi.close();
+    void retiring.worker?.retire();
+    this.#record({ kind: "wasm.reload", module: name, from: old.info.hash, to: p.info.hash, version: p.info.version });
+    return p.info;
+  }
+
+  /** Unloads a module: drops its instance (a worker is terminated). Audited. */
+  unloadModule(name: string): boolean {
+    const m = this.#modules.get(name);
+    if (!m) return false;
+    this.#modules.delete(name);
+    m.live?.wasi.close();
+    void m.worker?.terminate();
+    this.#record({ kind: "wasm.unload", module: name, hash: m.info.hash });
+    return true;
+  }
+
+  #get(name: string): Loaded {
+    const m = this.#modules.get(name);
+    if (!m) throw new WasmModuleError(`no module named "${name}" is loaded`);
+    return m;
+  }
+
+  #instantiate(m: Loaded, wasiOverride?: Partial<ModuleWasi>, deadline?: () => number | undefined): Live {
+    const subject = this.#subject(m.info.name, m.opts);
+    const wasi = new WasiHost({
+      ...(m.opts.wasi ?? {}),
+      ...(wasiOverride ?? {}),
+      subject,
+      policy: this.policy,
+      audit: (e) => this.audit.append(e),
+      log: this.#opts.log,
+      deadline,
+    });
+    const meter = m.info.metered ? new Meter() : undefined;
+    const imports: Record<string, Record<string, unknown>> = { ...wasi.imports(), ...(meter?.imports() ?? {}) };
+    const mem = m.info.imports.find((i) => i.kind === "memory");
+    if (mem?.limits) {
+      imports[mem.module] = {
+        ...(imports[mem.module] ?? {}),
+        [mem.name]: new WebAssembly.Memory({ initial: mem.limits.min, maximum: Math.floor(m.info.memoryLimit / WASM_PAGE) }),
+      };
+    }
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(m.compiled, imports as WebAssembly.Imports);
+    } catch (e) {
+      wasi.close();
+      throw new WasmModuleError(`module "${m.info.name}" cannot be instantiated: ${(e as Error).message}`);
+    }
+    meter?.attach(instance);
+    const memory = instance.exports.memory ?? (mem ? (imports[mem.module]![mem.name] as WebAssembly.Memory) : undefined);
+    if (memory instanceof WebAssembly.Memory) {
+      wasi.setMemory(memory);
+      m.info.memoryUsage = memory.buffer.byteLength;
+    }
+    return { instance, wasi, meter };
+  }
+
+  #classify(e: unknown, what: string): unknown {
+    if (e instanceof WasiExit || e instanceof WasmLimitError || e instanceof WasmModuleError) return e;
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      return new WasmLimitError("stack", `${what}: stack overflow (recursion too deep)`, { cause: e });
+    }
+    if (e instanceof WebAssembly.RuntimeError) return new WasmLimitError("trap", `${what} trapped: ${e.message}`, { cause: e });
+    return e;
+  }
+
+  #limits(m: Loaded, opts?: { timeoutMs?: number; fuel?: number }) {
+    const timeoutMs = opts?.timeoutMs ?? m.opts.timeoutMs ?? this.#opts.timeoutMs;
+    const fuel = opts?.fuel ?? m.opts.fuel ?? this.#opts.fuel;
+    return { timeoutMs, fuel };
+  }
+
+  #useWorker(m: Loaded): boolean {
+    return (m.opts.isolation ?? this.#opts.isolation ?? "thread") === "worker";
+  }
+
+  #worker(m: Loaded): WorkerInstance {
+    if (!m.worker || m.worker.dead) {
+      const subject = this.#subject(m.info.name, m.opts);
+      m.worker = new WorkerInstance({
+        bytes: m.prepared,
+        metered: m.info.metered,
+        memoryLimit: m.info.memoryLimit,
+        wasi: m.opts.wasi ?? {},
+        subject,
+        policy: this.policy.toDocument(),
+        onAudit: (e) => this.audit.append(e),
+        onQuarantine: (s, reason) => this.policy.quarantine(s, reason),
+        log: this.#opts.log,
+      });
+    }
+    return m.worker;
+  }
+
+  /**
+   * Calls an exported function with numeric (or BigInt) arguments and resolves to its
+   * result. Limits end the call with a {@link WasmLimitError}; the instance is then
+   * replaced by a fresh one for the next call, so the host stays healthy.
+   */
+  async call(name: string, fn: string, args: ReadonlyArray<number | bigint> = [], opts?: { timeoutMs?: number; fuel?: number }): Promise<unknown> {
+    this.#alive();
+    const m = this.#get(name);
+    const { timeoutMs, fuel } = this.#limits(m, opts);
+    const what = `${name}.${fn}`;
+    this.#running++;
+    m.running++;
+    try {
+      if (this.#useWorker(m)) {
+        const w = this.#worker(m);
+        return await w.call(fn, [...args], timeoutMs, fuel).catch((e) => {
+          throw this.#noteLimit(m, what, e);
+        });
+      }
+      let deadline: number | undefined;
+      if (!m.live) m.live = this.#instantiate(m, undefined, () => deadline);
+      const live = m.live;
+      const f = live.instance.exports[fn];
+      if (typeof f !== "function") throw new TypeError(`module "${name}" exports no function "${fn}"`);
+      if (!m.live.meter && (timeoutMs !== undefined || fuel !== undefined)) {
+        throw new WasmModuleError(`module "${name}" was loaded without metering; pass timeoutMs/fuel at load time (or use isolation "worker")`);
+      }
+      deadline = timeoutMs !== undefined ? performance.now() + timeoutMs : undefined;
+      live.meter?.begin(fuel, deadline, timeoutMs);
+      try {
+        const r = (f as (...a: unknown[]) => unknown)(...args);
+        this.#error = undefined;
+        return r;
+      } catch (e) {
+        live.wasi.close();
+        if (m.live === live) m.live = undefined;
+        throw this.#noteLimit(m, what, this.#classify(e, what));
+      } finally {
+        live.meter?.end();
+        live.wasi.flushAudit();
+        deadline = undefined;
+      }
+    } finally {
+      this.#running--;
+      m.running--;
+    }
+  }
+
+  #noteLimit(m: Loaded, what: string, e: unknown): unknown {
+    if (e instanceof WasmLimitError) {
+      this.#error = e.message;
+      this.#record({ kind: "wasm.limit", module: m.info.name, call: what, limit: e.limit, message: e.message });
+    }
+    return e;
+  }
+
+  /**
+   * Runs a command module's `_start` in a fresh instance and resolves to its exit code
+   * (and the fuel used). `wasi` overrides the module's WASI options for this run.
+   */
+  async run(name: string, opts?: { timeoutMs?: number; fuel?: number; wasi?: Partial<ModuleWasi> }): Promise<RunResult> {
+    this.#alive();
+    const m = this.#get(name);
+    const { timeoutMs, fuel } = this.#limits(m, opts);
+    const what = `${name}._start`;
+    this.#running++;
+    m.running++;
+    try {
+      if (this.#useWorker(m)) {
+        const w = new WorkerInstance({
+          bytes: m.prepared,
+          metered: m.info.metered,
+          memoryLimit: m.info.memoryLimit,
+          wasi: { ...(m.opts.wasi ?? {}), ...(opts?.wasi ?? {}) },
+          subject: this.#subject(name, m.opts),
+          policy: this.policy.toDocument(),
+          onAudit: (e) => this.audit.append(e),
+          onQuarantine: (s, reason) => this.policy.quarantine(s, reason),
+          log: this.#opts.log,
+        });
+        try {
+          return await w.run(timeoutMs, fuel);
+        } catch (e) {
+          throw this.#noteLimit(m, what, e);
+        } finally {
+          await w.terminate();
+        }
+      }
+      if (!m.live && !m.info.metered && (timeoutMs !== undefined || fuel !== undefined)) {
+        throw new WasmModuleError(`module "${name}" was loaded without metering; pass timeoutMs/fuel at load time (or use isolation "worker")`);
+      }
+      let deadline: number | undefined;
+      const live = this.#instantiate(m, opts?.wasi, () => deadline);
+      deadline = timeoutMs !== undefined ? performance.now() + timeoutMs : undefined;
+      live.meter?.begin(fuel, deadline, timeoutMs);
+      let fuelUsed = 0;
+      try {
+        const exitCode = live.wasi.start(live.instance);
+        fuelUsed = live.meter?.end() ?? 0;
+        this.#record({ kind: "wasm.exit", module: name, exitCode, fuelUsed });
+        this.#error = undefined;
+        return { exitCode, fuelUsed };
+      } catch (e) {
+        live.meter?.end();
+        throw this.#noteLimit(m, what, this.#classify(e, what));
+      } finally {
+        live.wasi.close();
+      }
+    } finally {
+      this.#running--;
+      m.running--;
+    }
+  }
+
+  /** Unloads everything and refuses further use. */
+  async terminate(): Promise<void> {
+    for (const name of [...this.#modules.keys()]) this.unloadModule(name);
+    this.#terminated = true;
+    this.#record({ kind: "wasm.host.terminate" });
+  }
+}
+
+/** For tests: forget every compiled module. */
+export function clearCompileCache(): void {
+  compileCache.clear();
+}
+

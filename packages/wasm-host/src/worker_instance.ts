@@ -1,0 +1,164 @@
+import fs from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { AuditEvent, PolicyDocument } from "@forge/policy";
+import { WasiExit, WasmLimitError, WasmModuleError } from "./errors.ts";
+import type { WasiOptions } from "./wasi.ts";
+
+/**
+ * What a worker needs to host one module instance.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerInit } from "@forge/wasm-host";
+ * const init: Partial<WorkerInit> = { subject: "wasm:app", metered: false };
+ * ```
+ */
+export interface WorkerInit {
+  readonly bytes: Uint8Array;
+  readonly metered: boolean;
+  readonly memoryLimit: number;
+  readonly wasi: Omit<WasiOptions, "policy" | "audit" | "subject" | "deadline" | "log">;
+  readonly subject: string;
+  readonly policy: PolicyDocument;
+  readonly onAudit: (e: AuditEvent) => void;
+  readonly onQuarantine: (subject: string, reason: string) => void;
+  readonly log?: (line: string) => void;
+}
+
+/** Where the compiled worker entry lives (dist/_worker.js, also when running from sources). */
+export function workerEntry(): URL {
+  const here = new URL(import.meta.url);
+  const url = here.pathname.endsWith(".ts") ? new URL("../dist/_worker.js", here) : new URL("./_worker.js", here);
+  if (!fs.existsSync(fileURLToPath(url))) {
+    throw new WasmModuleError(`the worker entry ${fileURLToPath(url)} is missing; build the package first (npx tsc -b packages/wasm-host)`);
+  }
+  return url;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  timer?: NodeJS.Timeout;
+}
+
+function revive(e: { name: string; message: string; limit?: WasmLimitError["limit"]; code?: number }): Error {
+  if (e.name === "WasmLimitError") return new WasmLimitError(e.limit ?? "trap", e.message);
+  if (e.name === "WasiExit") return new WasiExit(e.code ?? 1);
+  if (e.name === "WasmModuleError") return new WasmModuleError(e.message);
+  if (e.name === "TypeError") return new TypeError(e.message);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+/**
+ * One module instance inside a worker thread: hard isolation for timeouts (the worker
+ * is terminated, which stops any code, metered or not). Audit events and quarantines
+ * are forwarded to the parent's log and policy.
+ *
+ * @example
+ * ```ts
+ * import { WorkerInstance } from "@forge/wasm-host";
+ * // normally created by WasmHost with isolation: "worker"
+ * ```
+ */
+export class WorkerInstance {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #next = 1;
+  #dead = false;
+  #drained: (() => void) | undefined;
+
+  constructor(init: WorkerInit) {
+    this.#worker = new Worker(workerEntry(), {
+      workerData: {
+        bytes: init.bytes,
+        metered: init.metered,
+        memoryLimit: init.memoryLimit,
+        wasi: init.wasi,
+        subject: init.subject,
+        policy: init.policy,
+      },
+      execArgv: [],
+    });
+    const log = init.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    this.#worker.on("message", (m: any) => {
+      if (m.type === "audit") init.onAudit(m.event);
+      else if (m.type === "quarantine") init.onQuarantine(m.subject, m.reason);
+      else if (m.type === "log") log(m.line);
+      else if (m.type === "result" || m.type === "error") {
+        const p = this.#pending.get(m.id);
+        if (!p) return;
+        this.#settle(m.id);
+        if (m.type === "result") p.resolve(m.value);
+        else p.reject(revive(m.error));
+      }
+    });
+    const fail = (e: Error) => {
+      this.#dead = true;
+      for (const [id, p] of this.#pending) {
+        this.#settle(id);
+        p.reject(e);
+      }
+    };
+    this.#worker.on("error", (e) => fail(e instanceof Error ? e : new Error(String(e))));
+    this.#worker.on("exit", (code) => fail(new Error(`the worker exited (code ${code})`)));
+    this.#worker.unref();
+  }
+
+  /** Whether the worker has ended (terminated or crashed). */
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  #settle(id: number): void {
+    const p = this.#pending.get(id);
+    if (p?.timer) clearTimeout(p.timer);
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#drained?.();
+  }
+
+  #send(msg: Record<string, unknown>, timeoutMs: number | undefined, what: string): Promise<any> {
+    if (this.#dead) return Promise.reject(new Error("the worker has ended"));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      const p: Pending = { resolve, reject };
+      if (timeoutMs !== undefined) {
+        p.timer = setTimeout(() => {
+          this.#settle(id);
+          reject(new WasmLimitError("time", `${what} exceeded its timeout of ${timeoutMs} ms; its worker was terminated`));
+          void this.terminate();
+        }, timeoutMs);
+      }
+      this.#pending.set(id, p);
+      this.#worker.ref();
+      this.#worker.postMessage({ ...msg, id, timeoutMs });
+    }).finally(() => {
+      if (this.#pending.size === 0 && !this.#dead) this.#worker.unref();
+    });
+  }
+
+  /** Calls an export in the worker. */
+  call(fn: string, args: Array<number | bigint>, timeoutMs?: number, fuel?: number): Promise<unknown> {
+    return this.#send({ type: "call", fn, args, fuel }, timeoutMs, `call ${fn}`);
+  }
+
+  /** Runs `_start` in the worker; resolves to the exit code and fuel used. */
+  run(timeoutMs?: number, fuel?: number): Promise<{ exitCode: number; fuelUsed: number }> {
+    return this.#send({ type: "run", fuel }, timeoutMs, "_start");
+  }
+
+  /** Terminates once the calls in flight have finished (hot reload). */
+  async retire(): Promise<void> {
+    if (this.#pending.size > 0) await new Promise<void>((r) => (this.#drained = r));
+    await this.terminate();
+  }
+
+  /** Terminates the worker now. */
+  async terminate(): Promise<void> {
+    if (this.#dead) return;
+    this.#dead = true;
+    await this.#worker.terminate();
+  }
+}
