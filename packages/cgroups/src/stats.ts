@@ -161,7 +161,11 @@ export function readV1Stats(cfs: CgroupFs, dirs: Readonly<Record<string, string>
     out.memory = strip({
       current: num(cfs, `${d}/memory.usage_in_bytes`) ?? 0,
       peak: num(cfs, `${d}/memory.max_usage_in_bytes`),
-      limitHits: num(cfs, `${d}/memory.failcnt`) ?? 0,
+      // With memsw set, charges fail against memory+swap first: count both.
+      limitHits: Math.max(
+        num(cfs, `${d}/memory.failcnt`) ?? 0,
+        num(cfs, `${d}/memory.memsw.failcnt`) ?? 0,
+      ),
       oom: oc.under_oom ?? 0,
       oomKill: oc.oom_kill ?? 0,
     });
