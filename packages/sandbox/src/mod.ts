@@ -9,6 +9,8 @@
 export * as libc from "@forge/libc";
 export * as cgroups from "@forge/cgroups";
 export * as seccomp from "@forge/seccomp";
+export * as namespaces from "@forge/namespaces";
+export * as capabilities from "@forge/capabilities";
 export * from "./launch.ts";
 export * from "./doctor.ts";
 export * from "./profile.ts";
