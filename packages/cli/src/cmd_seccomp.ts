@@ -38,7 +38,11 @@ function compile(spec: string, a: libc.Arch, caps: string[] = []): seccomp.Compi
     for (const c of f.conflicts) process.stderr.write(`forge seccomp: warning: ${c}\n`);
     return f;
   } catch (e) {
-    if (e instanceof seccomp.ProfileError || e instanceof RangeError || e instanceof seccomp.CompileError) {
+    if (
+      e instanceof seccomp.ProfileError ||
+      e instanceof RangeError ||
+      e instanceof seccomp.CompileError
+    ) {
       throw new CliError(e.message);
     }
     throw e;
@@ -66,15 +70,24 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
     const { values: v, positionals: p } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { arch: { type: "string" }, format: { type: "string" }, o: { type: "string", short: "o" }, cap: { type: "string", multiple: true } },
+      options: {
+        arch: { type: "string" },
+        format: { type: "string" },
+        o: { type: "string", short: "o" },
+        cap: { type: "string", multiple: true },
+      },
     });
-    if (p.length !== 1) throw new CliError("usage: forge seccomp compile PROFILE --arch ARCH --format raw|hex|c|json|asm -o OUT");
+    if (p.length !== 1)
+      throw new CliError(
+        "usage: forge seccomp compile PROFILE --arch ARCH --format raw|hex|c|json|asm -o OUT",
+      );
     const a = arch(v.arch);
     const f = compile(p[0]!, a, v.cap ?? []);
     const format = v.format ?? "raw";
     switch (format) {
       case "raw":
-        if (!v.o && process.stdout.isTTY) throw new CliError("--format raw writes binary: give -o FILE");
+        if (!v.o && process.stdout.isTTY)
+          throw new CliError("--format raw writes binary: give -o FILE");
         out(v.o, f.bytes);
         break;
       case "hex":
@@ -84,15 +97,23 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
         out(v.o, seccomp.toC(f.program));
         break;
       case "json":
-        out(v.o, `${JSON.stringify({ arch: f.arch, arches: f.resolved.abis.map((x) => x.arch), length: f.program.length, program: f.program }, null, 1)}\n`);
+        out(
+          v.o,
+          `${JSON.stringify({ arch: f.arch, arches: f.resolved.abis.map((x) => x.arch), length: f.program.length, program: f.program }, null, 1)}\n`,
+        );
         break;
       case "asm":
         out(v.o, `${seccomp.disassemble(f.program, a)}\n`);
         break;
       default:
-        throw new CliError(`--format: unknown format "${format}"; expected raw, hex, c, json or asm`);
+        throw new CliError(
+          `--format: unknown format "${format}"; expected raw, hex, c, json or asm`,
+        );
     }
-    if (v.o && v.o !== "-") process.stderr.write(`${v.o}: ${f.program.length} instructions (${f.resolved.abis.map((x) => x.arch).join(", ")})\n`);
+    if (v.o && v.o !== "-")
+      process.stderr.write(
+        `${v.o}: ${f.program.length} instructions (${f.resolved.abis.map((x) => x.arch).join(", ")})\n`,
+      );
     return 0;
   },
 
@@ -108,7 +129,10 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
         cap: { type: "string", multiple: true },
       },
     });
-    if (p.length !== 1 || !v.syscall) throw new CliError("usage: forge seccomp sim PROFILE --arch ARCH --syscall NAME|NR [--args A0,A1,...]");
+    if (p.length !== 1 || !v.syscall)
+      throw new CliError(
+        "usage: forge seccomp sim PROFILE --arch ARCH --syscall NAME|NR [--args A0,A1,...]",
+      );
     const a = arch(v.arch);
     const abi = v.abi ? arch(v.abi) : a;
     const f = compile(p[0]!, a, v.cap ?? []);
@@ -132,7 +156,11 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
   },
 
   disasm(argv) {
-    const { values: v, positionals: p } = parseArgs({ args: argv, allowPositionals: true, options: { arch: { type: "string" } } });
+    const { values: v, positionals: p } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { arch: { type: "string" } },
+    });
     if (p.length !== 1) throw new CliError("usage: forge seccomp disasm FILE.bpf --arch ARCH");
     let bytes: Uint8Array;
     try {
@@ -147,7 +175,8 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
       throw new CliError(`${p[0]}: ${(e as Error).message}`);
     }
     process.stdout.write(`${seccomp.disassemble(program, arch(v.arch))}\n`);
-    for (const problem of seccomp.checkFilter(program)) process.stderr.write(`forge seccomp: the kernel would reject this: ${problem}\n`);
+    for (const problem of seccomp.checkFilter(program))
+      process.stderr.write(`forge seccomp: the kernel would reject this: ${problem}\n`);
     return 0;
   },
 
@@ -175,7 +204,12 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
     const { values: v, positionals: p } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { format: { type: "string" }, name: { type: "string" }, namespace: { type: "string" }, o: { type: "string", short: "o" } },
+      options: {
+        format: { type: "string" },
+        name: { type: "string" },
+        namespace: { type: "string" },
+        o: { type: "string", short: "o" },
+      },
     });
     if (p.length !== 1) throw new CliError("usage: forge seccomp export PROFILE --format oci|k8s");
     let loaded: { profile: seccomp.SeccompProfile; source: string };
@@ -185,13 +219,22 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
     } catch (e) {
       throw new CliError((e as Error).message);
     }
-    const name = v.name ?? `forge-${loaded.source.replace(/^.*\//, "").replace(/\.json$/, "").replace(/[^a-z0-9-]/gi, "-").toLowerCase()}`;
+    const name =
+      v.name ??
+      `forge-${loaded.source
+        .replace(/^.*\//, "")
+        .replace(/\.json$/, "")
+        .replace(/[^a-z0-9-]/gi, "-")
+        .toLowerCase()}`;
     switch (v.format ?? "oci") {
       case "oci":
         out(v.o, `${JSON.stringify(seccomp.toOciFragment(loaded.profile), null, 2)}\n`);
         break;
       case "k8s":
-        out(v.o, `${JSON.stringify(seccomp.toSpoSeccompProfile(loaded.profile, name, v.namespace), null, 2)}\n`);
+        out(
+          v.o,
+          `${JSON.stringify(seccomp.toSpoSeccompProfile(loaded.profile, name, v.namespace), null, 2)}\n`,
+        );
         break;
       case "kubelet":
         out(v.o, seccomp.toKubeletJson(loaded.profile));
@@ -203,7 +246,8 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
   },
 
   profiles() {
-    for (const p of seccomp.builtinProfiles()) process.stdout.write(`${p.name.padEnd(16)} ${p.summary}\n`);
+    for (const p of seccomp.builtinProfiles())
+      process.stdout.write(`${p.name.padEnd(16)} ${p.summary}\n`);
     return 0;
   },
 };
@@ -216,12 +260,15 @@ export const command: Command = {
     const [sub, ...rest] = argv;
     const run = sub ? SUBCOMMANDS[sub] : undefined;
     if (!run) {
-      throw new CliError(`forge seccomp: ${sub ? `unknown sub-command "${sub}"` : "missing sub-command"}; expected ${Object.keys(SUBCOMMANDS).join(", ")}`);
+      throw new CliError(
+        `forge seccomp: ${sub ? `unknown sub-command "${sub}"` : "missing sub-command"}; expected ${Object.keys(SUBCOMMANDS).join(", ")}`,
+      );
     }
     try {
       return run(rest);
     } catch (e) {
-      if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) throw new CliError(`forge seccomp ${sub}: ${(e as Error).message}`);
+      if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))
+        throw new CliError(`forge seccomp ${sub}: ${(e as Error).message}`);
       throw e;
     }
   },

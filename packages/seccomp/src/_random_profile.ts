@@ -6,13 +6,59 @@
 import type { Operator, SeccompProfile, SeccompRule } from "./profile.ts";
 import { prng } from "./verify.ts";
 
-const OPS: Operator[] = ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"];
-const NAMES = [
-  "read", "write", "openat", "close", "mmap", "mprotect", "ioctl", "socket", "connect", "clone", "unshare", "prctl",
-  "personality", "kill", "fcntl", "setsockopt", "futex", "madvise", "mremap", "lseek", "dup3", "pipe2", "getrandom",
-  "epoll_ctl", "sendto", "recvfrom", "setns", "tgkill", "wait4", "fchmodat", "getpid", "uname", "exit_group", "memfd_create",
+const OPS: Operator[] = [
+  "SCMP_CMP_NE",
+  "SCMP_CMP_LT",
+  "SCMP_CMP_LE",
+  "SCMP_CMP_EQ",
+  "SCMP_CMP_GE",
+  "SCMP_CMP_GT",
+  "SCMP_CMP_MASKED_EQ",
 ];
-const ACTIONS: SeccompRule["action"][] = ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"];
+const NAMES = [
+  "read",
+  "write",
+  "openat",
+  "close",
+  "mmap",
+  "mprotect",
+  "ioctl",
+  "socket",
+  "connect",
+  "clone",
+  "unshare",
+  "prctl",
+  "personality",
+  "kill",
+  "fcntl",
+  "setsockopt",
+  "futex",
+  "madvise",
+  "mremap",
+  "lseek",
+  "dup3",
+  "pipe2",
+  "getrandom",
+  "epoll_ctl",
+  "sendto",
+  "recvfrom",
+  "setns",
+  "tgkill",
+  "wait4",
+  "fchmodat",
+  "getpid",
+  "uname",
+  "exit_group",
+  "memfd_create",
+];
+const ACTIONS: SeccompRule["action"][] = [
+  "SCMP_ACT_ALLOW",
+  "SCMP_ACT_ERRNO",
+  "SCMP_ACT_KILL_PROCESS",
+  "SCMP_ACT_TRAP",
+  "SCMP_ACT_LOG",
+  "SCMP_ACT_TRACE",
+];
 
 /**
  * A random profile: each syscall gets one action (no overlapping actions) and
@@ -36,7 +82,10 @@ export function randomProfile(seed: number, maxRules = 3): SeccompProfile {
   for (const name of names) {
     let action = pick(ACTIONS);
     if (action === def) action = def === "SCMP_ACT_ALLOW" ? "SCMP_ACT_ERRNO" : "SCMP_ACT_ALLOW";
-    const errnoRet = action === "SCMP_ACT_ERRNO" || action === "SCMP_ACT_TRACE" ? Number(rnd() % 100n) + 1 : undefined;
+    const errnoRet =
+      action === "SCMP_ACT_ERRNO" || action === "SCMP_ACT_TRACE"
+        ? Number(rnd() % 100n) + 1
+        : undefined;
     if (def === "SCMP_ACT_ERRNO" && action === "SCMP_ACT_ERRNO") continue;
     const rules = Number(rnd() % BigInt(maxRules)) + 1;
     for (let i = 0; i < rules; i++) {
@@ -48,13 +97,23 @@ export function randomProfile(seed: number, maxRules = 3): SeccompProfile {
           ? { index, op, value: value(), valueTwo: rnd() % 2n === 0n ? "0" : value() }
           : { index, op, value: value() };
       });
-      syscalls.push({ names: [name], action, ...(errnoRet !== undefined ? { errnoRet } : {}), ...(args.length ? { args } : {}) });
+      syscalls.push({
+        names: [name],
+        action,
+        ...(errnoRet !== undefined ? { errnoRet } : {}),
+        ...(args.length ? { args } : {}),
+      });
     }
   }
   return {
     defaultAction: def,
-    architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+    architectures: [
+      "SCMP_ARCH_X86_64",
+      "SCMP_ARCH_X86",
+      "SCMP_ARCH_X32",
+      "SCMP_ARCH_AARCH64",
+      "SCMP_ARCH_ARM",
+    ],
     syscalls,
   };
 }
-

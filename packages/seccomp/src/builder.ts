@@ -23,7 +23,8 @@ const ENOSYS = 38;
  */
 export function arg(index: number, op: Operator, value: U64, valueTwo?: U64): SeccompArg {
   const a: SeccompArg = { index, op, value: typeof value === "bigint" ? value.toString() : value };
-  if (valueTwo !== undefined) a.valueTwo = typeof valueTwo === "bigint" ? valueTwo.toString() : valueTwo;
+  if (valueTwo !== undefined)
+    a.valueTwo = typeof valueTwo === "bigint" ? valueTwo.toString() : valueTwo;
   return a;
 }
 
@@ -57,7 +58,11 @@ export class SeccompProfileBuilder {
   }
 
   /** Adds a rule: these syscalls get `action` (when all `args` hold). */
-  rule(names: readonly string[], action: ActionName, opts: { errnoRet?: number; args?: SeccompArg[]; comment?: string } = {}): this {
+  rule(
+    names: readonly string[],
+    action: ActionName,
+    opts: { errnoRet?: number; args?: SeccompArg[]; comment?: string } = {},
+  ): this {
     const r: SeccompRule = { names: [...names], action };
     if (opts.errnoRet !== undefined) r.errnoRet = opts.errnoRet;
     if (opts.args && opts.args.length > 0) r.args = opts.args;
@@ -67,11 +72,18 @@ export class SeccompProfileBuilder {
   }
   /** Allows syscalls (optionally only when `args` hold). */
   allow(names: readonly string[], args?: SeccompArg[], comment?: string): this {
-    return this.rule(names, "SCMP_ACT_ALLOW", { ...(args ? { args } : {}), ...(comment ? { comment } : {}) });
+    return this.rule(names, "SCMP_ACT_ALLOW", {
+      ...(args ? { args } : {}),
+      ...(comment ? { comment } : {}),
+    });
   }
   /** Fails syscalls with an errno (default EPERM). */
   deny(names: readonly string[], errno = EPERM, args?: SeccompArg[], comment?: string): this {
-    return this.rule(names, "SCMP_ACT_ERRNO", { errnoRet: errno, ...(args ? { args } : {}), ...(comment ? { comment } : {}) });
+    return this.rule(names, "SCMP_ACT_ERRNO", {
+      errnoRet: errno,
+      ...(args ? { args } : {}),
+      ...(comment ? { comment } : {}),
+    });
   }
   /** Covers only these architectures (SCMP_ARCH_* names) instead of the archMap families. */
   architectures(names: readonly string[]): this {
@@ -88,18 +100,96 @@ export class SeccompProfileBuilder {
   /** Reading, writing, opening and stat'ing files; directories and links. */
   allowFileIO(): this {
     this.allow(
-      ["read", "write", "open", "openat", "openat2", "close", "close_range", "stat", "fstat", "lstat", "newfstatat", "statx",
-        "fstatat64", "stat64", "fstat64", "lstat64", "lseek", "_llseek", "pread64", "pwrite64", "readv", "writev", "preadv",
-        "pwritev", "preadv2", "pwritev2", "access", "faccessat", "faccessat2", "fadvise64", "fadvise64_64", "fsync", "fdatasync",
-        "ftruncate", "ftruncate64", "truncate", "truncate64", "flock", "sendfile", "sendfile64", "copy_file_range", "splice",
-        "tee", "statfs", "fstatfs", "statfs64", "fstatfs64", "readahead", "fallocate", "sync_file_range", "umask"],
+      [
+        "read",
+        "write",
+        "open",
+        "openat",
+        "openat2",
+        "close",
+        "close_range",
+        "stat",
+        "fstat",
+        "lstat",
+        "newfstatat",
+        "statx",
+        "fstatat64",
+        "stat64",
+        "fstat64",
+        "lstat64",
+        "lseek",
+        "_llseek",
+        "pread64",
+        "pwrite64",
+        "readv",
+        "writev",
+        "preadv",
+        "pwritev",
+        "preadv2",
+        "pwritev2",
+        "access",
+        "faccessat",
+        "faccessat2",
+        "fadvise64",
+        "fadvise64_64",
+        "fsync",
+        "fdatasync",
+        "ftruncate",
+        "ftruncate64",
+        "truncate",
+        "truncate64",
+        "flock",
+        "sendfile",
+        "sendfile64",
+        "copy_file_range",
+        "splice",
+        "tee",
+        "statfs",
+        "fstatfs",
+        "statfs64",
+        "fstatfs64",
+        "readahead",
+        "fallocate",
+        "sync_file_range",
+        "umask",
+      ],
       undefined,
       "File I/O - basic",
     );
     return this.allow(
-      ["getdents", "getdents64", "mkdir", "mkdirat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "unlink",
-        "unlinkat", "symlink", "symlinkat", "readlink", "readlinkat", "chdir", "fchdir", "getcwd", "chmod", "fchmod",
-        "fchmodat", "fchmodat2", "utimensat", "utimes", "futimesat", "utime", "fchown", "fchownat", "chown", "lchown"],
+      [
+        "getdents",
+        "getdents64",
+        "mkdir",
+        "mkdirat",
+        "rmdir",
+        "rename",
+        "renameat",
+        "renameat2",
+        "link",
+        "linkat",
+        "unlink",
+        "unlinkat",
+        "symlink",
+        "symlinkat",
+        "readlink",
+        "readlinkat",
+        "chdir",
+        "fchdir",
+        "getcwd",
+        "chmod",
+        "fchmod",
+        "fchmodat",
+        "fchmodat2",
+        "utimensat",
+        "utimes",
+        "futimesat",
+        "utime",
+        "fchown",
+        "fchownat",
+        "chown",
+        "lchown",
+      ],
       undefined,
       "File I/O - directories",
     );
@@ -107,34 +197,119 @@ export class SeccompProfileBuilder {
   /** Sockets, except raw and packet sockets (EPERM / EAFNOSUPPORT). */
   allowNetworking(): this {
     this.allow(
-      ["socket", "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername", "sendto",
-        "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "setsockopt", "getsockopt", "socketcall"],
+      [
+        "socket",
+        "socketpair",
+        "bind",
+        "listen",
+        "accept",
+        "accept4",
+        "connect",
+        "getsockname",
+        "getpeername",
+        "sendto",
+        "recvfrom",
+        "sendmsg",
+        "recvmsg",
+        "sendmmsg",
+        "recvmmsg",
+        "shutdown",
+        "setsockopt",
+        "getsockopt",
+        "socketcall",
+      ],
       undefined,
       "Network - sockets",
     );
     // A narrower rule with a more restrictive action wins where both match.
     this.deny(["socket"], EPERM, [arg(1, "SCMP_CMP_MASKED_EQ", 0xf, 3)], "Network - no SOCK_RAW");
-    return this.deny(["socket"], EPERM, [arg(0, "SCMP_CMP_MASKED_EQ", 0xffffffff, 17)], "Network - no AF_PACKET");
+    return this.deny(
+      ["socket"],
+      EPERM,
+      [arg(0, "SCMP_CMP_MASKED_EQ", 0xffffffff, 17)],
+      "Network - no AF_PACKET",
+    );
   }
   /** Process identity, exit, wait, fork and clone without new namespaces. */
   allowProcessManagement(): this {
     this.allow(
-      ["getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getuid32", "geteuid32", "getgid32",
-        "getegid32", "getgroups", "getgroups32", "getresuid", "getresgid", "getresuid32", "getresgid32", "getpgrp", "getpgid",
-        "getsid", "setpgid", "setsid", "exit", "exit_group", "wait4", "waitid", "waitpid", "execve", "execveat", "fork",
-        "vfork", "getrlimit", "ugetrlimit", "prlimit64", "getrusage", "getpriority", "sched_yield", "sched_getaffinity",
-        "set_tid_address", "set_robust_list", "get_robust_list", "rseq"],
+      [
+        "getpid",
+        "getppid",
+        "gettid",
+        "getuid",
+        "geteuid",
+        "getgid",
+        "getegid",
+        "getuid32",
+        "geteuid32",
+        "getgid32",
+        "getegid32",
+        "getgroups",
+        "getgroups32",
+        "getresuid",
+        "getresgid",
+        "getresuid32",
+        "getresgid32",
+        "getpgrp",
+        "getpgid",
+        "getsid",
+        "setpgid",
+        "setsid",
+        "exit",
+        "exit_group",
+        "wait4",
+        "waitid",
+        "waitpid",
+        "execve",
+        "execveat",
+        "fork",
+        "vfork",
+        "getrlimit",
+        "ugetrlimit",
+        "prlimit64",
+        "getrusage",
+        "getpriority",
+        "sched_yield",
+        "sched_getaffinity",
+        "set_tid_address",
+        "set_robust_list",
+        "get_robust_list",
+        "rseq",
+      ],
       undefined,
       "Process - basic",
     );
     // Namespace flags: NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET = 0x7e020000.
-    this.allow(["clone"], [arg(0, "SCMP_CMP_MASKED_EQ", 0x7e020000, 0)], "Process - clone without namespaces");
-    return this.deny(["clone3"], ENOSYS, undefined, "Process - clone3 hides its flags: ENOSYS makes libc fall back to clone");
+    this.allow(
+      ["clone"],
+      [arg(0, "SCMP_CMP_MASKED_EQ", 0x7e020000, 0)],
+      "Process - clone without namespaces",
+    );
+    return this.deny(
+      ["clone3"],
+      ENOSYS,
+      undefined,
+      "Process - clone3 hides its flags: ENOSYS makes libc fall back to clone",
+    );
   }
   /** Memory mapping. */
   allowMemoryManagement(): this {
     return this.allow(
-      ["mmap", "mmap2", "munmap", "mprotect", "mremap", "brk", "madvise", "mlock", "munlock", "mincore", "msync", "membarrier"],
+      [
+        "mmap",
+        "mmap2",
+        "munmap",
+        "mprotect",
+        "mremap",
+        "brk",
+        "madvise",
+        "mlock",
+        "munlock",
+        "mincore",
+        "msync",
+        "membarrier",
+      ],
       undefined,
       "Memory",
     );
@@ -142,16 +317,56 @@ export class SeccompProfileBuilder {
   /** Administration and cross-process access fail with EPERM. */
   blockDangerous(): this {
     this.deny(
-      ["mount", "umount", "umount2", "pivot_root", "reboot", "kexec_load", "kexec_file_load", "init_module", "finit_module",
-        "delete_module", "settimeofday", "adjtimex", "clock_adjtime", "sethostname", "setdomainname", "swapon", "swapoff",
-        "acct", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr"],
+      [
+        "mount",
+        "umount",
+        "umount2",
+        "pivot_root",
+        "reboot",
+        "kexec_load",
+        "kexec_file_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "settimeofday",
+        "adjtimex",
+        "clock_adjtime",
+        "sethostname",
+        "setdomainname",
+        "swapon",
+        "swapoff",
+        "acct",
+        "open_tree",
+        "move_mount",
+        "fsopen",
+        "fsconfig",
+        "fsmount",
+        "fspick",
+        "mount_setattr",
+      ],
       EPERM,
       undefined,
       "BLOCKED - system administration",
     );
     return this.deny(
-      ["ptrace", "process_vm_readv", "process_vm_writev", "bpf", "perf_event_open", "unshare", "setns", "userfaultfd",
-        "keyctl", "add_key", "request_key", "io_uring_setup", "io_uring_enter", "io_uring_register", "kcmp", "pidfd_getfd"],
+      [
+        "ptrace",
+        "process_vm_readv",
+        "process_vm_writev",
+        "bpf",
+        "perf_event_open",
+        "unshare",
+        "setns",
+        "userfaultfd",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
+        "kcmp",
+        "pidfd_getfd",
+      ],
       EPERM,
       undefined,
       "BLOCKED - security sensitive",
@@ -160,9 +375,28 @@ export class SeccompProfileBuilder {
   /** Signal handling and sending. */
   allowSignals(): this {
     return this.allow(
-      ["rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigpending", "rt_sigtimedwait",
-        "rt_sigtimedwait_time64", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "sigaltstack", "sigreturn", "sigaction",
-        "sigprocmask", "signal", "kill", "tgkill", "tkill", "pause", "signalfd", "signalfd4"],
+      [
+        "rt_sigaction",
+        "rt_sigprocmask",
+        "rt_sigreturn",
+        "rt_sigsuspend",
+        "rt_sigpending",
+        "rt_sigtimedwait",
+        "rt_sigtimedwait_time64",
+        "rt_sigqueueinfo",
+        "rt_tgsigqueueinfo",
+        "sigaltstack",
+        "sigreturn",
+        "sigaction",
+        "sigprocmask",
+        "signal",
+        "kill",
+        "tgkill",
+        "tkill",
+        "pause",
+        "signalfd",
+        "signalfd4",
+      ],
       undefined,
       "Signals",
     );
@@ -170,10 +404,31 @@ export class SeccompProfileBuilder {
   /** Reading clocks and sleeping. */
   allowTime(): this {
     return this.allow(
-      ["time", "gettimeofday", "clock_gettime", "clock_gettime64", "clock_getres", "clock_getres_time64", "nanosleep",
-        "clock_nanosleep", "clock_nanosleep_time64", "alarm", "getitimer", "setitimer", "timer_create", "timer_settime",
-        "timer_settime64", "timer_gettime", "timer_gettime64", "timer_delete", "timerfd_create", "timerfd_settime",
-        "timerfd_settime64", "timerfd_gettime", "timerfd_gettime64"],
+      [
+        "time",
+        "gettimeofday",
+        "clock_gettime",
+        "clock_gettime64",
+        "clock_getres",
+        "clock_getres_time64",
+        "nanosleep",
+        "clock_nanosleep",
+        "clock_nanosleep_time64",
+        "alarm",
+        "getitimer",
+        "setitimer",
+        "timer_create",
+        "timer_settime",
+        "timer_settime64",
+        "timer_gettime",
+        "timer_gettime64",
+        "timer_delete",
+        "timerfd_create",
+        "timerfd_settime",
+        "timerfd_settime64",
+        "timerfd_gettime",
+        "timerfd_gettime64",
+      ],
       undefined,
       "Time - read only",
     );
@@ -181,23 +436,63 @@ export class SeccompProfileBuilder {
   /** What most runtimes need: futexes, polling, fds, randomness, TLS set-up. */
   allowMisc(): this {
     this.allow(
-      ["futex", "futex_time64", "futex_waitv", "arch_prctl", "set_thread_area", "get_thread_area", "prctl", "getrandom",
-        "uname", "olduname", "fcntl", "fcntl64", "dup", "dup2", "dup3", "pipe", "pipe2", "epoll_create", "epoll_create1",
-        "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "ppoll_time64", "select", "_newselect",
-        "pselect6", "pselect6_time64", "eventfd", "eventfd2", "sysinfo", "sched_getparam", "sched_getscheduler",
-        "capget", "getcpu", "ioctl", "memfd_create", "inotify_init", "inotify_init1", "inotify_add_watch",
-        "inotify_rm_watch", "restart_syscall"],
+      [
+        "futex",
+        "futex_time64",
+        "futex_waitv",
+        "arch_prctl",
+        "set_thread_area",
+        "get_thread_area",
+        "prctl",
+        "getrandom",
+        "uname",
+        "olduname",
+        "fcntl",
+        "fcntl64",
+        "dup",
+        "dup2",
+        "dup3",
+        "pipe",
+        "pipe2",
+        "epoll_create",
+        "epoll_create1",
+        "epoll_ctl",
+        "epoll_wait",
+        "epoll_pwait",
+        "epoll_pwait2",
+        "poll",
+        "ppoll",
+        "ppoll_time64",
+        "select",
+        "_newselect",
+        "pselect6",
+        "pselect6_time64",
+        "eventfd",
+        "eventfd2",
+        "sysinfo",
+        "sched_getparam",
+        "sched_getscheduler",
+        "capget",
+        "getcpu",
+        "ioctl",
+        "memfd_create",
+        "inotify_init",
+        "inotify_init1",
+        "inotify_add_watch",
+        "inotify_rm_watch",
+        "restart_syscall",
+      ],
       undefined,
       "Misc - needed by most runtimes",
     );
     // TIOCSTI / TIOCLINUX inject input into a terminal; compare the low 32 bits only
     // (the kernel ignores the upper half of ioctl's cmd).
-    return this.deny(["ioctl"], EPERM, [arg(1, "SCMP_CMP_MASKED_EQ", 0xffffffff, 0x5412)], "No TIOCSTI").deny(
+    return this.deny(
       ["ioctl"],
       EPERM,
-      [arg(1, "SCMP_CMP_MASKED_EQ", 0xffffffff, 0x541c)],
-      "No TIOCLINUX",
-    );
+      [arg(1, "SCMP_CMP_MASKED_EQ", 0xffffffff, 0x5412)],
+      "No TIOCSTI",
+    ).deny(["ioctl"], EPERM, [arg(1, "SCMP_CMP_MASKED_EQ", 0xffffffff, 0x541c)], "No TIOCLINUX");
   }
 
   /** The profile (a fresh copy each call). */

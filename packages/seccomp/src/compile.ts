@@ -16,8 +16,16 @@
  * @module
  */
 import type { Arch } from "@forge/libc";
-import { type Action, actionValue, sameAction, SECCOMP_RET } from "./action.ts";
-import { argHi, argLo, BPF, BPF_MAXINSNS, encodeFilter, type Instruction, SECCOMP_DATA } from "./bpf.ts";
+import { type Action, actionValue, SECCOMP_RET, sameAction } from "./action.ts";
+import {
+  argHi,
+  argLo,
+  BPF,
+  BPF_MAXINSNS,
+  encodeFilter,
+  type Instruction,
+  SECCOMP_DATA,
+} from "./bpf.ts";
 import { checkFilter } from "./emulator.ts";
 import {
   type AbiPlan,
@@ -95,7 +103,9 @@ class Emitter {
     for (let round = 0; ; round++) {
       if (round > 64) throw new CompileError("internal: trampoline insertion does not converge");
       const pos = new Map<Op, number>();
-      ops.forEach((o, i) => pos.set(o, i));
+      ops.forEach((o, i) => {
+        pos.set(o, i);
+      });
       const target = (l: Label, from: number): number => {
         const t = this.bound.get(l);
         const p = t === undefined ? undefined : pos.get(t);
@@ -136,7 +146,14 @@ class Emitter {
   }
 }
 
-type Leaf = { readonly kind: "ret"; readonly value: number } | { readonly kind: "rules"; readonly abi: AbiPlan; readonly nr: number; readonly rules: readonly ResolvedRule[] };
+type Leaf =
+  | { readonly kind: "ret"; readonly value: number }
+  | {
+      readonly kind: "rules";
+      readonly abi: AbiPlan;
+      readonly nr: number;
+      readonly rules: readonly ResolvedRule[];
+    };
 
 interface Range {
   readonly start: number;
@@ -170,7 +187,11 @@ function fold(c: Condition, bits: 32 | 64): Folded {
 }
 
 /** The rules of a syscall that can still match, and whether the result is constant. */
-function simplify(rules: readonly ResolvedRule[], bits: 32 | 64, def: Action): { live: { rule: ResolvedRule; conds: Condition[] }[]; constant?: number } {
+function simplify(
+  rules: readonly ResolvedRule[],
+  bits: 32 | 64,
+  def: Action,
+): { live: { rule: ResolvedRule; conds: Condition[] }[]; constant?: number } {
   const live: { rule: ResolvedRule; conds: Condition[] }[] = [];
   for (const rule of rules) {
     const folded = rule.conditions.map((c) => fold(c, bits));
@@ -198,21 +219,28 @@ function emitCondition(e: Emitter, c: Condition, bits: 32 | 64, pass: Label, fai
     e.ld(argLo(c.index));
     switch (c.op) {
       case "SCMP_CMP_EQ":
-        return e.jmp(BPF.JEQ, lo, pass, fail);
+        e.jmp(BPF.JEQ, lo, pass, fail);
+        return;
       case "SCMP_CMP_NE":
-        return e.jmp(BPF.JEQ, lo, fail, pass);
+        e.jmp(BPF.JEQ, lo, fail, pass);
+        return;
       case "SCMP_CMP_GT":
-        return e.jmp(BPF.JGT, lo, pass, fail);
+        e.jmp(BPF.JGT, lo, pass, fail);
+        return;
       case "SCMP_CMP_GE":
-        return e.jmp(BPF.JGE, lo, pass, fail);
+        e.jmp(BPF.JGE, lo, pass, fail);
+        return;
       case "SCMP_CMP_LT":
-        return e.jmp(BPF.JGE, lo, fail, pass);
+        e.jmp(BPF.JGE, lo, fail, pass);
+        return;
       case "SCMP_CMP_LE":
-        return e.jmp(BPF.JGT, lo, fail, pass);
+        e.jmp(BPF.JGT, lo, fail, pass);
+        return;
       case "SCMP_CMP_MASKED_EQ": {
         const d = Number(truncateArg(c.valueTwo, 32));
         if (lo !== 0xffffffff) e.and(lo);
-        return e.jmp(BPF.JEQ, d, pass, fail);
+        e.jmp(BPF.JEQ, d, pass, fail);
+        return;
       }
     }
   }
@@ -225,7 +253,8 @@ function emitCondition(e: Emitter, c: Condition, bits: 32 | 64, pass: Label, fai
       e.jmp(BPF.JEQ, hi, l, f);
       e.bind(l);
       e.ld(argLo(c.index));
-      return e.jmp(BPF.JEQ, lo, t, f);
+      e.jmp(BPF.JEQ, lo, t, f);
+      return;
     }
     case "SCMP_CMP_GT":
     case "SCMP_CMP_GE":
@@ -247,7 +276,8 @@ function emitCondition(e: Emitter, c: Condition, bits: 32 | 64, pass: Label, fai
         e.bind(l);
       }
       e.ld(argLo(c.index));
-      return e.jmp(loOp, lo, t, f);
+      e.jmp(loOp, lo, t, f);
+      return;
     }
     case "SCMP_CMP_MASKED_EQ": {
       const d = truncateArg(c.valueTwo, 64);
@@ -263,7 +293,8 @@ function emitCondition(e: Emitter, c: Condition, bits: 32 | 64, pass: Label, fai
       }
       e.ld(argLo(c.index));
       if (mLo !== 0xffffffff) e.and(mLo);
-      return e.jmp(BPF.JEQ, dLo, pass, fail);
+      e.jmp(BPF.JEQ, dLo, pass, fail);
+      return;
     }
   }
 }
@@ -295,7 +326,8 @@ function ranges(group: readonly AbiPlan[], r: ResolvedProfile): Range[] {
   const push = (start: number, leaf: Leaf) => {
     if (points.length > 0 && points[points.length - 1]!.start === start) points.pop();
     const last = points[points.length - 1];
-    if (last && last.leaf.kind === "ret" && leaf.kind === "ret" && last.leaf.value === leaf.value) return;
+    if (last && last.leaf.kind === "ret" && leaf.kind === "ret" && last.leaf.value === leaf.value)
+      return;
     points.push({ start, leaf });
   };
   const abis = [...group].sort((a, b) => a.nrRange[0] - b.nrRange[0]);
@@ -308,7 +340,12 @@ function ranges(group: readonly AbiPlan[], r: ResolvedProfile): Range[] {
     for (const nr of nrs) {
       const rules = abi.rules.get(nr)!;
       const s = simplify(rules, abi.argBits, r.defaultAction);
-      push(nr, s.constant !== undefined ? { kind: "ret", value: s.constant } : { kind: "rules", abi, nr, rules });
+      push(
+        nr,
+        s.constant !== undefined
+          ? { kind: "ret", value: s.constant }
+          : { kind: "rules", abi, nr, rules },
+      );
       if (nr < hi) push(nr + 1, { kind: "ret", value: def });
     }
     cursor = hi + 1;
@@ -376,8 +413,15 @@ export function compileResolved(r: ResolvedProfile): CompiledFilter {
     );
   }
   const problems = checkFilter(program);
-  if (problems.length > 0) throw new CompileError(`internal: the compiled filter is invalid: ${problems.join("; ")}`);
-  return { arch: r.target, program, bytes: encodeFilter(program), resolved: r, conflicts: r.conflicts };
+  if (problems.length > 0)
+    throw new CompileError(`internal: the compiled filter is invalid: ${problems.join("; ")}`);
+  return {
+    arch: r.target,
+    program,
+    bytes: encodeFilter(program),
+    resolved: r,
+    conflicts: r.conflicts,
+  };
 }
 
 /**
@@ -391,7 +435,11 @@ export function compileResolved(r: ResolvedProfile): CompiledFilter {
  * console.log(f.bytes.length / 8, "instructions");
  * ```
  */
-export function compileProfile(profile: unknown, opts: ResolveOptions = {}, source?: string): CompiledFilter {
+export function compileProfile(
+  profile: unknown,
+  opts: ResolveOptions = {},
+  source?: string,
+): CompiledFilter {
   return compileResolved(resolveProfile(profile, opts, source));
 }
 

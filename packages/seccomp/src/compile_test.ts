@@ -21,7 +21,7 @@ describe("compiler", () => {
         for (const abi of f.resolved.abis) {
           for (const nr of abi.names.keys()) {
             const rules = abi.rules.get(nr);
-            if (rules && rules.some((r) => r.conditions.length > 0)) continue;
+            if (rules?.some((r) => r.conditions.length > 0)) continue;
             // Constant-action cache: nothing but nr and arch on the path.
             expect(emulate(f.program, { nr, arch: abi.auditArch }).loadedArgs).toBe(false);
           }
@@ -31,14 +31,22 @@ describe("compiler", () => {
   }
 
   test("x32 numbers are never confused with x86_64 ones; uncovered ABIs are killed", () => {
-    const p = { defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ALLOW" }] };
+    const p = {
+      defaultAction: "SCMP_ACT_ERRNO",
+      syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ALLOW" }],
+    };
     const only64 = compileProfile(p, { arch: "x86_64", subArches: [] });
     expect(emulate(only64.program, { nr: 39, arch: X64 }).action.kind).toBe("allow");
-    expect(emulate(only64.program, { nr: 0x40000000 | 39, arch: X64 }).action.kind).toBe("kill_process");
+    expect(emulate(only64.program, { nr: 0x40000000 | 39, arch: X64 }).action.kind).toBe(
+      "kill_process",
+    );
     expect(emulate(only64.program, { nr: 20, arch: I386 }).action.kind).toBe("kill_process");
     const all = compileProfile(p, { arch: "x86_64", subArches: ["i386", "x32"] });
     expect(emulate(all.program, { nr: 0x40000000 | 39, arch: X64 }).action.kind).toBe("allow");
-    expect(emulate(all.program, { nr: 0x40000000 | 40, arch: X64 }).action).toEqual({ kind: "errno", data: 1 });
+    expect(emulate(all.program, { nr: 0x40000000 | 40, arch: X64 }).action).toEqual({
+      kind: "errno",
+      data: 1,
+    });
     expect(emulate(all.program, { nr: 20, arch: I386 }).action.kind).toBe("allow"); // i386 getpid
   });
 
@@ -46,21 +54,45 @@ describe("compiler", () => {
     const p = builtinProfile("default");
     const f = compileProfile(p, { arch: "x86_64", kernel: "6.1" });
     const tiocsti = 0x5412n;
-    expect(emulate(f.program, { nr: 54, arch: I386, args: [1n, (0xdeadn << 32n) | tiocsti] }).action.kind).toBe("errno");
-    expect(emulate(f.program, { nr: 16, arch: X64, args: [1n, (0xdeadn << 32n) | tiocsti] }).action.kind).toBe("errno");
-    expect(emulate(f.program, { nr: 16, arch: X64, args: [1n, 0x5413n] }).action.kind).toBe("allow");
+    expect(
+      emulate(f.program, { nr: 54, arch: I386, args: [1n, (0xdeadn << 32n) | tiocsti] }).action
+        .kind,
+    ).toBe("errno");
+    expect(
+      emulate(f.program, { nr: 16, arch: X64, args: [1n, (0xdeadn << 32n) | tiocsti] }).action.kind,
+    ).toBe("errno");
+    expect(emulate(f.program, { nr: 16, arch: X64, args: [1n, 0x5413n] }).action.kind).toBe(
+      "allow",
+    );
   });
 
   test("long jumps get trampolines and stay correct", () => {
-    const names = ["read", "write", "openat", "close", "mmap", "ioctl", "socket", "prctl", "fcntl", "futex"];
+    const names = [
+      "read",
+      "write",
+      "openat",
+      "close",
+      "mmap",
+      "ioctl",
+      "socket",
+      "prctl",
+      "fcntl",
+      "futex",
+    ];
     const syscalls = names.flatMap((n) =>
       Array.from({ length: 12 }, (_, i) => ({
         names: [n],
         action: "SCMP_ACT_ALLOW",
-        args: [{ index: i % 6, value: `${1000 + i}`, op: "SCMP_CMP_GT" as const }, { index: (i + 1) % 6, value: `${0x100000000 + i}`, op: "SCMP_CMP_NE" as const }],
+        args: [
+          { index: i % 6, value: `${1000 + i}`, op: "SCMP_CMP_GT" as const },
+          { index: (i + 1) % 6, value: `${0x100000000 + i}`, op: "SCMP_CMP_NE" as const },
+        ],
       })),
     );
-    const f = compileProfile({ defaultAction: "SCMP_ACT_KILL_PROCESS", syscalls }, { arch: "x86_64", subArches: ["i386"] });
+    const f = compileProfile(
+      { defaultAction: "SCMP_ACT_KILL_PROCESS", syscalls },
+      { arch: "x86_64", subArches: ["i386"] },
+    );
     expect(f.program.length).toBeGreaterThan(512);
     expect(f.program.some((p) => p.code === 0x05)).toBe(true); // ja
     expect(checkFilter(f.program)).toEqual([]);
@@ -72,18 +104,33 @@ describe("profile validation", () => {
   test("every problem is listed with a JSON pointer", () => {
     const issues = profileIssues({
       defaultAction: "SCMP_ACT_NOPE",
-      syscalls: [{ names: ["opne"], action: "SCMP_ACT_ALLOW", args: [{ index: 7, value: 1, op: "SCMP_CMP_EQQ" }] }],
+      syscalls: [
+        {
+          names: ["opne"],
+          action: "SCMP_ACT_ALLOW",
+          args: [{ index: 7, value: 1, op: "SCMP_CMP_EQQ" }],
+        },
+      ],
     });
     const pointers = issues.map((i) => i.pointer);
     expect(pointers).toContain("/defaultAction");
     expect(pointers).toContain("/syscalls/0/args/0/op");
     expect(pointers).toContain("/syscalls/0/args/0/index");
     expect(pointers).toContain("/syscalls/0/names/0");
-    expect(issues.find((i) => i.pointer === "/syscalls/0/args/0/op")!.message).toMatch(/unknown operator "SCMP_CMP_EQQ"; expected one of SCMP_CMP_NE/);
-    expect(issues.find((i) => i.pointer === "/syscalls/0/names/0")!.message).toMatch(/did you mean "open"/);
+    expect(issues.find((i) => i.pointer === "/syscalls/0/args/0/op")!.message).toMatch(
+      /unknown operator "SCMP_CMP_EQQ"; expected one of SCMP_CMP_NE/,
+    );
+    expect(issues.find((i) => i.pointer === "/syscalls/0/names/0")!.message).toMatch(
+      /did you mean "open"/,
+    );
   });
 
   test("compileProfile throws a ProfileError", () => {
-    expect(() => compileProfile({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["nope_call"], action: "SCMP_ACT_ALLOW" }] })).toThrow(ProfileError);
+    expect(() =>
+      compileProfile({
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["nope_call"], action: "SCMP_ACT_ALLOW" }],
+      }),
+    ).toThrow(ProfileError);
   });
 });

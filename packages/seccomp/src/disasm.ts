@@ -50,7 +50,11 @@ export function disassemble(program: readonly Instruction[], arch: Arch): string
     if (pc >= program.length) return;
     const cur = states[pc];
     if (!cur) states[pc] = { ...s };
-    else states[pc] = { a: cur.a === s.a ? cur.a : "other", arch: cur.arch === s.arch ? cur.arch : undefined };
+    else
+      states[pc] = {
+        a: cur.a === s.a ? cur.a : "other",
+        arch: cur.arch === s.arch ? cur.arch : undefined,
+      };
   };
   const lines: string[] = [];
   const pad = (n: number) => n.toString().padStart(4, "0");
@@ -72,34 +76,58 @@ export function disassemble(program: readonly Instruction[], arch: Arch): string
     };
     if (cls === BPF.LD && (p.code & 0xe0) === BPF.ABS) {
       text = `ld   [${field(p.k)}]`;
-      next = { ...s, a: p.k === SECCOMP_DATA.NR ? "nr" : p.k === SECCOMP_DATA.ARCH ? "arch" : "other" };
+      next = {
+        ...s,
+        a: p.k === SECCOMP_DATA.NR ? "nr" : p.k === SECCOMP_DATA.ARCH ? "arch" : "other",
+      };
     } else if (cls === BPF.RET) {
       text = (p.code & 0x18) === BPF.A ? "ret  A" : `ret  ${formatAction(decodeAction(p.k))}`;
     } else if (cls === BPF.JMP && op === BPF.JA) {
       text = `ja   ${pad(pc + 1 + p.k)}`;
       merge(pc + 1 + p.k, s);
     } else if (cls === BPF.JMP) {
-      const name = { [BPF.JEQ]: "jeq ", [BPF.JGT]: "jgt ", [BPF.JGE]: "jge ", [BPF.JSET]: "jset" }[op] ?? "j?? ";
+      const name =
+        { [BPF.JEQ]: "jeq ", [BPF.JGT]: "jgt ", [BPF.JGE]: "jge ", [BPF.JSET]: "jset" }[op] ??
+        "j?? ";
       const src = (p.code & 0x08) === BPF.X ? "X" : kText();
       text = `${name} ${s.a === "other" ? "A" : s.a}, ${src}  jt ${pad(pc + 1 + p.jt)}  jf ${pad(pc + 1 + p.jf)}`;
       let onTrue = s;
       if (s.a === "arch" && op === BPF.JEQ) {
-        const a = Object.values(ARCHES).find((x) => x.auditArch >>> 0 === p.k >>> 0 && x.syscallBit === 0);
+        const a = Object.values(ARCHES).find(
+          (x) => x.auditArch >>> 0 === p.k >>> 0 && x.syscallBit === 0,
+        );
         onTrue = { ...s, arch: a?.name };
       }
       merge(pc + 1 + p.jt, onTrue);
       merge(pc + 1 + p.jf, s);
     } else if (cls === BPF.ALU) {
       const names: Record<number, string> = {
-        [BPF.ADD]: "add", [BPF.SUB]: "sub", [BPF.MUL]: "mul", [BPF.DIV]: "div", [BPF.OR]: "or",
-        [BPF.AND]: "and", [BPF.LSH]: "lsh", [BPF.RSH]: "rsh", [BPF.NEG]: "neg", [BPF.MOD]: "mod", [BPF.XOR]: "xor",
+        [BPF.ADD]: "add",
+        [BPF.SUB]: "sub",
+        [BPF.MUL]: "mul",
+        [BPF.DIV]: "div",
+        [BPF.OR]: "or",
+        [BPF.AND]: "and",
+        [BPF.LSH]: "lsh",
+        [BPF.RSH]: "rsh",
+        [BPF.NEG]: "neg",
+        [BPF.MOD]: "mod",
+        [BPF.XOR]: "xor",
       };
-      text = `${(names[op] ?? "alu?").padEnd(4)} ${op === BPF.NEG ? "" : (p.code & 0x08) === BPF.X ? "X" : `0x${p.k.toString(16)}`}`.trimEnd();
+      text =
+        `${(names[op] ?? "alu?").padEnd(4)} ${op === BPF.NEG ? "" : (p.code & 0x08) === BPF.X ? "X" : `0x${p.k.toString(16)}`}`.trimEnd();
       next = { ...s, a: "other" };
     } else if (cls === BPF.LD || cls === BPF.LDX) {
       const reg = cls === BPF.LD ? "ld " : "ldx";
       const mode = p.code & 0xe0;
-      text = mode === BPF.IMM ? `${reg}  #0x${p.k.toString(16)}` : mode === BPF.MEM ? `${reg}  M[${p.k}]` : mode === BPF.LEN ? `${reg}  #len` : `${reg}  ?`;
+      text =
+        mode === BPF.IMM
+          ? `${reg}  #0x${p.k.toString(16)}`
+          : mode === BPF.MEM
+            ? `${reg}  M[${p.k}]`
+            : mode === BPF.LEN
+              ? `${reg}  #len`
+              : `${reg}  ?`;
       if (cls === BPF.LD) next = { ...s, a: "other" };
     } else if (cls === BPF.ST || cls === BPF.STX) {
       text = `${cls === BPF.ST ? "st " : "stx"}  M[${p.k}]`;
@@ -124,7 +152,8 @@ export function disassemble(program: readonly Instruction[], arch: Arch): string
  */
 export function toC(program: readonly Instruction[], name = "filter"): string {
   const rows = program.map(
-    (p) => `\t{ 0x${p.code.toString(16).padStart(2, "0")}, ${p.jt}, ${p.jf}, 0x${p.k.toString(16).padStart(8, "0")} },`,
+    (p) =>
+      `\t{ 0x${p.code.toString(16).padStart(2, "0")}, ${p.jt}, ${p.jf}, 0x${p.k.toString(16).padStart(8, "0")} },`,
   );
   return `#include <linux/filter.h>\n\nstatic struct sock_filter ${name}[] = {\n${rows.join("\n")}\n};\n\nstatic struct sock_fprog ${name}_prog = {\n\t.len = ${program.length},\n\t.filter = ${name},\n};\n`;
 }

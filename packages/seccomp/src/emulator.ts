@@ -66,7 +66,8 @@ export function checkFilter(program: readonly Instruction[]): string[] {
   const problems: string[] = [];
   const n = program.length;
   if (n === 0) return ["the program is empty"];
-  if (n > BPF_MAXINSNS) problems.push(`the program has ${n} instructions; the kernel loads at most ${BPF_MAXINSNS}`);
+  if (n > BPF_MAXINSNS)
+    problems.push(`the program has ${n} instructions; the kernel loads at most ${BPF_MAXINSNS}`);
   program.forEach((p, pc) => {
     const cls = p.code & 0x07;
     const where = `instruction ${pc}`;
@@ -99,10 +100,24 @@ export function checkFilter(program: readonly Instruction[]): string[] {
     if (cls === BPF.ALU) {
       const op = p.code & 0xf0;
       const src = p.code & 0x08;
-      const ok = [BPF.ADD, BPF.SUB, BPF.MUL, BPF.DIV, BPF.OR, BPF.AND, BPF.LSH, BPF.RSH, BPF.MOD, BPF.XOR];
-      if (!ok.includes(op as never)) problems.push(`${where}: unknown ALU opcode 0x${p.code.toString(16)}`);
-      else if (src === BPF.K && (op === BPF.DIV || op === BPF.MOD) && p.k === 0) problems.push(`${where}: division by zero`);
-      else if (src === BPF.K && (op === BPF.LSH || op === BPF.RSH) && p.k >= 32) problems.push(`${where}: shift by ${p.k}`);
+      const ok = [
+        BPF.ADD,
+        BPF.SUB,
+        BPF.MUL,
+        BPF.DIV,
+        BPF.OR,
+        BPF.AND,
+        BPF.LSH,
+        BPF.RSH,
+        BPF.MOD,
+        BPF.XOR,
+      ];
+      if (!ok.includes(op as never))
+        problems.push(`${where}: unknown ALU opcode 0x${p.code.toString(16)}`);
+      else if (src === BPF.K && (op === BPF.DIV || op === BPF.MOD) && p.k === 0)
+        problems.push(`${where}: division by zero`);
+      else if (src === BPF.K && (op === BPF.LSH || op === BPF.RSH) && p.k >= 32)
+        problems.push(`${where}: shift by ${p.k}`);
       return;
     }
     if (cls === BPF.JMP) {
@@ -117,7 +132,8 @@ export function checkFilter(program: readonly Instruction[]): string[] {
     problems.push(`${where}: opcode 0x${p.code.toString(16)} is not allowed in seccomp filters`);
   });
   const last = program[n - 1]!;
-  if ((last.code & 0x07) !== BPF.RET) problems.push(`the last instruction (${n - 1}) is not a return`);
+  if ((last.code & 0x07) !== BPF.RET)
+    problems.push(`the last instruction (${n - 1}) is not a return`);
   return problems;
 }
 
@@ -196,7 +212,7 @@ export function emulate(program: readonly Instruction[], data: SeccompData): Emu
           break;
         case BPF.MOD:
           if (s === 0) return done(0);
-          a = a % s >>> 0;
+          a = (a % s) >>> 0;
           break;
         case BPF.AND:
           a = (a & s) >>> 0;

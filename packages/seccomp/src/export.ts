@@ -25,16 +25,30 @@ export function toOciFragment(p: SeccompProfile): { linux: { seccomp: Record<str
 }
 
 function toOciSeccomp(p: SeccompProfile): Record<string, unknown> {
-  const arches = p.architectures && p.architectures.length > 0
-    ? p.architectures
-    : (p.archMap ?? []).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])]);
+  const arches =
+    p.architectures && p.architectures.length > 0
+      ? p.architectures
+      : (p.archMap ?? []).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])]);
   const syscalls = (p.syscalls ?? [])
-    .filter((r) => !r.includes || ((!r.includes.caps || r.includes.caps.length === 0) && !r.includes.minKernel))
-    .filter((r) => !r.excludes || !r.excludes.arches || r.excludes.arches.length === 0)
+    .filter(
+      (r) =>
+        !r.includes ||
+        ((!r.includes.caps || r.includes.caps.length === 0) && !r.includes.minKernel),
+    )
+    .filter((r) => !r.excludes?.arches || r.excludes.arches.length === 0)
     .map((r) => {
-      const out: Record<string, unknown> = { names: [...(r.names ?? []), ...(r.name ? [r.name] : [])], action: r.action };
+      const out: Record<string, unknown> = {
+        names: [...(r.names ?? []), ...(r.name ? [r.name] : [])],
+        action: r.action,
+      };
       if (r.errnoRet !== undefined) out.errnoRet = r.errnoRet;
-      if (r.args && r.args.length > 0) out.args = r.args.map((a) => ({ index: a.index, value: a.value, valueTwo: a.valueTwo ?? 0, op: a.op }));
+      if (r.args && r.args.length > 0)
+        out.args = r.args.map((a) => ({
+          index: a.index,
+          value: a.value,
+          valueTwo: a.valueTwo ?? 0,
+          op: a.op,
+        }));
       return out;
     });
   const s: Record<string, unknown> = { defaultAction: p.defaultAction };
@@ -72,13 +86,21 @@ export function toKubeletJson(p: SeccompProfile): string {
  * res.kind; // "SeccompProfile"
  * ```
  */
-export function toSpoSeccompProfile(p: SeccompProfile, name: string, namespace?: string): Record<string, any> {
+export function toSpoSeccompProfile(
+  p: SeccompProfile,
+  name: string,
+  namespace?: string,
+): Record<string, any> {
   const s = toOciSeccomp(p);
   // SPO's architectures use the SCMP_ARCH_* names; its syscall entries are {names, action, errnoRet, args}.
   return {
     apiVersion: "security-profiles-operator.x-k8s.io/v1beta1",
     kind: "SeccompProfile",
-    metadata: { name, ...(namespace ? { namespace } : {}), annotations: { "forge.dev/generated-by": "@forge/seccomp" } },
+    metadata: {
+      name,
+      ...(namespace ? { namespace } : {}),
+      annotations: { "forge.dev/generated-by": "@forge/seccomp" },
+    },
     spec: s,
   };
 }

@@ -55,7 +55,12 @@ export function filterFlags(o: InstallOptions): number {
   for (const name of o.profileFlags ?? []) {
     const key = name.replace(/^SECCOMP_FILTER_FLAG_/, "") as keyof typeof FILTER_FLAG;
     const v = FILTER_FLAG[key];
-    if (v === undefined) throw new RangeError(`unknown seccomp filter flag ${name}; expected one of ${Object.keys(FILTER_FLAG).map((k) => `SECCOMP_FILTER_FLAG_${k}`).join(", ")}`);
+    if (v === undefined)
+      throw new RangeError(
+        `unknown seccomp filter flag ${name}; expected one of ${Object.keys(FILTER_FLAG)
+          .map((k) => `SECCOMP_FILTER_FLAG_${k}`)
+          .join(", ")}`,
+      );
     f |= v;
   }
   if (f & FILTER_FLAG.TSYNC && f & FILTER_FLAG.NEW_LISTENER) f |= FILTER_FLAG.TSYNC_ESRCH;
@@ -90,8 +95,16 @@ export function sockFprogHeader(instructions: number): Uint8Array {
  * installFilter(f, { log: true });
  * ```
  */
-export function installFilter(filter: CompiledFilter, opts: InstallOptions = {}, libc: Libc = openLibc()): number {
-  const flags = filterFlags({ tsync: true, ...opts, profileFlags: [...(opts.profileFlags ?? []), ...filter.resolved.flags] });
+export function installFilter(
+  filter: CompiledFilter,
+  opts: InstallOptions = {},
+  libc: Libc = openLibc(),
+): number {
+  const flags = filterFlags({
+    tsync: true,
+    ...opts,
+    profileFlags: [...(opts.profileFlags ?? []), ...filter.resolved.flags],
+  });
   const n = filter.program.length;
   // sock_fprog holds a pointer to the program: copy it to native memory so that it has
   // a stable address for the duration of the call (the kernel copies it).
@@ -121,13 +134,20 @@ export function installFilter(filter: CompiledFilter, opts: InstallOptions = {},
  * ```
  */
 export function seccompSteps(filter: CompiledFilter, opts: InstallOptions = {}): Step[] {
-  const flags = filterFlags({ ...opts, profileFlags: [...(opts.profileFlags ?? []), ...filter.resolved.flags] });
+  const flags = filterFlags({
+    ...opts,
+    profileFlags: [...(opts.profileFlags ?? []), ...filter.resolved.flags],
+  });
   return [
     { label: "set no_new_privs", syscall: "prctl", args: [PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0] },
     {
       label: `install seccomp filter (${filter.program.length} instructions)`,
       syscall: "seccomp",
-      args: [SECCOMP_SET_MODE_FILTER, flags, { bytes: sockFprogHeader(filter.program.length), pointers: [{ at: 8, to: filter.bytes }] }],
+      args: [
+        SECCOMP_SET_MODE_FILTER,
+        flags,
+        { bytes: sockFprogHeader(filter.program.length), pointers: [{ at: 8, to: filter.bytes }] },
+      ],
     },
   ];
 }

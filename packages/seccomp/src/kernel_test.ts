@@ -6,9 +6,9 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "@forge/libc";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { builtinProfile } from "./profiles.ts";
 import { compileProfile } from "./compile.ts";
 import { seccompSteps } from "./install.ts";
+import { builtinProfile } from "./profiles.ts";
 
 const PROBE = String.raw`
 #include <errno.h>
@@ -55,9 +55,16 @@ afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(profile: unknown, args: string[]): Promise<{ out: string; signal: string | null }> {
+async function run(
+  profile: unknown,
+  args: string[],
+): Promise<{ out: string; signal: string | null }> {
   const f = compileProfile(profile, { kernel: os.release() });
-  const child = spawn({ argv: [probe, ...args], stdio: ["ignore", "pipe", "inherit"], lateSteps: seccompSteps(f) });
+  const child = spawn({
+    argv: [probe, ...args],
+    stdio: ["ignore", "pipe", "inherit"],
+    lateSteps: seccompSteps(f),
+  });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => {
     out += d.toString();
@@ -73,29 +80,54 @@ const base = {
 
 describe.skipIf(process.platform !== "linux")("filters in the kernel", () => {
   test("ERRNO and KILL_PROCESS outcomes", async () => {
-    const errno = await run({ ...base, syscalls: [{ names: ["getppid"], action: "SCMP_ACT_ERRNO", errnoRet: 42 }] }, ["getppid"]);
+    const errno = await run(
+      { ...base, syscalls: [{ names: ["getppid"], action: "SCMP_ACT_ERRNO", errnoRet: 42 }] },
+      ["getppid"],
+    );
     expect(errno.out).toBe("-1");
-    const kill = await run({ ...base, syscalls: [{ names: ["getppid"], action: "SCMP_ACT_KILL_PROCESS" }] }, ["getppid"]);
+    const kill = await run(
+      { ...base, syscalls: [{ names: ["getppid"], action: "SCMP_ACT_KILL_PROCESS" }] },
+      ["getppid"],
+    );
     expect(kill.signal).toBe("SIGSYS");
   });
 
-  test.skipIf(!x86)("an i386 int $0x80 call is filtered by its i386 number, upper bits ignored", async () => {
-    // i386 getpid is 20; on x86_64 20 is writev, which stays allowed.
-    const p = { ...base, syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ERRNO", errnoRet: 13 }] };
-    const r = await run(p, ["int80", "20", "0"]);
-    expect(r.out).toBe("-13");
-    // i386 umask (60) with arg0 == 0o22 denied; upper 32 bits of ebx's register set.
-    const q = { ...base, syscalls: [{ names: ["umask"], action: "SCMP_ACT_ERRNO", errnoRet: 1, args: [{ index: 0, value: 0o22, op: "SCMP_CMP_EQ" }] }] };
-    expect((await run(q, ["int80", "60", "0xdead000000000012"])).out).toBe("-1");
-    expect((await run(q, ["int80", "60", "0x12"])).out).toBe("-1");
-  });
+  test.skipIf(!x86)(
+    "an i386 int $0x80 call is filtered by its i386 number, upper bits ignored",
+    async () => {
+      // i386 getpid is 20; on x86_64 20 is writev, which stays allowed.
+      const p = {
+        ...base,
+        syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ERRNO", errnoRet: 13 }],
+      };
+      const r = await run(p, ["int80", "20", "0"]);
+      expect(r.out).toBe("-13");
+      // i386 umask (60) with arg0 == 0o22 denied; upper 32 bits of ebx's register set.
+      const q = {
+        ...base,
+        syscalls: [
+          {
+            names: ["umask"],
+            action: "SCMP_ACT_ERRNO",
+            errnoRet: 1,
+            args: [{ index: 0, value: 0o22, op: "SCMP_CMP_EQ" }],
+          },
+        ],
+      };
+      expect((await run(q, ["int80", "60", "0xdead000000000012"])).out).toBe("-1");
+      expect((await run(q, ["int80", "60", "0x12"])).out).toBe("-1");
+    },
+  );
 
-  test.skipIf(!x86)("a blocked ioctl with the upper 32 bits set is still blocked (default profile)", async () => {
-    const r = await run(builtinProfile("default"), ["ioctl", "0xdead00005412"]);
-    expect(r.out).toBe("-1 1");
-    const other = await run(builtinProfile("default"), ["ioctl", "0x5413"]); // TIOCGWINSZ: allowed, fails ENOTTY or works
-    expect(other.out).not.toBe("-1 1");
-  });
+  test.skipIf(!x86)(
+    "a blocked ioctl with the upper 32 bits set is still blocked (default profile)",
+    async () => {
+      const r = await run(builtinProfile("default"), ["ioctl", "0xdead00005412"]);
+      expect(r.out).toBe("-1 1");
+      const other = await run(builtinProfile("default"), ["ioctl", "0x5413"]); // TIOCGWINSZ: allowed, fails ENOTTY or works
+      expect(other.out).not.toBe("-1 1");
+    },
+  );
 
   test.skipIf(!x86)("x32 numbers get x32 decisions", async () => {
     const p = { ...base, syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ERRNO", errnoRet: 7 }] };

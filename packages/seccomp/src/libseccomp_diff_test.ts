@@ -6,13 +6,19 @@
 import type { Arch } from "@forge/libc";
 import { describe, expect, test } from "vitest";
 import { libseccompAvailable, libseccompCompile, libseccompKnows } from "./_libseccomp.ts";
+import { randomProfile } from "./_random_profile.ts";
 import { type Action, formatAction, sameAction } from "./action.ts";
 import { compileResolved } from "./compile.ts";
 import { emulate } from "./emulator.ts";
 import type { SeccompProfile } from "./profile.ts";
 import { builtinProfile, builtinProfiles } from "./profiles.ts";
-import { abiFor, decide, type ResolvedProfile, type ResolvedRule, resolveProfile } from "./resolve.ts";
-import { randomProfile } from "./_random_profile.ts";
+import {
+  abiFor,
+  decide,
+  type ResolvedProfile,
+  type ResolvedRule,
+  resolveProfile,
+} from "./resolve.ts";
 import { describeVector, testVectors, type Vector } from "./verify.ts";
 
 /**
@@ -39,20 +45,27 @@ type Discrepancy =
   | "LIBSECCOMP_UNCONDITIONAL_WINS";
 
 type Alt = Exclude<Discrepancy, "LIBSECCOMP_UNKNOWN_SYSCALL">;
-const ALTS: Alt[] = ["LIBSECCOMP_X32_IS_32BIT", "LIBSECCOMP_MASKS_DATUM", "LIBSECCOMP_UNCONDITIONAL_WINS"];
+const ALTS: Alt[] = [
+  "LIBSECCOMP_X32_IS_32BIT",
+  "LIBSECCOMP_MASKS_DATUM",
+  "LIBSECCOMP_UNCONDITIONAL_WINS",
+];
 
 /** The resolved profile as libseccomp would read it under the given discrepancies. */
 function alternative(r: ResolvedProfile, alts: readonly Alt[]): ResolvedProfile {
   return {
     ...r,
     abis: r.abis.map((abi) => {
-      const bits = alts.includes("LIBSECCOMP_X32_IS_32BIT") && abi.arch === "x32" ? 32 : abi.argBits;
+      const bits =
+        alts.includes("LIBSECCOMP_X32_IS_32BIT") && abi.arch === "x32" ? 32 : abi.argBits;
       const rules = new Map<number, ResolvedRule[]>();
       for (const [nr, list] of abi.rules) {
         let l = list.map((x) => ({
           ...x,
           conditions: x.conditions.map((c) =>
-            alts.includes("LIBSECCOMP_MASKS_DATUM") && c.op === "SCMP_CMP_MASKED_EQ" ? { ...c, valueTwo: c.valueTwo & c.value } : c,
+            alts.includes("LIBSECCOMP_MASKS_DATUM") && c.op === "SCMP_CMP_MASKED_EQ"
+              ? { ...c, valueTwo: c.valueTwo & c.value }
+              : c,
           ),
         }));
         const uncond = l.find((x) => x.conditions.length === 0);
@@ -68,7 +81,8 @@ function explain(r: ResolvedProfile, v: Vector, lib: Action): Discrepancy[] | un
   const abi = abiFor(r, v.arch, v.nr);
   if (!abi) return undefined;
   const name = abi.names.get(v.nr);
-  if (name && !libseccompKnows(abi.arch, name) && sameAction(lib, r.defaultAction)) return ["LIBSECCOMP_UNKNOWN_SYSCALL"];
+  if (name && !libseccompKnows(abi.arch, name) && sameAction(lib, r.defaultAction))
+    return ["LIBSECCOMP_UNKNOWN_SYSCALL"];
   // The smallest set of documented differences that gives libseccomp's answer.
   const subsets: Alt[][] = [[]];
   for (const a of ALTS) for (const s of [...subsets]) subsets.push([...s, a]);
@@ -85,7 +99,11 @@ interface Outcome {
   checked: number;
 }
 
-function differential(profile: SeccompProfile, arch: Arch, opts: { random?: number; seed?: number } = {}): Outcome {
+function differential(
+  profile: SeccompProfile,
+  arch: Arch,
+  opts: { random?: number; seed?: number } = {},
+): Outcome {
   const resolved = resolveProfile(profile, { arch, kernel: "6.1" });
   const forge = compileResolved(resolved);
   const lib = libseccompCompile(profile, { arch, kernel: "6.1", optimize: 2 });
@@ -97,11 +115,13 @@ function differential(profile: SeccompProfile, arch: Arch, opts: { random?: numb
     const f = emulate(forge.program, v).action;
     const l = emulate(lib.program, v).action;
     const call = describeVector(resolved, v);
-    if (!sameAction(want, f)) out.forgeDiffs.push(`${call}: want ${formatAction(want)}, forge ${formatAction(f)}`);
+    if (!sameAction(want, f))
+      out.forgeDiffs.push(`${call}: want ${formatAction(want)}, forge ${formatAction(f)}`);
     if (!sameAction(want, l)) {
       const why = explain(resolved, v, l);
       if (why) for (const w of why) out.explained.set(w, (out.explained.get(w) ?? 0) + 1);
-      else out.unexplained.push(`${call}: want ${formatAction(want)}, libseccomp ${formatAction(l)}`);
+      else
+        out.unexplained.push(`${call}: want ${formatAction(want)}, libseccomp ${formatAction(l)}`);
     }
   }
   return out;
@@ -122,7 +142,10 @@ describe.skipIf(!libseccompAvailable())("differential against libseccomp", () =>
     // itself matches the reference semantics there. Skipped until each case is named.
     test.skip(`random profiles on ${arch}`, () => {
       for (let seed = 1; seed <= 12; seed++) {
-        const o = differential(randomProfile(seed * 7919 + (arch === "x86_64" ? 0 : 1)), arch, { random: 6, seed });
+        const o = differential(randomProfile(seed * 7919 + (arch === "x86_64" ? 0 : 1)), arch, {
+          random: 6,
+          seed,
+        });
         expect(o.forgeDiffs, `seed ${seed}`).toEqual([]);
         expect(o.unexplained, `seed ${seed}`).toEqual([]);
       }
@@ -131,6 +154,9 @@ describe.skipIf(!libseccompAvailable())("differential against libseccomp", () =>
 
   test("docker-default: the only libseccomp differences are the documented ones", () => {
     const o = differential(builtinProfile("docker-default"), "x86_64");
-    expect([...o.explained.keys()].sort()).toEqual(["LIBSECCOMP_UNKNOWN_SYSCALL", "LIBSECCOMP_X32_IS_32BIT"]);
+    expect([...o.explained.keys()].sort()).toEqual([
+      "LIBSECCOMP_UNKNOWN_SYSCALL",
+      "LIBSECCOMP_X32_IS_32BIT",
+    ]);
   });
 });

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import { type Arch, hostArch } from "@forge/libc";
 import { type CompiledFilter, compileResolved } from "./compile.ts";
-import { parseProfileText, ProfileError, type SeccompProfile } from "./profile.ts";
+import { ProfileError, parseProfileText, type SeccompProfile } from "./profile.ts";
 import { builtinProfile, builtinProfiles } from "./profiles.ts";
 import { resolveProfile } from "./resolve.ts";
 
@@ -24,14 +24,17 @@ import { resolveProfile } from "./resolve.ts";
  */
 export function loadProfile(spec: string): { profile: SeccompProfile; source: string } {
   const isPath = spec.includes("/") || spec.endsWith(".json");
-  if (!isPath && builtinProfiles().some((b) => b.name === spec)) return { profile: builtinProfile(spec), source: spec };
+  if (!isPath && builtinProfiles().some((b) => b.name === spec))
+    return { profile: builtinProfile(spec), source: spec };
   let text: string;
   try {
     text = fs.readFileSync(spec, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new RangeError(
-      `seccomp profile "${spec}": ${code === "ENOENT" ? "no such file and no built-in of that name" : `cannot read it (${code})`}; built-in: ${builtinProfiles().map((b) => b.name).join(", ")}`,
+      `seccomp profile "${spec}": ${code === "ENOENT" ? "no such file and no built-in of that name" : `cannot read it (${code})`}; built-in: ${builtinProfiles()
+        .map((b) => b.name)
+        .join(", ")}`,
     );
   }
   return { profile: parseProfileText(text, spec), source: spec };
@@ -61,7 +64,9 @@ export interface RunSeccompOptions {
 export function compileSeccompForRun(spec: string, opts: RunSeccompOptions = {}): CompiledFilter {
   const { profile, source } = loadProfile(spec);
   try {
-    return compileResolved(resolveProfile(profile, { arch: opts.arch ?? hostArch(), caps: opts.caps ?? [] }, source));
+    return compileResolved(
+      resolveProfile(profile, { arch: opts.arch ?? hostArch(), caps: opts.caps ?? [] }, source),
+    );
   } catch (e) {
     if (e instanceof ProfileError) throw e;
     throw new RangeError(`seccomp profile "${source}": ${(e as Error).message}`);

@@ -117,7 +117,11 @@ export function receiveNotification(fd: number, libc: Libc = openLibc()): Notifi
  * respondNotification(listenerFd, { id: 1n, continue: true });
  * ```
  */
-export function respondNotification(fd: number, r: NotificationResponse, libc: Libc = openLibc()): void {
+export function respondNotification(
+  fd: number,
+  r: NotificationResponse,
+  libc: Libc = openLibc(),
+): void {
   libc.ioctl(fd, NOTIF_IOCTL.SEND, encodeResponse(r));
 }
 

@@ -162,7 +162,10 @@ export function parseProfileText(text: string, source?: string): SeccompProfile 
   try {
     return JSON.parse(out) as SeccompProfile;
   } catch (e) {
-    throw new ProfileError([{ pointer: "", message: `not valid JSON: ${(e as Error).message}` }], source);
+    throw new ProfileError(
+      [{ pointer: "", message: `not valid JSON: ${(e as Error).message}` }],
+      source,
+    );
   }
 }
 
@@ -178,12 +181,15 @@ export function parseProfileText(text: string, source?: string): SeccompProfile 
  */
 export function u64(v: U64): bigint {
   if (typeof v === "bigint") {
-    if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`${v} is not an unsigned 64-bit value`);
+    if (v < 0n || v > 0xffffffffffffffffn)
+      throw new RangeError(`${v} is not an unsigned 64-bit value`);
     return v;
   }
   if (typeof v === "number") {
     if (!Number.isSafeInteger(v) || v < 0) {
-      throw new RangeError(`${v} is not an exact unsigned integer; write values above 2^53 as strings`);
+      throw new RangeError(
+        `${v} is not an exact unsigned integer; write values above 2^53 as strings`,
+      );
     }
     return BigInt(v);
   }
@@ -244,7 +250,11 @@ function editDistance(a: string, b: string, cap: number): number {
     const cur = [i];
     let rowMin = i;
     for (let j = 1; j <= b.length; j++) {
-      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const v = Math.min(
+        prev[j]! + 1,
+        cur[j - 1]! + 1,
+        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
       cur.push(v);
       rowMin = Math.min(rowMin, v);
     }
@@ -273,31 +283,46 @@ export function profileIssues(profile: unknown): ProfileIssue[] {
     for (const e of validator.errors ?? []) {
       // "type" errors on union-typed u64 fields repeat the pattern error; keep one.
       const issue = { pointer: e.instancePath, message: ajvMessage(e) };
-      if (!issues.some((i) => i.pointer === issue.pointer && i.message === issue.message)) issues.push(issue);
+      if (!issues.some((i) => i.pointer === issue.pointer && i.message === issue.message))
+        issues.push(issue);
     }
   }
   if (typeof profile !== "object" || profile === null) return issues;
   const p = profile as SeccompProfile;
-  if (p.defaultErrnoRet !== undefined && !["SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"].includes(p.defaultAction)) {
-    issues.push({ pointer: "/defaultErrnoRet", message: `set, but defaultAction ${p.defaultAction} takes no errno; use SCMP_ACT_ERRNO` });
+  if (
+    p.defaultErrnoRet !== undefined &&
+    !["SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"].includes(p.defaultAction)
+  ) {
+    issues.push({
+      pointer: "/defaultErrnoRet",
+      message: `set, but defaultAction ${p.defaultAction} takes no errno; use SCMP_ACT_ERRNO`,
+    });
   }
   (Array.isArray(p.syscalls) ? p.syscalls : []).forEach((r, i) => {
     if (typeof r !== "object" || r === null) return;
     const base = `/syscalls/${i}`;
     const names = Array.isArray(r.names) ? r.names : [];
     if (names.length === 0 && !r.name) {
-      issues.push({ pointer: base, message: "the rule names no syscall; add \"names\": [...]" });
+      issues.push({ pointer: base, message: 'the rule names no syscall; add "names": [...]' });
     }
     const check = (n: unknown, ptr: string) => {
       if (typeof n === "string" && /^[a-z_][a-z0-9_]*$/.test(n) && !ALL_SYSCALL_NAMES.has(n)) {
         const s = similar(n);
-        issues.push({ pointer: ptr, message: `unknown syscall "${n}" (on every architecture)${s ? `; did you mean "${s}"?` : ""}` });
+        issues.push({
+          pointer: ptr,
+          message: `unknown syscall "${n}" (on every architecture)${s ? `; did you mean "${s}"?` : ""}`,
+        });
       }
     };
-    names.forEach((n, j) => check(n, `${base}/names/${j}`));
+    names.forEach((n, j) => {
+      check(n, `${base}/names/${j}`);
+    });
     if (r.name) check(r.name, `${base}/name`);
     if (r.errnoRet !== undefined && !["SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"].includes(r.action)) {
-      issues.push({ pointer: `${base}/errnoRet`, message: `set, but action ${r.action} takes no errno; use SCMP_ACT_ERRNO` });
+      issues.push({
+        pointer: `${base}/errnoRet`,
+        message: `set, but action ${r.action} takes no errno; use SCMP_ACT_ERRNO`,
+      });
     }
     (Array.isArray(r.args) ? r.args : []).forEach((a, j) => {
       if (typeof a !== "object" || a === null) return;
@@ -313,7 +338,8 @@ export function profileIssues(profile: unknown): ProfileIssue[] {
           try {
             u64(v);
           } catch (e) {
-            if (/^(0|[1-9][0-9]*)$/.test(v)) issues.push({ pointer: `${base}/args/${j}/${key}`, message: (e as Error).message });
+            if (/^(0|[1-9][0-9]*)$/.test(v))
+              issues.push({ pointer: `${base}/args/${j}/${key}`, message: (e as Error).message });
           }
         }
       }

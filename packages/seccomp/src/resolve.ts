@@ -22,7 +22,14 @@
  */
 import os from "node:os";
 import { ARCHES, type Arch, SUB_ARCHES, syscallEntries } from "@forge/libc";
-import { type Action, actionRank, actionValue, formatAction, parseAction, sameAction } from "./action.ts";
+import {
+  type Action,
+  actionRank,
+  actionValue,
+  formatAction,
+  parseAction,
+  sameAction,
+} from "./action.ts";
 import {
   type Operator,
   ProfileError,
@@ -144,16 +151,24 @@ export function coveredArches(profile: SeccompProfile, target: Arch): Arch[] {
   const subs = SUB_ARCHES[target] ?? [];
   let named: Arch[] = [];
   if (profile.architectures && profile.architectures.length > 0) {
-    named = profile.architectures.map(archFromProfileName).filter((a): a is Arch => a !== undefined);
+    named = profile.architectures
+      .map(archFromProfileName)
+      .filter((a): a is Arch => a !== undefined);
   } else if (profile.archMap) {
     const entry = profile.archMap.find((m) => archFromProfileName(m.architecture) === target);
-    named = (entry?.subArchitectures ?? []).map(archFromProfileName).filter((a): a is Arch => a !== undefined);
+    named = (entry?.subArchitectures ?? [])
+      .map(archFromProfileName)
+      .filter((a): a is Arch => a !== undefined);
   }
   return [target, ...subs.filter((s) => named.includes(s))];
 }
 
 function kernelAtLeast(have: string, want: string): boolean {
-  const p = (s: string) => s.split(/[.-]/).slice(0, 3).map((x) => Number.parseInt(x, 10) || 0);
+  const p = (s: string) =>
+    s
+      .split(/[.-]/)
+      .slice(0, 3)
+      .map((x) => Number.parseInt(x, 10) || 0);
   const [a, b] = [p(have), p(want)];
   for (let i = 0; i < 3; i++) {
     if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
@@ -245,7 +260,12 @@ function ruleHolds(r: ResolvedRule, args: readonly bigint[], bits: 32 | 64): boo
  * decide(r, ARCHES.x86_64.auditArch, 39, []); // { kind: "allow" }
  * ```
  */
-export function decide(r: ResolvedProfile, auditArch: number, nr: number, args: readonly bigint[]): Action {
+export function decide(
+  r: ResolvedProfile,
+  auditArch: number,
+  nr: number,
+  args: readonly bigint[],
+): Action {
   const abi = abiFor(r, auditArch, nr);
   if (!abi) return r.badArchAction;
   for (const rule of abi.rules.get(nr >>> 0) ?? []) {
@@ -267,7 +287,9 @@ export function decide(r: ResolvedProfile, auditArch: number, nr: number, args: 
  */
 export function abiFor(r: ResolvedProfile, auditArch: number, nr: number): AbiPlan | undefined {
   const n = nr >>> 0;
-  return r.abis.find((a) => a.auditArch === auditArch >>> 0 && n >= a.nrRange[0] && n <= a.nrRange[1]);
+  return r.abis.find(
+    (a) => a.auditArch === auditArch >>> 0 && n >= a.nrRange[0] && n <= a.nrRange[1],
+  );
 }
 
 function nrRange(arch: Arch): [number, number] {
@@ -315,7 +337,9 @@ function witness(a: ResolvedRule, b: ResolvedRule, bits: 32 | 64): boolean {
   const args: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n];
   for (const i of idx) {
     const conds = [...a.conditions, ...b.conditions].filter((c) => c.index === i);
-    const found = cornerValues(conds, bits).find((x) => conds.every((c) => conditionHolds(c, x, bits)));
+    const found = cornerValues(conds, bits).find((x) =>
+      conds.every((c) => conditionHolds(c, x, bits)),
+    );
     if (found === undefined) return false;
     args[i] = found;
   }
@@ -335,13 +359,19 @@ function witness(a: ResolvedRule, b: ResolvedRule, bits: 32 | 64): boolean {
  * r.abis.map((a) => a.arch); // ["aarch64"]
  * ```
  */
-export function resolveProfile(input: unknown, opts: ResolveOptions = {}, source?: string): ResolvedProfile {
+export function resolveProfile(
+  input: unknown,
+  opts: ResolveOptions = {},
+  source?: string,
+): ResolvedProfile {
   const profile = validateProfile(input, source);
   const target = opts.arch ?? (process.arch === "arm64" ? "aarch64" : "x86_64");
   const o = { arch: target, caps: opts.caps ?? [], kernel: opts.kernel ?? os.release() };
   const issues: ProfileIssue[] = [];
   const defaultAction = parseAction(profile.defaultAction, profile.defaultErrnoRet);
-  const arches = opts.subArches ? [target, ...opts.subArches.filter((a) => a !== target)] : coveredArches(profile, target);
+  const arches = opts.subArches
+    ? [target, ...opts.subArches.filter((a) => a !== target)]
+    : coveredArches(profile, target);
   const conflicts: string[] = [];
   const skipped = new Set<string>();
   const abis: AbiPlan[] = [];
@@ -370,14 +400,21 @@ export function resolveProfile(input: unknown, opts: ResolveOptions = {}, source
         }
         const key = (nr | info.syscallBit) >>> 0;
         let list = rules.get(key);
-        if (!list) rules.set(key, (list = []));
+        if (!list) {
+          list = [];
+          rules.set(key, list);
+        }
         list.push({ conditions, action, source: i });
       }
     }
     const bits: 32 | 64 = info.bits === 32 && arch !== "x32" ? 32 : 64;
     for (const [nr, list] of rules) {
       // Most restrictive action first; stable for ties (earlier rule first).
-      list.sort((a, b) => actionRank(actionValue(a.action)) - actionRank(actionValue(b.action)) || a.source - b.source);
+      list.sort(
+        (a, b) =>
+          actionRank(actionValue(a.action)) - actionRank(actionValue(b.action)) ||
+          a.source - b.source,
+      );
       for (let x = 0; x < list.length; x++) {
         for (let y = x + 1; y < list.length; y++) {
           const [a, b] = [list[x]!, list[y]!];
@@ -385,15 +422,26 @@ export function resolveProfile(input: unknown, opts: ResolveOptions = {}, source
           let msg: string;
           if (a.conditions.length === 0) {
             msg = `${names.get(nr)} (${arch}): ${describeRule(b)} never applies: ${describeRule(a)} takes precedence for every call`;
-          } else if (actionRank(actionValue(a.action)) === actionRank(actionValue(b.action)) && witness(a, b, bits)) {
+          } else if (
+            actionRank(actionValue(a.action)) === actionRank(actionValue(b.action)) &&
+            witness(a, b, bits)
+          ) {
             msg = `${names.get(nr)} (${arch}): ${describeRule(a)} overlaps ${describeRule(b)}; where both match, the earlier rule (${formatAction(a.action)}) wins`;
           } else continue;
           conflicts.push(msg);
-          if (opts.conflicts === "error") issues.push({ pointer: `/syscalls/${Math.max(a.source, b.source)}`, message: msg });
+          if (opts.conflicts === "error")
+            issues.push({ pointer: `/syscalls/${Math.max(a.source, b.source)}`, message: msg });
         }
       }
     }
-    abis.push({ arch, auditArch: info.auditArch >>> 0, argBits: bits, rules, names, nrRange: nrRange(arch) });
+    abis.push({
+      arch,
+      auditArch: info.auditArch >>> 0,
+      argBits: bits,
+      rules,
+      names,
+      nrRange: nrRange(arch),
+    });
   }
   if (issues.length > 0) throw new ProfileError(issues, source);
   // x86_64 without x32: numbers with the x32 bit belong to no covered ABI (bad arch).

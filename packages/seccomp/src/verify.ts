@@ -10,7 +10,13 @@ import { ARCHES } from "@forge/libc";
 import { type Action, formatAction, sameAction } from "./action.ts";
 import type { Instruction } from "./bpf.ts";
 import { emulate } from "./emulator.ts";
-import { type AbiPlan, type Condition, cornerValues, decide, type ResolvedProfile } from "./resolve.ts";
+import {
+  type AbiPlan,
+  type Condition,
+  cornerValues,
+  decide,
+  type ResolvedProfile,
+} from "./resolve.ts";
 
 /** One test input. */
 export interface Vector {
@@ -64,14 +70,25 @@ export function prng(seed: number): () => bigint {
 
 const JUNK = 0xdeadbeef00000000n;
 
-function argVectors(abi: AbiPlan, conds: readonly Condition[], rnd: () => bigint, random: number): bigint[][] {
+function argVectors(
+  abi: AbiPlan,
+  conds: readonly Condition[],
+  rnd: () => bigint,
+  random: number,
+): bigint[][] {
   const out: bigint[][] = [[0n, 0n, 0n, 0n, 0n, 0n]];
   const byIndex = new Map<number, bigint[]>();
   for (const c of conds) {
     if (!byIndex.has(c.index)) byIndex.set(c.index, []);
   }
   for (const i of byIndex.keys()) {
-    byIndex.set(i, cornerValues(conds.filter((c) => c.index === i), abi.argBits));
+    byIndex.set(
+      i,
+      cornerValues(
+        conds.filter((c) => c.index === i),
+        abi.argBits,
+      ),
+    );
   }
   const pick = (list: bigint[]) => list[Number(rnd() % BigInt(list.length))]!;
   for (const [i, values] of byIndex) {
@@ -108,14 +125,19 @@ export function testVectors(r: ResolvedProfile, opts: VectorOptions = {}): Vecto
   const out: Vector[] = [];
   const covered = new Set(r.abis.map((a) => a.auditArch));
   for (const info of Object.values(ARCHES)) {
-    if (!covered.has(info.auditArch >>> 0)) out.push({ arch: info.auditArch >>> 0, nr: 0, args: [] });
+    if (!covered.has(info.auditArch >>> 0))
+      out.push({ arch: info.auditArch >>> 0, nr: 0, args: [] });
   }
   out.push({ arch: 0, nr: 0, args: [] }, { arch: 0xffffffff, nr: 1, args: [] });
-  const extremes = [0x3fffffff, 0x40000000, 0x40000001, 0x7fffffff, 0x80000000, 0xbfffffff, 0xffffffff];
+  const extremes = [
+    0x3fffffff, 0x40000000, 0x40000001, 0x7fffffff, 0x80000000, 0xbfffffff, 0xffffffff,
+  ];
   for (const abi of r.abis) {
     const nrs = new Set<number>(extremes);
     const base = abi.nrRange[0];
-    const maxNr = Math.max(...[...abi.names.keys()].filter((n) => n - base < 0x10000).map((n) => n - base));
+    const maxNr = Math.max(
+      ...[...abi.names.keys()].filter((n) => n - base < 0x10000).map((n) => n - base),
+    );
     for (let n = 0; n <= maxNr + 64; n++) nrs.add(base + n);
     for (const n of abi.names.keys()) {
       nrs.add(n);
@@ -125,10 +147,19 @@ export function testVectors(r: ResolvedProfile, opts: VectorOptions = {}): Vecto
       const rules = abi.rules.get(nr >>> 0);
       if (!rules || rules.every((x) => x.conditions.length === 0)) {
         out.push({ arch: abi.auditArch, nr: nr >>> 0, args: [0n, 0n, 0n, 0n, 0n, 0n] });
-        out.push({ arch: abi.auditArch, nr: nr >>> 0, args: [rnd(), rnd(), rnd(), rnd(), rnd(), rnd()] });
+        out.push({
+          arch: abi.auditArch,
+          nr: nr >>> 0,
+          args: [rnd(), rnd(), rnd(), rnd(), rnd(), rnd()],
+        });
         continue;
       }
-      for (const args of argVectors(abi, rules.flatMap((x) => x.conditions), rnd, random)) {
+      for (const args of argVectors(
+        abi,
+        rules.flatMap((x) => x.conditions),
+        rnd,
+        random,
+      )) {
         out.push({ arch: abi.auditArch, nr: nr >>> 0, args });
       }
     }
@@ -147,9 +178,16 @@ export function testVectors(r: ResolvedProfile, opts: VectorOptions = {}): Vecto
  * ```
  */
 export function describeVector(r: ResolvedProfile, v: Vector): string {
-  const abi = r.abis.find((a) => a.auditArch === v.arch && v.nr >= a.nrRange[0] && v.nr <= a.nrRange[1]);
-  const name = abi?.names.get(v.nr) ?? `nr ${v.nr >>> 0}${v.nr >= 0x40000000 ? ` (0x${(v.nr >>> 0).toString(16)})` : ""}`;
-  const args = v.args.length && v.args.some((a) => a !== 0n) ? v.args.map((a) => `0x${a.toString(16)}`).join(", ") : "";
+  const abi = r.abis.find(
+    (a) => a.auditArch === v.arch && v.nr >= a.nrRange[0] && v.nr <= a.nrRange[1],
+  );
+  const name =
+    abi?.names.get(v.nr) ??
+    `nr ${v.nr >>> 0}${v.nr >= 0x40000000 ? ` (0x${(v.nr >>> 0).toString(16)})` : ""}`;
+  const args =
+    v.args.length && v.args.some((a) => a !== 0n)
+      ? v.args.map((a) => `0x${a.toString(16)}`).join(", ")
+      : "";
   return `${abi ? abi.arch : `arch 0x${(v.arch >>> 0).toString(16)}`} ${name}(${args})`;
 }
 
@@ -163,13 +201,18 @@ export function describeVector(r: ResolvedProfile, v: Vector): string {
  * verifyFilter(f.program, f.resolved).differences.length; // 0
  * ```
  */
-export function verifyFilter(program: readonly Instruction[], r: ResolvedProfile, opts: VectorOptions = {}): VerifyReport {
+export function verifyFilter(
+  program: readonly Instruction[],
+  r: ResolvedProfile,
+  opts: VectorOptions = {},
+): VerifyReport {
   const differences: Difference[] = [];
   const vectors = testVectors(r, opts);
   for (const v of vectors) {
     const expected = decide(r, v.arch, v.nr, v.args);
     const got = emulate(program, { nr: v.nr, arch: v.arch, args: v.args }).action;
-    if (!sameAction(expected, got)) differences.push({ vector: v, expected, got, call: describeVector(r, v) });
+    if (!sameAction(expected, got))
+      differences.push({ vector: v, expected, got, call: describeVector(r, v) });
   }
   return { checked: vectors.length, differences };
 }
@@ -184,5 +227,10 @@ export function verifyFilter(program: readonly Instruction[], r: ResolvedProfile
  * ```
  */
 export function formatDifferences(ds: readonly Difference[]): string {
-  return ds.map((d) => `${d.call}: profile says ${formatAction(d.expected)}, filter returns ${formatAction(d.got)}`).join("\n");
+  return ds
+    .map(
+      (d) =>
+        `${d.call}: profile says ${formatAction(d.expected)}, filter returns ${formatAction(d.got)}`,
+    )
+    .join("\n");
 }
