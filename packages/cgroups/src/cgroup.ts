@@ -18,7 +18,15 @@ import { type CgroupStats, readV1Stats, readV2Stats } from "./stats.ts";
 import { applyV1Limits, v1ControllersFor } from "./v1_writer.ts";
 import { applyV2Limits, v2ControllersFor } from "./v2_writer.ts";
 
-/** Options of {@link createCgroup}. */
+/**
+ * Options of {@link createCgroup}.
+ *
+ * @example
+ * ```ts
+ * import { createCgroup } from "@forge/cgroups";
+ * const cg = createCgroup({ pids: 32 }, { mode: "best-effort", name: "job-1" });
+ * ```
+ */
 export interface CreateCgroupOptions {
   /**
    * "strict" (default): any limit that cannot be applied and verified throws a
@@ -43,7 +51,15 @@ export interface CreateCgroupOptions {
   readonly oomPollMs?: number;
 }
 
-/** What to pass to @forge/libc `spawn()` so that the child starts inside the cgroup. */
+/**
+ * What to pass to @forge/libc `spawn()` so that the child starts inside the cgroup.
+ *
+ * @example
+ * ```ts
+ * import { createCgroup } from "@forge/cgroups";
+ * const { cgroupFd, beforeStart } = createCgroup({ pids: 32 }).placement();
+ * ```
+ */
 export interface Placement {
   /** A cgroup v2 directory fd for CLONE_INTO_CGROUP. */
   cgroupFd?: number;

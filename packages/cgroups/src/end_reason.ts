@@ -8,7 +8,15 @@ import { formatBytes } from "./_util.ts";
 import type { Limits } from "./limits.ts";
 import type { CgroupStats } from "./stats.ts";
 
-/** How the process ended, as @forge/libc's ChildHandle.wait() reports it. */
+/**
+ * How the process ended, as @forge/libc's ChildHandle.wait() reports it.
+ *
+ * @example
+ * ```ts
+ * import type { ExitLike } from "@forge/cgroups";
+ * const e: ExitLike = { code: null, signal: "SIGKILL" };
+ * ```
+ */
 export interface ExitLike {
   readonly code: number | null;
   readonly signal: string | null;

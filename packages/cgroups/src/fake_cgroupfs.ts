@@ -43,7 +43,15 @@ const PAGE = 4096;
 const KNOWN = ["cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"];
 const U64_MAX = 2n ** 64n - 1n;
 
-/** Options of {@link FakeCgroupFs.create}. */
+/**
+ * Options of {@link FakeCgroupFs.create}.
+ *
+ * @example
+ * ```ts
+ * import { FakeCgroupFs } from "@forge/cgroups";
+ * const fake = FakeCgroupFs.create({ controllers: ["memory", "pids"], swapAccounting: false });
+ * ```
+ */
 export interface FakeCgroupFsOptions {
   /** Controllers the root offers (default: cpuset cpu io memory hugetlb pids rdma misc). */
   readonly controllers?: readonly string[];

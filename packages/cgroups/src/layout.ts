@@ -10,10 +10,26 @@ import path from "node:path";
 import { cgJoin } from "./_util.ts";
 import { type CgroupFs, nodeCgroupFs } from "./cgroup_fs.ts";
 
-/** The controllers Forge uses on cgroup v1 (each may be its own hierarchy or co-mounted). */
+/**
+ * The controllers Forge uses on cgroup v1 (each may be its own hierarchy or co-mounted).
+ *
+ * @example
+ * ```ts
+ * import { V1_CONTROLLERS } from "@forge/cgroups";
+ * console.log(V1_CONTROLLERS.join(", "));
+ * ```
+ */
 export const V1_CONTROLLERS = ["memory", "cpu", "cpuacct", "pids", "blkio", "freezer"] as const;
 
-/** One v1 hierarchy that carries a controller. */
+/**
+ * One v1 hierarchy that carries a controller.
+ *
+ * @example
+ * ```ts
+ * import { detectCgroupLayout } from "@forge/cgroups";
+ * const h = detectCgroupLayout().v1.memory; // V1Hierarchy | undefined
+ * ```
+ */
 export interface V1Hierarchy {
   /** Where it is mounted ("/sys/fs/cgroup/memory"). */
   readonly mount: string;
@@ -25,7 +41,15 @@ export interface V1Hierarchy {
   readonly ownPath: string;
 }
 
-/** The cgroup2 mount. */
+/**
+ * The cgroup2 mount.
+ *
+ * @example
+ * ```ts
+ * import { detectCgroupLayout } from "@forge/cgroups";
+ * console.log(detectCgroupLayout().v2?.controllers);
+ * ```
+ */
 export interface V2Mount {
   readonly mount: string;
   readonly mountRoot: string;
@@ -61,7 +85,15 @@ export interface CgroupLayout {
   readonly delegation: { readonly available: boolean; readonly reason: string };
 }
 
-/** Inputs of {@link detectCgroupLayout}, injectable for tests. */
+/**
+ * Inputs of {@link detectCgroupLayout}, injectable for tests.
+ *
+ * @example
+ * ```ts
+ * import { detectCgroupLayout } from "@forge/cgroups";
+ * detectCgroupLayout({ mountinfo: "41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", selfCgroup: "0::/\n", uid: 0 });
+ * ```
+ */
 export interface DetectOptions {
   /** /proc/self/mountinfo text. */
   readonly mountinfo?: string;

@@ -6,10 +6,26 @@
  */
 import fs from "node:fs";
 
-/** A byte count, or "max" for no limit. */
+/**
+ * A byte count, or "max" for no limit.
+ *
+ * @example
+ * ```ts
+ * import type { Bytes } from "@forge/cgroups";
+ * const b: Bytes = "max";
+ * ```
+ */
 export type Bytes = number | "max";
 
-/** An io.max entry for one block device. Unset keys stay unlimited. */
+/**
+ * An io.max entry for one block device. Unset keys stay unlimited.
+ *
+ * @example
+ * ```ts
+ * import type { IoMax } from "@forge/cgroups";
+ * const io: IoMax = { major: 8, minor: 0, wbps: 10 * 2 ** 20 };
+ * ```
+ */
 export interface IoMax {
   /** The device's major number. */
   readonly major: number;
@@ -25,7 +41,15 @@ export interface IoMax {
   readonly wiops?: number | "max";
 }
 
-/** A CPU bandwidth limit: `quota` µs of CPU time per `period` µs (cpu.max). */
+/**
+ * A CPU bandwidth limit: `quota` µs of CPU time per `period` µs (cpu.max).
+ *
+ * @example
+ * ```ts
+ * import type { CpuMax } from "@forge/cgroups";
+ * const fivePercent: CpuMax = { quota: 50000, period: 1000000 };
+ * ```
+ */
 export interface CpuMax {
   readonly quota: number | "max";
   readonly period: number;
@@ -59,7 +83,15 @@ export interface Limits {
   readonly oomGroupKill?: boolean;
 }
 
-/** The CPU period Forge uses for `--cpus` (1 s, as in the seeds' 50000/1000000). */
+/**
+ * The CPU period Forge uses for `--cpus` (1 s, as in the seeds' 50000/1000000).
+ *
+ * @example
+ * ```ts
+ * import { CPU_PERIOD_US } from "@forge/cgroups";
+ * const half = { quota: CPU_PERIOD_US / 2, period: CPU_PERIOD_US };
+ * ```
+ */
 export const CPU_PERIOD_US = 1_000_000;
 
 /**
@@ -174,10 +206,26 @@ export function parseCpuWeight(text: string | number): number {
   return Number(s);
 }
 
-/** How {@link parseIoMax} finds a device path's numbers (injectable for tests). */
+/**
+ * How {@link parseIoMax} finds a device path's numbers (injectable for tests).
+ *
+ * @example
+ * ```ts
+ * import { parseIoMax } from "@forge/cgroups";
+ * parseIoMax("/dev/vda wbps=1M", () => ({ major: 254, minor: 0 }));
+ * ```
+ */
 export type DeviceResolver = (path: string) => { major: number; minor: number };
 
-/** Resolves a block device path to the whole disk's major:minor (io.max rejects partitions). */
+/**
+ * Resolves a block device path to the whole disk's major:minor (io.max rejects partitions).
+ *
+ * @example
+ * ```ts
+ * import { resolveBlockDevice } from "@forge/cgroups";
+ * console.log(resolveBlockDevice("/dev/sda1")); // { major: 8, minor: 0 }: the whole disk
+ * ```
+ */
 export const resolveBlockDevice: DeviceResolver = (p) => {
   let st: fs.Stats;
   try {
@@ -242,7 +290,15 @@ export function parseIoMax(text: string, resolve: DeviceResolver = resolveBlockD
   return out;
 }
 
-/** What `--limits` says: a preset and/or a mode ("clawos", "best-effort", "clawos,best-effort"). */
+/**
+ * What `--limits` says: a preset and/or a mode ("clawos", "best-effort", "clawos,best-effort").
+ *
+ * @example
+ * ```ts
+ * import { parseLimitsOption } from "@forge/cgroups";
+ * const { preset, mode } = parseLimitsOption("clawos,best-effort");
+ * ```
+ */
 export interface LimitsOption {
   readonly preset?: "clawos";
   readonly mode?: "strict" | "best-effort";
@@ -273,7 +329,15 @@ export function parseLimitsOption(values: string | readonly string[]): LimitsOpt
   return { ...(preset ? { preset } : {}), ...(mode ? { mode } : {}) };
 }
 
-/** Command-line style limit options, as strings (see {@link parseLimits}). */
+/**
+ * Command-line style limit options, as strings (see {@link parseLimits}).
+ *
+ * @example
+ * ```ts
+ * import { parseLimits } from "@forge/cgroups";
+ * parseLimits({ memory: "256M", noSwap: true, ioMax: ["8:0 wbps=10M"] });
+ * ```
+ */
 export interface LimitsInput {
   /** A preset to start from; explicit options override it. */
   readonly preset?: "clawos";

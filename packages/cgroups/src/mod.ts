@@ -41,5 +41,13 @@ export * from "./stats.ts";
 export { applyV1Limits, v1ControllersFor, weightToShares } from "./v1_writer.ts";
 export { applyV2Limits, ioMaxLine, v2ControllersFor } from "./v2_writer.ts";
 
-/** The package version. */
+/**
+ * The package version.
+ *
+ * @example
+ * ```ts
+ * import { PACKAGE_VERSION } from "@forge/cgroups";
+ * console.log(PACKAGE_VERSION);
+ * ```
+ */
 export const PACKAGE_VERSION = "0.1.0";

@@ -64,7 +64,15 @@ export function parseLeafName(name: string): { pid: number; start: string; n: nu
   return m ? { pid: Number(m[1]), start: m[2]!, n: Number(m[3]) } : undefined;
 }
 
-/** Options of {@link reapStaleCgroups}. */
+/**
+ * Options of {@link reapStaleCgroups}.
+ *
+ * @example
+ * ```ts
+ * import { reapStaleCgroups } from "@forge/cgroups";
+ * reapStaleCgroups({ parent: "/forge" });
+ * ```
+ */
 export interface ReapOptions {
   readonly layout?: CgroupLayout;
   readonly fs?: CgroupFs;
@@ -156,7 +164,15 @@ export function reapStaleCgroups(opts: ReapOptions = {}): string[] {
   return removed;
 }
 
-/** Kills everything in a cgroup subtree and removes it, deepest first. */
+/**
+ * Kills everything in a cgroup subtree and removes it, deepest first.
+ *
+ * @example
+ * ```ts
+ * // internal to reapStaleCgroups:
+ * // removeTree(nodeCgroupFs, "/sys/fs/cgroup/pids/forge/forge-1-2-3", "v1", false);
+ * ```
+ */
 export function removeTree(
   cfs: CgroupFs,
   dir: string,

@@ -9,7 +9,15 @@
 import { parseKeyValues } from "./_util.ts";
 import type { CgroupFs } from "./cgroup_fs.ts";
 
-/** Per-device I/O counters. */
+/**
+ * Per-device I/O counters.
+ *
+ * @example
+ * ```ts
+ * import { createCgroup } from "@forge/cgroups";
+ * for (const d of createCgroup({}).stats().io ?? []) console.log(d.device, d.wbytes);
+ * ```
+ */
 export interface IoDeviceStats {
   readonly device: string;
   readonly rbytes: number;

@@ -33,7 +33,15 @@ export function v2ControllersFor(limits: Limits): string[] {
   return out;
 }
 
-/** Renders one io.max line. */
+/**
+ * Renders one io.max line.
+ *
+ * @example
+ * ```ts
+ * import { ioMaxLine } from "@forge/cgroups";
+ * ioMaxLine({ major: 8, minor: 0, wbps: 1048576 }); // "8:0 wbps=1048576"
+ * ```
+ */
 export function ioMaxLine(io: IoMax): string {
   const keys = (["rbps", "wbps", "riops", "wiops"] as const).filter((k) => io[k] !== undefined);
   return `${io.major}:${io.minor} ${keys.map((k) => `${k}=${io[k]}`).join(" ")}`;
