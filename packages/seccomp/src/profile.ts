@@ -6,8 +6,8 @@
  *
  * @module
  */
-import fs from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
+import { PROFILE_SCHEMA_TEXT } from "./embedded.generated.ts";
 import { ALL_SYSCALL_NAMES } from "./syscall_names.generated.ts";
 
 /** An argument comparison operator. */
@@ -105,7 +105,6 @@ export class ProfileError extends Error {
   }
 }
 
-const SCHEMA_URL = new URL("../seccomp_profile.schema.json", import.meta.url);
 let validator: ReturnType<Ajv["compile"]> | undefined;
 
 /**
@@ -118,7 +117,7 @@ let validator: ReturnType<Ajv["compile"]> | undefined;
  * ```
  */
 export function profileSchema(): Record<string, any> {
-  return JSON.parse(fs.readFileSync(SCHEMA_URL, "utf8"));
+  return JSON.parse(PROFILE_SCHEMA_TEXT);
 }
 
 /**

@@ -5,11 +5,10 @@
  *
  * @module
  */
-import fs from "node:fs";
 import { arg, SeccompProfileBuilder } from "./builder.ts";
+import { DOCKER_DEFAULT_TEXT } from "./embedded.generated.ts";
 import { parseProfileText, type SeccompProfile } from "./profile.ts";
 
-const DOCKER_URL = new URL("../profiles/docker-default.json", import.meta.url);
 const EPERM = 1;
 const EROFS = 30;
 const ENOSYS = 38;
@@ -17,7 +16,7 @@ const EAFNOSUPPORT = 97;
 const CLONE_NEWUSER = 0x10000000;
 
 function dockerDefault(): SeccompProfile {
-  return parseProfileText(fs.readFileSync(DOCKER_URL, "utf8"), "docker-default");
+  return parseProfileText(DOCKER_DEFAULT_TEXT, "docker-default");
 }
 
 function forgeDefault(): SeccompProfile {
