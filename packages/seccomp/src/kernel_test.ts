@@ -69,7 +69,9 @@ async function run(
   child.stdout!.on("data", (d: Buffer) => {
     out += d.toString();
   });
-  const st = await child.wait();
+  // Wait for stdout to close as well: the exit can be seen before the last data.
+  const closed = new Promise<void>((resolve) => child.stdout!.on("close", () => resolve()));
+  const [st] = await Promise.all([child.wait(), closed]);
   return { out: out.trim(), signal: st.signal };
 }
 
