@@ -172,6 +172,28 @@ os._exit(0)
     },
   );
 
+  it.skipIf(noPy)(
+    `OOM group kill (emulated on v1) takes down the whole cgroup ${pyWhy}`,
+    async () => {
+      const cg = track(createCgroup({ memory: 64 * 2 ** 20, swap: 0, oomGroupKill: true }));
+      expect(cg.warnings.join("\n")).toMatch(/emulated on cgroup v1/);
+      // A shell with an innocent sleeper and a memory bomb: after the OOM kill, nothing survives.
+      const bomb = "x = []\nwhile True:\n    x.append(b'x' * (4 << 20))";
+      const script = `/bin/sleep 60 & ${PY} -c "${bomb}"; wait`;
+      const child = run(
+        spawn({
+          argv: ["/bin/sh", "-c", script],
+          ...cg.placement(),
+          stdio: ["ignore", "ignore", "ignore"],
+        }),
+      );
+      const exit = await child.wait();
+      expect(exit.signal).toBe("SIGKILL");
+      expect(await until(() => cg.procs().length === 0, 5000)).toBe(true);
+      expect(cg.stats().memory!.oomKill).toBeGreaterThanOrEqual(1);
+    },
+  );
+
   it.skipIf(noV1)(`a CPU spinner limited to 5% gets about 5% (loose bounds) ${why}`, async () => {
     const cg = track(createCgroup({ cpu: parseCpus("0.05") }));
     const child = run(
