@@ -61,7 +61,10 @@ port.on("message", (m: { type: string; id: number; fn?: string; args?: unknown[]
       }
       return;
     }
-    if (!live) live = instantiate();
+    if (!live) {
+      live = instantiate();
+      live.wasi.initialize(live.instance);
+    }
     const l = live;
     const f = l.instance.exports[m.fn!];
     if (typeof f !== "function") throw new TypeError(`the module exports no function "${m.fn}"`);

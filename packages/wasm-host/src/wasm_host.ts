@@ -456,7 +456,19 @@ export class WasmHost {
         });
       }
       let deadline: number | undefined;
-      if (!m.live) m.live = this.#instantiate(m, undefined, () => deadline);
+      if (!m.live) {
+        const fresh = this.#instantiate(m, undefined, () => deadline);
+        try {
+          fresh.meter?.begin(undefined, undefined);
+          fresh.wasi.initialize(fresh.instance);
+        } catch (e) {
+          fresh.wasi.close();
+          throw this.#noteLimit(m, `${name}._initialize`, this.#classify(e, `${name}._initialize`));
+        } finally {
+          fresh.meter?.end();
+        }
+        m.live = fresh;
+      }
       const live = m.live;
       const f = live.instance.exports[fn];
       if (typeof f !== "function") throw new TypeError(`module "${name}" exports no function "${fn}"`);

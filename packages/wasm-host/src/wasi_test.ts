@@ -1,0 +1,302 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AuditLog, Policy } from "@forge/policy";
+import { cleanCompiled, compileC, tempDir } from "./_test_wasm.ts";
+import { WASI_FUNCTIONS } from "./wasi.ts";
+import { WasmHost } from "./wasm_host.ts";
+
+const EXPECTED = `argc=3
+argv[0]=conformance
+argv[1]=alpha
+argv[2]=beta
+FOO=bar
+HOME=unset
+stdin: line1
+stdin: line2
+seek+read=world
+tell=11
+end=17
+seek -1 -> Invalid argument
+pread=HELLO
+fstat size=17 reg=1 nlink=1
+ftruncate(fd, 4) -> 0
+truncated size=4
+fsync(fd) -> 0
+fdatasync(fd) -> 0
+fadvise -> 0
+fallocate -> 0
+allocated size=100
+futimens(fd, ts) -> 0
+futimens mtime=1200000000
+after append size=101
+excl -> File exists
+missing -> No such file or directory
+utimensat(AT_FDCWD, "/sandbox/a.txt", ts, 0) -> 0
+utimensat mtime=1300000000 atime=1000000000
+mkdir("/sandbox/d", 0755) -> 0
+mkdir("/sandbox/d", 0755) -> File exists
+readdir /sandbox/d: . .. x y
+rename("/sandbox/d/x", "/sandbox/d/z") -> 0
+readdir /sandbox/d: . .. y z
+link("/sandbox/d/z", "/sandbox/d/hard") -> 0
+nlink=2
+symlink("z", "/sandbox/d/sym") -> 0
+readlink=1 z
+lstat islink=1
+stat via link isreg=1
+open nofollow -> Symbolic link loop
+rmdir("/sandbox/d") -> Directory not empty
+unlink("/sandbox/d/sym") -> 0
+unlink("/sandbox/d/hard") -> 0
+unlink("/sandbox/d/z") -> 0
+unlink("/sandbox/d/y") -> 0
+unlink("/sandbox/d/y") -> No such file or directory
+rmdir("/sandbox/d") -> 0
+rmdir("/sandbox/d") -> No such file or directory
+mkdir("/sandbox/sub/deep", 0755) -> No such file or directory
+mkdir("/sandbox/sub", 0755) -> 0
+mkdir("/sandbox/sub/deep", 0755) -> 0
+openat relative=HELL
+ro read=read only data
+ro create -> Read-only file system
+ro write -> Bad file descriptor
+ro mkdir -> Read-only file system
+ro unlink -> Read-only file system
+slept>=20ms=1
+realtime after 2020=1
+getres=1
+cputime ok=1
+poll=1 revents_out=1
+random differs=1
+sched_yield=0
+renumber=0
+closed old=1
+drop rights=0
+raise rights=1
+read without right -> Bad file descriptor
+set_flags=0
+prestat 3=/sandbox
+sock_send stdout=1
+sock_shutdown=1
+sock_accept=1
+sock_recv=1
+raise 0=0
+`;
+
+const ESCAPE_EXPECTED = `dotdot: Capabilities insufficient
+deep dotdot: Capabilities insufficient
+absolute symlink: Capabilities insufficient
+relative symlink out: Capabilities insufficient
+symlink chain out: Capabilities insufficient
+symlink to file out: Capabilities insufficient
+inner symlink: OPENED (ok
+)
+raw absolute: 76
+raw dotdot: 76
+openat dotdot from subdir: Capabilities insufficient
+stat through abs link: Capabilities insufficient
+lstat abs link: OK
+symlink absolute target: Capabilities insufficient
+symlink escaping target: Capabilities insufficient
+symlink inner target: OK
+hard link from outside: Capabilities insufficient
+hard link through abs symlink: Capabilities insufficient
+hard link ro to rw: Read-only file system
+rename out: Capabilities insufficient
+rename in: Capabilities insufficient
+mkdir out: Capabilities insufficient
+unlink out: Capabilities insufficient
+unlink through symlink dir: Capabilities insufficient
+create through dangling out link: Capabilities insufficient
+`;
+
+let work: string;
+const hosts: WasmHost[] = [];
+beforeEach(() => {
+  work = tempDir();
+});
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.terminate();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+afterAll(cleanCompiled);
+
+function newHost(opts: ConstructorParameters<typeof WasmHost>[0] = {}): WasmHost {
+  const h = new WasmHost(opts);
+  hosts.push(h);
+  return h;
+}
+
+/** Runs a command module with stdio on files; returns exit code, stdout, stderr. */
+async function runCaptured(host: WasmHost, name: string, stdin = "") {
+  const fin = path.join(work, "stdin");
+  const fout = path.join(work, "stdout");
+  const ferr = path.join(work, "stderr");
+  fs.writeFileSync(fin, stdin);
+  const fds = [fs.openSync(fin, "r"), fs.openSync(fout, "w"), fs.openSync(ferr, "w")] as const;
+  try {
+    const r = await host.run(name, { wasi: { stdio: [fds[0], fds[1], fds[2]] } });
+    return { ...r, stdout: fs.readFileSync(fout, "utf8"), stderr: fs.readFileSync(ferr, "utf8") };
+  } finally {
+    for (const fd of fds) fs.closeSync(fd);
+  }
+}
+
+function sandboxDirs() {
+  const sb = path.join(work, "sb");
+  const ro = path.join(work, "ro");
+  const outside = path.join(work, "outside");
+  for (const d of [sb, ro, outside]) fs.mkdirSync(d);
+  fs.writeFileSync(path.join(ro, "data.txt"), "read only data\n");
+  fs.writeFileSync(path.join(outside, "secret"), "OUTSIDE secret\n");
+  return { sb, ro, outside };
+}
+
+describe("WASI preview1 conformance (C programs built with clang for wasm32-wasi)", () => {
+  it("implements all 46 preview1 functions", () => {
+    expect(new Set(WASI_FUNCTIONS).size).toBe(46);
+  });
+
+  it("runs the conformance program with the expected output, exit code and audit trail", async () => {
+    const { sb, ro } = sandboxDirs();
+    const audit = new AuditLog();
+    const host = newHost({ audit });
+    await host.loadModule("conformance", compileC("conformance"), {
+      wasi: {
+        args: ["conformance", "alpha", "beta"],
+        env: { FOO: "bar" },
+        preopens: [
+          { host: sb, guest: "/sandbox" },
+          { host: ro, guest: "/ro", readOnly: true },
+        ],
+      },
+    });
+    const r = await runCaptured(host, "conformance", "line1\nline2\n");
+    expect(r.stdout).toBe(EXPECTED);
+    expect(r.stderr).toBe("to stderr\n");
+    expect(r.exitCode).toBe(7);
+    expect(fs.readFileSync(path.join(ro, "data.txt"), "utf8")).toBe("read only data\n");
+    expect(fs.readdirSync(ro)).toEqual(["data.txt"]);
+    // Every call is in the trail; the trail verifies.
+    const calls = new Set(audit.entries().filter((e) => e.event.kind === "wasi").map((e) => e.event.call as string));
+    for (const f of ["path_open", "fd_readdir", "path_rename", "path_link", "path_symlink", "path_readlink", "fd_seek", "fd_pread", "fd_pwrite", "poll_oneoff", "random_get", "clock_time_get", "proc_exit", "fd_renumber", "sock_send", "proc_raise"]) {
+      expect(calls, f).toContain(f);
+    }
+    expect(AuditLog.verify(audit.export(), { head: audit.head }).ok).toBe(true);
+  });
+});
+
+describe("preopen escapes", () => {
+  it("refuses every route out of a preopen and audits the attempts", async () => {
+    const { sb, ro, outside } = sandboxDirs();
+    fs.mkdirSync(path.join(sb, "sub"));
+    fs.mkdirSync(path.join(sb, "real"));
+    fs.writeFileSync(path.join(sb, "real", "ok"), "ok\n");
+    fs.symlinkSync(outside, path.join(sb, "abs_link"));
+    fs.symlinkSync("../outside", path.join(sb, "rel_link"));
+    fs.symlinkSync("chain2", path.join(sb, "chain1"));
+    fs.symlinkSync("sub/../../outside", path.join(sb, "chain2"));
+    fs.symlinkSync(path.join(outside, "secret"), path.join(sb, "file_link"));
+    fs.symlinkSync("real", path.join(sb, "inner_link"));
+    fs.symlinkSync(path.join(outside, "created"), path.join(sb, "dangling_out"));
+    const audit = new AuditLog();
+    const host = newHost({ audit });
+    await host.loadModule("escape", compileC("escape"), {
+      wasi: { args: ["escape"], preopens: [{ host: sb, guest: "/sandbox" }, { host: ro, guest: "/ro", readOnly: true }] },
+    });
+    const r = await runCaptured(host, "escape");
+    expect(r.stdout).toBe(ESCAPE_EXPECTED);
+    expect(fs.readdirSync(outside)).toEqual(["secret"]);
+    expect(fs.readFileSync(path.join(outside, "secret"), "utf8")).toBe("OUTSIDE secret\n");
+    expect(fs.existsSync(path.join(sb, "sub"))).toBe(true);
+    const escapes = audit.entries().filter((e) => e.event.kind === "wasi.escape");
+    expect(escapes.length).toBeGreaterThanOrEqual(15);
+    const denied = audit.entries().filter((e) => e.event.kind === "wasi" && e.event.errno === "ENOTCAPABLE");
+    expect(denied.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it("never reads outside while a symlink is swapped in and out during the calls", async () => {
+    const { sb, outside } = sandboxDirs();
+    const swap = path.join(sb, "swap");
+    fs.mkdirSync(swap);
+    fs.writeFileSync(path.join(swap, "secret"), "INSIDE\n");
+    const script = `
+      const fs = require("fs");
+      const [swap, real, outside] = process.argv.slice(1);
+      process.on("SIGTERM", () => process.exit(0));
+      for (;;) {
+        try { fs.renameSync(swap, real); fs.symlinkSync(outside, swap); fs.unlinkSync(swap); fs.renameSync(real, swap); } catch {}
+      }`;
+    const child = spawn(process.execPath, ["-e", script, swap, path.join(sb, ".real"), outside], { stdio: "ignore" });
+    try {
+      const host = newHost();
+      await host.loadModule("race", compileC("swap_race"), { wasi: { args: ["race"], preopens: [{ host: sb, guest: "/sandbox" }] } });
+      const r = await runCaptured(host, "race");
+      expect(r.stdout).toBe("leaks=0\n");
+      const m = /inside=(\d+) refused=(\d+)/.exec(r.stderr)!;
+      expect(Number(m[1]) + Number(m[2])).toBe(4000);
+    } finally {
+      child.kill("SIGKILL");
+      await new Promise((res) => child.once("exit", res));
+    }
+  });
+
+  it("refuses a directory fd whose directory was renamed out of the preopen", async () => {
+    const { sb, outside } = sandboxDirs();
+    fs.mkdirSync(path.join(sb, "d1"));
+    fs.writeFileSync(path.join(sb, "d1", "secret"), "in d1\n");
+    fs.writeFileSync(path.join(sb, "top.txt"), "top\n");
+    const audit = new AuditLog();
+    const host = newHost({ audit });
+    await host.loadModule("r", compileC("reactor", { reactor: true }), { wasi: { preopens: [{ host: sb, guest: "/sandbox" }] } });
+    expect(await host.call("r", "open_dir")).toBeGreaterThan(2);
+    expect(await host.call("r", "read_via_dir")).toBe(1);
+    expect(await host.call("r", "parent_via_dir")).toBe(1);
+    fs.renameSync(path.join(sb, "d1"), path.join(outside, "d1"));
+    expect(await host.call("r", "read_via_dir")).toBe(-1);
+    expect(await host.call("r", "parent_via_dir")).toBe(-1);
+    expect(audit.entries().some((e) => e.event.kind === "wasi.escape" && /moved out/.test(String(e.event.reason)))).toBe(true);
+    fs.renameSync(path.join(outside, "d1"), path.join(sb, "d1"));
+    expect(await host.call("r", "read_via_dir")).toBe(1);
+  });
+});
+
+describe("policy on the bridge", () => {
+  it("denies by rule, quarantines the subject and audits it", async () => {
+    const audit = new AuditLog();
+    const policy = new Policy(
+      {
+        version: 1,
+        identities: [{ id: "wasm:tool", trustLevel: "Limited", capabilities: { syscalls: ["*"], resources: ["**"] } }],
+        rules: [{ id: "no-stdout", actions: ["fd_write"], resources: ["fd:1"], decision: "quarantine" }],
+      },
+      { audit },
+    );
+    const host = newHost({ audit, policy });
+    await host.loadModule("tool", compileC("limits"));
+    const r = await runCaptured(host, "tool");
+    expect(r.stdout).toBe("");
+    expect(policy.quarantined("wasm:tool")?.reason).toMatch(/no-stdout/);
+    const denial = audit.entries().find((e) => e.event.kind === "wasi" && e.event.effect === "quarantine");
+    expect(denial?.event).toMatchObject({ call: "fd_write", resource: "fd:1", errno: "EPERM", rule: "rule:no-stdout" });
+    // Quarantined: even args are refused now, so the program sees argc 0 and prints nothing.
+    const again = await runCaptured(host, "tool");
+    expect(again.stdout).toBe("");
+    expect(audit.entries().some((e) => e.event.kind === "wasi" && e.event.rule === "quarantined")).toBe(true);
+    expect(AuditLog.verify(audit.export()).ok).toBe(true);
+  });
+
+  it("records each call separately in every-call mode", async () => {
+    const audit = new AuditLog();
+    const host = newHost({ audit });
+    await host.loadModule("tool", compileC("limits"), { wasi: { args: ["limits", "ok"], auditMode: "every-call" } });
+    const r = await runCaptured(host, "tool");
+    expect(r.stdout).toBe("ok\n");
+    const wasi = audit.entries().filter((e) => e.event.kind === "wasi");
+    expect(wasi.some((e) => e.event.count !== undefined)).toBe(false);
+    expect(wasi.filter((e) => e.event.call === "args_get")).toHaveLength(1);
+    expect(wasi.find((e) => e.event.call === "fd_write")?.event).toMatchObject({ resource: "fd:1", effect: "allow", bytes: 3 });
+  });
+});
