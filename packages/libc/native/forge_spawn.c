@@ -30,8 +30,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define FORGE_ABI 2
-#define MAX_OPS 512
+#define FORGE_ABI 3
+#define MAX_OPS 2048
+#define CLOSE_RANGE_CLOEXEC_FLAG 4
 #define STACK_SIZE (128 * 1024)
 
 enum { OP_SYSCALL = 0, OP_WAIT_BYTE = 1, OP_REAPER = 2 };
@@ -166,45 +167,25 @@ static int payload_main(void *arg) {
   return run_program(arg);
 }
 
-/* PID 1 of a new pid namespace: forwards signals to the payload, reaps orphans and
- * exits with the payload's status (128+N for a signal), which it also writes as a raw
- * wait status to status_fd when that is >= 0. Signals are already blocked. */
-static __attribute__((noreturn)) void reaper(pid_t payload, int status_fd) {
-  sigset_t all;
-  sigfillset(&all);
-  if (status_fd >= 0) {
-    if (status_fd > 0) raw(SYS_close_range, 0, status_fd - 1, 0, 0, 0, 0);
-    raw(SYS_close_range, status_fd + 1, ~0U, 0, 0, 0, 0);
-  } else {
-    raw(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
-  }
-  raw(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
-  for (;;) {
-    siginfo_t si;
-    long sig = raw(SYS_rt_sigtimedwait, (long)&all, (long)&si, 0, _NSIG / 8, 0, 0);
-    if (sig < 0) continue;
-    if (sig != SIGCHLD) {
-      raw(SYS_kill, payload, sig, 0, 0, 0, 0);
-      continue;
-    }
-    for (;;) {
-      int st = 0;
-      long w = raw(SYS_wait4, -1, (long)&st, WNOHANG | __WALL, 0, 0, 0);
-      if (w <= 0) break;
-      if (w == payload) {
-        if (status_fd >= 0) raw(SYS_write, status_fd, (long)&st, sizeof st, 0, 0, 0);
-        child_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-      }
-    }
-  }
+static char *utoa(char *end, long v) {
+  int neg = v < 0;
+  unsigned long u = neg ? (unsigned long)-v : (unsigned long)v;
+  *--end = 0;
+  do {
+    *--end = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (neg) *--end = '-';
+  return end;
 }
 
-/* OP_REAPER: vfork the payload (it goes on with the next op), then become the reaper. */
-static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd) {
-  if (ctx->mode != MODE_ASYNC || !ctx->payload_stack_top) return -EINVAL;
+/* OP_REAPER: vfork the payload (it goes on with the next op); once it has exec'd,
+ * exec forge-init through init_fd to be PID 1 with an address space of its own. */
+static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd, int init_fd) {
+  if (ctx->mode != MODE_ASYNC || !ctx->payload_stack_top || init_fd < 0) return -EINVAL;
   sigset_t all;
   sigfillset(&all);
-  /* Blocked before the payload exists, so that no SIGCHLD can be lost. */
+  /* Blocked before the payload exists and kept across the exec, so no SIGCHLD is lost. */
   set_mask(SIG_SETMASK, &all);
   struct child_ctx payload = *ctx;
   payload.start = index + 1;
@@ -215,7 +196,6 @@ static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd) 
   ca.exit_signal = SIGCHLD;
   ca.stack = (uint64_t)(uintptr_t)(ctx->payload_stack_top - STACK_SIZE);
   ca.stack_size = STACK_SIZE;
-  /* The status pipe is close-on-exec: the payload loses it at its exec. */
   long pid = clone3_run(&ca, payload_main, &payload);
   if (pid < 0) {
     sigset_t none;
@@ -223,7 +203,16 @@ static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd) 
     set_mask(SIG_SETMASK, &none);
     return pid;
   }
-  reaper((pid_t)pid, status_fd);
+  char pidbuf[24], fdbuf[24];
+  char *argv[] = {"forge-init", utoa(pidbuf + sizeof pidbuf, pid), utoa(fdbuf + sizeof fdbuf, status_fd), NULL};
+  char *envp[] = {NULL};
+  /* Everything but the status pipe closes at the exec (the error pipe too: EOF then
+   * tells the parent that PID 1 is in place). */
+  raw(SYS_close_range, 0, ~0U, CLOSE_RANGE_CLOEXEC_FLAG, 0, 0, 0);
+  if (status_fd >= 0) raw(SYS_fcntl, status_fd, F_SETFD, 0, 0, 0, 0);
+  long r = raw(SYS_execveat, init_fd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
+  raw(SYS_kill, pid, SIGKILL, 0, 0, 0, 0);
+  return r;
 }
 
 static int run_program(struct child_ctx *ctx) {
@@ -245,7 +234,7 @@ static int run_program(struct child_ctx *ctx) {
         break;
       }
       case OP_REAPER:
-        r = become_reaper(ctx, i, (int)a[0]);
+        r = become_reaper(ctx, i, (int)a[0], (int)a[1]);
         break;
       default:
         r = -ENOSYS;

@@ -1,6 +1,8 @@
-// Builds the spawn trampoline (native/*.c) into prebuilds/linux-<arch>/.
-// Run by `npm run build:native`; needs a C compiler (cc, gcc or clang).
-// -z nodelete: the exit watcher thread runs in this library until the process ends,
+// Builds the spawn trampoline (native/forge_spawn.c → libforge_spawn.so, loaded with
+// koffi) and forge-init (native/forge_init.c → a static, libc-free PID 1) into
+// prebuilds/linux-<arch>/. Run by `npm run build:native`; needs a C compiler
+// (cc, gcc or clang).
+// -z nodelete: the exit watcher thread runs in the library until the process ends,
 // so it must never be unmapped by a dlclose during Node's teardown.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -9,17 +11,28 @@ import { fileURLToPath } from "node:url";
 
 const pkg = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const outDir = path.join(pkg, "prebuilds", `linux-${process.arch}`);
-const out = path.join(outDir, "libforge_spawn.so");
-const sources = fs
-  .readdirSync(path.join(pkg, "native"))
-  .filter((f) => f.endsWith(".c"))
-  .map((f) => path.join(pkg, "native", f));
-
-const newest = Math.max(
-  ...sources.map((s) => fs.statSync(s).mtimeMs),
-  fs.statSync(fileURLToPath(import.meta.url)).mtimeMs,
+const native = (f) => path.join(pkg, "native", f);
+const targets = [
+  {
+    out: path.join(outDir, "libforge_spawn.so"),
+    src: native("forge_spawn.c"),
+    flags: ["-fPIC", "-shared", "-D_GNU_SOURCE", "-Wl,-z,nodelete"],
+    libs: ["-lpthread"],
+  },
+  {
+    out: path.join(outDir, "forge-init"),
+    src: native("forge_init.c"),
+    flags: ["-static", "-nostdlib", "-fno-builtin", "-fno-asynchronous-unwind-tables"],
+    libs: [],
+  },
+];
+const script = fs.statSync(fileURLToPath(import.meta.url)).mtimeMs;
+const stale = targets.filter(
+  (t) =>
+    !fs.existsSync(t.out) ||
+    fs.statSync(t.out).mtimeMs < Math.max(script, fs.statSync(t.src).mtimeMs),
 );
-if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= newest) process.exit(0);
+if (stale.length === 0) process.exit(0);
 
 const cc =
   process.env.CC ??
@@ -38,24 +51,23 @@ if (!cc) {
   process.exit(1);
 }
 fs.mkdirSync(outDir, { recursive: true });
-const tmp = `${out}.${process.pid}.tmp`;
-execFileSync(
-  cc,
-  [
-    "-O2",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-    "-fPIC",
-    "-shared",
-    "-fno-stack-protector",
-    "-D_GNU_SOURCE",
-    "-Wl,-z,nodelete",
-    "-o",
-    tmp,
-    ...sources,
-    "-lpthread",
-  ],
-  { stdio: "inherit" },
-);
-fs.renameSync(tmp, out);
+for (const t of stale) {
+  const tmp = `${t.out}.${process.pid}.tmp`;
+  execFileSync(
+    cc,
+    [
+      "-O2",
+      "-Wall",
+      "-Wextra",
+      "-Werror",
+      "-fno-stack-protector",
+      ...t.flags,
+      "-o",
+      tmp,
+      t.src,
+      ...t.libs,
+    ],
+    { stdio: "inherit" },
+  );
+  fs.renameSync(tmp, t.out);
+}

@@ -25,7 +25,7 @@ export interface Trampoline {
   liveRegions(): number;
 }
 
-const ABI = 2;
+const ABI = 3;
 let loaded: Trampoline | undefined;
 
 /** This package's folder, found by name so that it also works from a bundle. */
@@ -41,6 +41,11 @@ function packageDir(): string {
 export function trampolinePath(): string {
   if (process.env.FORGE_TRAMPOLINE) return process.env.FORGE_TRAMPOLINE;
   return path.join(packageDir(), "prebuilds", `linux-${process.arch}`, "libforge_spawn.so");
+}
+
+/** Where forge-init, the sandbox's PID 1, is: FORGE_INIT, else beside the trampoline. */
+export function forgeInitPath(): string {
+  return process.env.FORGE_INIT ?? path.join(path.dirname(trampolinePath()), "forge-init");
 }
 
 /**

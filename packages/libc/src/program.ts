@@ -58,14 +58,18 @@ export interface WaitByteStep {
 }
 
 /**
- * Makes the current process a PID-1 reaper: it forks, the fork goes on with the next
- * steps (the payload), and this process forwards signals to it, reaps orphans and
- * exits with its status. {@link spawn} fills `statusFd`.
+ * Makes the current process the PID 1 of its pid namespace: it starts the payload,
+ * which goes on with the next steps, and once the payload has exec'd it execs
+ * forge-init (through `initFd`), which forwards signals, reaps orphans and exits with
+ * the payload's status. {@link spawn} fills `statusFd` and `initFd`.
  */
 export interface ReaperStep {
   readonly kind: "reaper";
   readonly label: string;
+  /** Where forge-init writes the payload's raw wait status. */
   readonly statusFd?: StepArg;
+  /** An O_PATH fd of the forge-init executable. */
+  readonly initFd?: StepArg;
 }
 
 /** One step of the child's program. */
@@ -157,7 +161,7 @@ export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()):
       args = [step.fd];
     } else if (step.kind === "reaper") {
       code = OP_REAPER;
-      args = [step.statusFd ?? -1];
+      args = [step.statusFd ?? -1, step.initFd ?? -1];
     } else {
       if (typeof step.syscall === "number") nr = step.syscall;
       else {

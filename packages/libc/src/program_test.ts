@@ -90,6 +90,7 @@ describe("compileProgram", () => {
     expect(i64(p.ops, 24)).toBe(5n);
     expect(u32(p.ops, OP_SIZE)).toBe(2);
     expect(i64(p.ops, OP_SIZE + 24)).toBe(-1n);
+    expect(i64(p.ops, OP_SIZE + 32)).toBe(-1n);
   });
 
   it("rejects what it cannot encode, naming the step", () => {

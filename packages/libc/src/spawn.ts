@@ -12,7 +12,7 @@ import { CLONE, O, signalName, signalNumber } from "./constants.ts";
 import { errnoMessage, errnoName } from "./errno.ts";
 import { type ChildExit, closeQuietly, watchExit } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
-import { loadTrampoline } from "./native.ts";
+import { forgeInitPath, loadTrampoline } from "./native.ts";
 import { compileProgram, type Step, type StepArg } from "./program.ts";
 import { SyscallError } from "./syscall_error.ts";
 
@@ -265,7 +265,17 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       const [r, w] = lib.pipe2(O.CLOEXEC);
       statusR = r;
       parentClose.push(w);
-      steps[reaper] = { ...(steps[reaper] as Step), kind: "reaper", statusFd: w } as Step;
+      const init = forgeInitPath();
+      let initFd: number;
+      try {
+        initFd = fs.openSync(init, O.PATH | O.CLOEXEC);
+      } catch (e) {
+        throw new Error(
+          `@forge/libc: cannot open forge-init (${init}): ${(e as NodeJS.ErrnoException).code}; rebuild with "npm run build:native -w @forge/libc"`,
+        );
+      }
+      parentClose.push(initFd);
+      steps[reaper] = { ...(steps[reaper] as Step), kind: "reaper", statusFd: w, initFd } as Step;
       fork = true;
     }
     if (opts.cwd !== undefined)

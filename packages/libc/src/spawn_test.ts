@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLONE } from "./constants.ts";
+import { CLONE, PR } from "./constants.ts";
+import { openLibc } from "./koffi_libc.ts";
 import { loadTrampoline } from "./native.ts";
 import type { Step } from "./program.ts";
 import { type ChildHandle, SpawnError, spawn } from "./spawn.ts";
@@ -205,6 +206,21 @@ describe("spawn", () => {
     // The payload killed by a signal: the status says which one, not the reaper's.
     const killed = spawn({ argv: ["/bin/sh", "-c", "kill -SEGV $$"], cloneFlags: ALL_NS, steps });
     expect(await killed.wait()).toEqual({ code: null, signal: "SIGSEGV", exitCode: 139 });
+    // PID 1 runs forge-init in an address space of its own: not ours, and not dumpable.
+    const init = spawn({ argv: ["/bin/sleep", "30"], cloneFlags: ALL_NS, steps });
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      expect(fs.readFileSync(`/proc/${init.pid}/cmdline`, "utf8").split("\0")[0]).toBe(
+        "forge-init",
+      );
+      expect(fs.readFileSync(`/proc/${init.pid}/status`, "utf8")).not.toMatch(
+        /^VmRSS:\s+[1-9]\d{4,} kB/m,
+      ); // not Node's memory
+    } finally {
+      init.kill("SIGKILL");
+      await init.wait();
+    }
+    expect(openLibc().prctl(PR.GET_DUMPABLE)).toBe(1); // our own process is untouched
     // Orphans are reaped and everything dies with PID 1.
     const orphan = spawn({
       argv: ["/bin/sh", "-c", "(sleep 30 &) ; exit 0"],

@@ -1,0 +1,106 @@
+/*
+ * forge-init: the PID 1 of a Forge sandbox's pid namespace. The trampoline's reaper op
+ * execs it (through an fd, so it works after pivot_root) once the payload has exec'd,
+ * so that PID 1 has an address space of its own instead of sharing Node's.
+ *
+ * argv: forge-init PAYLOAD_PID STATUS_FD
+ * It forwards every signal to the payload, reaps orphans, writes the payload's raw
+ * wait status to STATUS_FD (when >= 0) and exits with the payload's exit code, or
+ * 128+N when signal N ended it. Signals arrive blocked (the mask survives execve) so
+ * none is lost between the payload's start and the wait loop.
+ *
+ * Freestanding: no libc, raw syscalls only (built with -nostdlib -static).
+ */
+#include <asm/unistd.h>
+#include <linux/prctl.h>
+#include <linux/wait.h>
+#include <signal.h>
+#include <stdint.h>
+
+static long sys(long nr, long a, long b, long c, long d, long e, long f) {
+#if defined(__x86_64__)
+  long ret;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
+  return ret;
+#elif defined(__aarch64__)
+  register long x8 __asm__("x8") = nr;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  return x0;
+#else
+#error "forge-init supports x86_64 and aarch64"
+#endif
+}
+
+static __attribute__((noreturn)) void die(int code) {
+  for (;;) sys(__NR_exit_group, code, 0, 0, 0, 0, 0);
+}
+
+static long parse(const char *s) {
+  long v = 0, sign = 1;
+  if (*s == '-') {
+    sign = -1;
+    s++;
+  }
+  if (!*s) return -2;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return -2;
+    v = v * 10 + (*s - '0');
+  }
+  return sign * v;
+}
+
+/* The kernel's sigset for rt_sig*: 64 bits. */
+static const uint64_t ALL = ~(uint64_t)0;
+
+__attribute__((used)) void forge_init_main(long *sp) {
+  long argc = sp[0];
+  char **argv = (char **)(sp + 1);
+  if (argc != 3) die(127);
+  long payload = parse(argv[1]);
+  long status_fd = parse(argv[2]);
+  if (payload <= 0 || status_fd < -1) die(127);
+
+  sys(__NR_rt_sigprocmask, SIG_SETMASK, (long)&ALL, 0, 8, 0, 0);
+  if (status_fd >= 0) {
+    if (status_fd > 0) sys(__NR_close_range, 0, status_fd - 1, 0, 0, 0, 0);
+    sys(__NR_close_range, status_fd + 1, ~0U, 0, 0, 0, 0);
+  } else {
+    sys(__NR_close_range, 0, ~0U, 0, 0, 0, 0);
+  }
+  /* Not dumpable: the payload cannot ptrace PID 1 or read its memory. */
+  sys(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
+
+  for (;;) {
+    unsigned char info[128];
+    long sig = sys(__NR_rt_sigtimedwait, (long)&ALL, (long)info, 0, 8, 0, 0);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      sys(__NR_kill, payload, sig, 0, 0, 0, 0);
+      continue;
+    }
+    for (;;) {
+      int st = 0;
+      long w = sys(__NR_wait4, -1, (long)&st, WNOHANG | __WALL, 0, 0, 0);
+      if (w <= 0) break;
+      if (w == payload) {
+        if (status_fd >= 0) sys(__NR_write, status_fd, (long)&st, sizeof st, 0, 0, 0);
+        die((st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f));
+      }
+    }
+  }
+}
+
+#if defined(__x86_64__)
+__asm__(".globl _start\n_start:\n\txor %rbp, %rbp\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall forge_init_main\n\thlt\n");
+#elif defined(__aarch64__)
+__asm__(".globl _start\n_start:\n\tmov x29, xzr\n\tmov x0, sp\n\tbl forge_init_main\n\tb .\n");
+#endif
