@@ -57,7 +57,8 @@ export class Reader {
     throw new BinaryError(`LEB128 too long at byte ${this.pos}`);
   }
   bytes(n: number): Uint8Array {
-    if (this.pos + n > this.end) throw new BinaryError(`unexpected end of data at byte ${this.pos}`);
+    if (this.pos + n > this.end)
+      throw new BinaryError(`unexpected end of data at byte ${this.pos}`);
     const b = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return b;
@@ -135,7 +136,9 @@ export const MAGIC = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
 export function readSections(bytes: Uint8Array): Section[] {
   if (bytes.length < 8 || !MAGIC.every((b, i) => bytes[i] === b)) {
-    throw new BinaryError("not a WebAssembly module (bad magic or version; only binary version 1 modules are supported)");
+    throw new BinaryError(
+      "not a WebAssembly module (bad magic or version; only binary version 1 modules are supported)",
+    );
   }
   const r = new Reader(bytes, 8);
   const out: Section[] = [];
@@ -206,11 +209,11 @@ export function writeLimits(w: Writer, l: Limits): void {
 }
 
 export const VALTYPES: Record<number, string> = {
-  0x7f: "i32",
-  0x7e: "i64",
-  0x7d: "f32",
-  0x7c: "f64",
-  0x7b: "v128",
-  0x70: "funcref",
-  0x6f: "externref",
+  127: "i32",
+  126: "i64",
+  125: "f32",
+  124: "f64",
+  123: "v128",
+  112: "funcref",
+  111: "externref",
 };

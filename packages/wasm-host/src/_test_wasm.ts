@@ -30,12 +30,22 @@ export function cleanCompiled(): void {
  * Compiles testdata/<name>.c to wasm32-wasi (Debian's wasi-libc lives in /usr, so
  * `--sysroot=/usr`); `reactor` builds a library-style module without `_start`.
  */
-export function compileC(name: string, opts: { reactor?: boolean; defines?: Record<string, string | number>; out?: string } = {}): string {
+export function compileC(
+  name: string,
+  opts: { reactor?: boolean; defines?: Record<string, string | number>; out?: string } = {},
+): string {
   const key = JSON.stringify([name, opts]);
   const hit = built.get(key);
   if (hit && fs.existsSync(hit)) return hit;
   const out = path.join(cacheDir(), opts.out ?? `${name}${opts.reactor ? ".reactor" : ""}.wasm`);
-  const args = ["--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-o", out, path.join(TESTDATA, `${name}.c`)];
+  const args = [
+    "--target=wasm32-wasi",
+    "--sysroot=/usr",
+    "-O1",
+    "-o",
+    out,
+    path.join(TESTDATA, `${name}.c`),
+  ];
   if (opts.reactor) args.push("-mexec-model=reactor");
   for (const [k, v] of Object.entries(opts.defines ?? {})) args.push(`-D${k}=${v}`);
   execFileSync("clang", args, { stdio: ["ignore", "ignore", "pipe"] });

@@ -3,13 +3,22 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Policy } from "@forge/policy";
 import { WasiExit, WasmLimitError } from "./errors.ts";
 import { Meter } from "./meter.ts";
-import { WASM_PAGE, inspectModule } from "./module_info.ts";
+import { inspectModule, WASM_PAGE } from "./module_info.ts";
 import { WasiHost } from "./wasi.ts";
 
 const port = parentPort!;
-const data = workerData as { bytes: Uint8Array; metered: boolean; memoryLimit: number; wasi: any; subject: string; policy: any };
+const data = workerData as {
+  bytes: Uint8Array;
+  metered: boolean;
+  memoryLimit: number;
+  wasi: any;
+  subject: string;
+  policy: any;
+};
 const policy = new Policy(data.policy);
-policy.onQuarantine((r) => port.postMessage({ type: "quarantine", subject: r.subject, reason: r.reason }));
+policy.onQuarantine((r) =>
+  port.postMessage({ type: "quarantine", subject: r.subject, reason: r.reason }),
+);
 const compiled = new WebAssembly.Module(data.bytes as Uint8Array<ArrayBuffer>);
 const shape = inspectModule(data.bytes);
 let deadline: number | undefined;
@@ -24,10 +33,18 @@ function instantiate() {
     deadline: () => deadline,
   });
   const meter = data.metered ? new Meter() : undefined;
-  const imports: Record<string, Record<string, unknown>> = { ...wasi.imports(), ...(meter?.imports() ?? {}) };
+  const imports: Record<string, Record<string, unknown>> = {
+    ...wasi.imports(),
+    ...(meter?.imports() ?? {}),
+  };
   const mem = shape.imports.find((i) => i.kind === "memory");
   if (mem?.limits) {
-    imports[mem.module] = { [mem.name]: new WebAssembly.Memory({ initial: mem.limits.min, maximum: Math.floor(data.memoryLimit / WASM_PAGE) }) };
+    imports[mem.module] = {
+      [mem.name]: new WebAssembly.Memory({
+        initial: mem.limits.min,
+        maximum: Math.floor(data.memoryLimit / WASM_PAGE),
+      }),
+    };
   }
   const instance = new WebAssembly.Instance(compiled, imports as WebAssembly.Imports);
   meter?.attach(instance);
@@ -41,46 +58,66 @@ let live: ReturnType<typeof instantiate> | undefined;
 function serialize(e: unknown) {
   if (e instanceof WasmLimitError) return { name: e.name, message: e.message, limit: e.limit };
   if (e instanceof WasiExit) return { name: e.name, message: e.message, code: e.code };
-  if (e instanceof RangeError && /call stack/i.test(e.message)) return { name: "WasmLimitError", message: `stack overflow (recursion too deep)`, limit: "stack" };
-  if (e instanceof WebAssembly.RuntimeError) return { name: "WasmLimitError", message: `trapped: ${e.message}`, limit: "trap" };
+  if (e instanceof RangeError && /call stack/i.test(e.message))
+    return {
+      name: "WasmLimitError",
+      message: `stack overflow (recursion too deep)`,
+      limit: "stack",
+    };
+  if (e instanceof WebAssembly.RuntimeError)
+    return { name: "WasmLimitError", message: `trapped: ${e.message}`, limit: "trap" };
   const err = e as Error;
   return { name: err?.name ?? "Error", message: err?.message ?? String(e) };
 }
 
-port.on("message", (m: { type: string; id: number; fn?: string; args?: unknown[]; fuel?: number; timeoutMs?: number }) => {
-  deadline = m.timeoutMs !== undefined ? performance.now() + m.timeoutMs : undefined;
-  try {
-    if (m.type === "run") {
-      const l = instantiate();
+port.on(
+  "message",
+  (m: {
+    type: string;
+    id: number;
+    fn?: string;
+    args?: unknown[];
+    fuel?: number;
+    timeoutMs?: number;
+  }) => {
+    deadline = m.timeoutMs !== undefined ? performance.now() + m.timeoutMs : undefined;
+    try {
+      if (m.type === "run") {
+        const l = instantiate();
+        l.meter?.begin(m.fuel, undefined);
+        try {
+          const exitCode = l.wasi.start(l.instance);
+          port.postMessage({
+            type: "result",
+            id: m.id,
+            value: { exitCode, fuelUsed: l.meter?.end() ?? 0 },
+          });
+        } finally {
+          l.wasi.close();
+        }
+        return;
+      }
+      if (!live) {
+        live = instantiate();
+        live.wasi.initialize(live.instance);
+      }
+      const l = live;
+      const f = l.instance.exports[m.fn!];
+      if (typeof f !== "function") throw new TypeError(`the module exports no function "${m.fn}"`);
       l.meter?.begin(m.fuel, undefined);
       try {
-        const exitCode = l.wasi.start(l.instance);
-        port.postMessage({ type: "result", id: m.id, value: { exitCode, fuelUsed: l.meter?.end() ?? 0 } });
-      } finally {
+        const value = (f as (...a: unknown[]) => unknown)(...(m.args ?? []));
+        port.postMessage({ type: "result", id: m.id, value });
+      } catch (e) {
         l.wasi.close();
+        live = undefined;
+        throw e;
+      } finally {
+        l.meter?.end();
+        l.wasi.flushAudit();
       }
-      return;
-    }
-    if (!live) {
-      live = instantiate();
-      live.wasi.initialize(live.instance);
-    }
-    const l = live;
-    const f = l.instance.exports[m.fn!];
-    if (typeof f !== "function") throw new TypeError(`the module exports no function "${m.fn}"`);
-    l.meter?.begin(m.fuel, undefined);
-    try {
-      const value = (f as (...a: unknown[]) => unknown)(...(m.args ?? []));
-      port.postMessage({ type: "result", id: m.id, value });
     } catch (e) {
-      l.wasi.close();
-      live = undefined;
-      throw e;
-    } finally {
-      l.meter?.end();
-      l.wasi.flushAudit();
+      port.postMessage({ type: "error", id: m.id, error: serialize(e) });
     }
-  } catch (e) {
-    port.postMessage({ type: "error", id: m.id, error: serialize(e) });
-  }
-});
+  },
+);

@@ -65,7 +65,12 @@ export function createHostApi(ctx: HostApiContext): Record<string, (...a: number
     if (typeof msg === "number") return msg;
     const clean = msg.replace(/[\r\n]+/g, " ");
     ctx.log(`[WASM] ${name} ${ctx.subject}: ${clean}`);
-    ctx.record({ kind: "host.log", subject: ctx.subject, level: name, message: clean.slice(0, 1024) });
+    ctx.record({
+      kind: "host.log",
+      subject: ctx.subject,
+      level: name,
+      message: clean.slice(0, 1024),
+    });
     return H.SUCCESS;
   };
   const guard = (f: () => number): number => {
@@ -87,10 +92,17 @@ export function createHostApi(ctx: HostApiContext): Record<string, (...a: number
       guard(() => {
         if (!ctx.authorize("system_info", "system")) return H.EPERM;
         const json = new TextEncoder().encode(
-          JSON.stringify({ platform: process.platform, arch: process.arch, cpus: os.availableParallelism(), totalMemory: os.totalmem(), uptime: Math.floor(os.uptime()) }),
+          JSON.stringify({
+            platform: process.platform,
+            arch: process.arch,
+            cpus: os.availableParallelism(),
+            totalMemory: os.totalmem(),
+            uptime: Math.floor(os.uptime()),
+          }),
         );
         const m = ctx.memory();
-        if (usedPtr < 0 || usedPtr + 4 > m.length || buf < 0 || buf + bufLen > m.length) return H.EWASM_BOUNDS;
+        if (usedPtr < 0 || usedPtr + 4 > m.length || buf < 0 || buf + bufLen > m.length)
+          return H.EWASM_BOUNDS;
         new DataView(m.buffer, m.byteOffset).setUint32(usedPtr, json.length, true);
         if (json.length > bufLen) return H.EWASM_BUFFER;
         m.set(json, buf);

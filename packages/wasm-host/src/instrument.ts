@@ -7,8 +7,8 @@ import {
   Writer,
   writeSections,
 } from "./_binary.ts";
-import { readImportDesc } from "./module_info.ts";
 import { WasmModuleError } from "./errors.ts";
+import { readImportDesc } from "./module_info.ts";
 
 /** The import the instrumented module calls when its budget runs out. */
 export const INTERRUPT_IMPORT = { module: "forge:meter", name: "interrupt" } as const;
@@ -35,13 +35,16 @@ export function instrumentModule(bytes: Uint8Array): Uint8Array {
   try {
     return instrument(bytes);
   } catch (e) {
-    if (e instanceof BinaryError) throw new WasmModuleError(`cannot instrument the module for fuel/timeouts: ${e.message}`);
+    if (e instanceof BinaryError)
+      throw new WasmModuleError(`cannot instrument the module for fuel/timeouts: ${e.message}`);
     throw e;
   }
 }
 
 function instrument(bytes: Uint8Array): Uint8Array {
-  const sections = readSections(bytes).filter((s) => !(s.id === 0 && new Reader(s.payload).name() === "name"));
+  const sections = readSections(bytes).filter(
+    (s) => !(s.id === 0 && new Reader(s.payload).name() === "name"),
+  );
   const get = (id: number) => sections.find((s) => s.id === id);
 
   // 1. A type () -> () for the interrupt import.
@@ -120,10 +123,15 @@ function instrument(bytes: Uint8Array): Uint8Array {
     const w = new Writer().u32(n + 1);
     for (let i = 0; i < n; i++) {
       const name = r.name();
-      if (name === BUDGET_EXPORT) throw new WasmModuleError(`the module already exports "${BUDGET_EXPORT}"; it may be instrumented twice`);
+      if (name === BUDGET_EXPORT)
+        throw new WasmModuleError(
+          `the module already exports "${BUDGET_EXPORT}"; it may be instrumented twice`,
+        );
       const kind = r.byte();
       const idx = r.u32();
-      w.name(name).byte(kind).u32(kind === 0 ? shift(idx) : idx);
+      w.name(name)
+        .byte(kind)
+        .u32(kind === 0 ? shift(idx) : idx);
     }
     w.name(BUDGET_EXPORT).byte(3).u32(budgetGlobal);
     exportSec.payload = w.finish();
@@ -199,7 +207,10 @@ function blockType(r: Reader): void {
 /** Skips the immediates of opcode `op` (already read). */
 export function skipImmediates(op: number, r: Reader): void {
   if (op >= 0x45 && op <= 0xc4) return; // numeric, sign extension
-  if (op >= 0x28 && op <= 0x3e) return memarg(r);
+  if (op >= 0x28 && op <= 0x3e) {
+    memarg(r);
+    return;
+  }
   switch (op) {
     case 0x00:
     case 0x01:
@@ -213,7 +224,8 @@ export function skipImmediates(op: number, r: Reader): void {
     case 0x02:
     case 0x03:
     case 0x04:
-      return blockType(r);
+      blockType(r);
+      return;
     case 0x0c:
     case 0x0d:
     case 0x10:
@@ -281,7 +293,10 @@ export function skipImmediates(op: number, r: Reader): void {
     }
     case 0xfd: {
       const sub = r.u32();
-      if (sub <= 11 || sub === 92 || sub === 93) return memarg(r);
+      if (sub <= 11 || sub === 92 || sub === 93) {
+        memarg(r);
+        return;
+      }
       if (sub === 12 || sub === 13) {
         r.bytes(16);
         return;
@@ -303,10 +318,13 @@ export function skipImmediates(op: number, r: Reader): void {
         r.byte();
         return;
       }
-      return memarg(r);
+      memarg(r);
+      return;
     }
     default:
-      throw new BinaryError(`unsupported instruction 0x${op.toString(16)} (exceptions and GC are not supported by the metering pass)`);
+      throw new BinaryError(
+        `unsupported instruction 0x${op.toString(16)} (exceptions and GC are not supported by the metering pass)`,
+      );
   }
 }
 
@@ -316,7 +334,12 @@ interface Instr {
   op: number;
 }
 
-function rewriteCode(payload: Uint8Array, shift: (f: number) => number, g: number, interruptFn: number): Uint8Array {
+function rewriteCode(
+  payload: Uint8Array,
+  shift: (f: number) => number,
+  g: number,
+  interruptFn: number,
+): Uint8Array {
   const r = new Reader(payload);
   const n = r.u32();
   const w = new Writer().u32(n);
@@ -359,8 +382,23 @@ function rewriteCode(payload: Uint8Array, shift: (f: number) => number, g: numbe
     const b = new Writer();
     b.bytes(payload.subarray(bodyStart, localsEnd));
     const check = (c: number) => {
-      b.byte(0x23).u32(g).byte(0x41).s32(Math.min(c, 1 << 20)).byte(0x6b).byte(0x24).u32(g);
-      b.byte(0x23).u32(g).byte(0x41).byte(0).byte(0x48).byte(0x04).byte(0x40).byte(0x10).u32(interruptFn).byte(0x0b);
+      b.byte(0x23)
+        .u32(g)
+        .byte(0x41)
+        .s32(Math.min(c, 1 << 20))
+        .byte(0x6b)
+        .byte(0x24)
+        .u32(g);
+      b.byte(0x23)
+        .u32(g)
+        .byte(0x41)
+        .byte(0)
+        .byte(0x48)
+        .byte(0x04)
+        .byte(0x40)
+        .byte(0x10)
+        .u32(interruptFn)
+        .byte(0x0b);
     };
     check(cost.get(-1)!);
     instrs.forEach((ins, k) => {

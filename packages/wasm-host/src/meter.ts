@@ -35,7 +35,8 @@ export class Meter {
   /** Binds the meter to an instance of the instrumented module. */
   attach(instance: WebAssembly.Instance): void {
     const g = instance.exports[BUDGET_EXPORT];
-    if (!(g instanceof WebAssembly.Global)) throw new TypeError(`the module does not export ${BUDGET_EXPORT}; was it instrumented?`);
+    if (!(g instanceof WebAssembly.Global))
+      throw new TypeError(`the module does not export ${BUDGET_EXPORT}; was it instrumented?`);
     this.#global = g;
   }
 

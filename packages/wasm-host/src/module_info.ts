@@ -98,7 +98,12 @@ export interface ModuleShape {
 const KINDS = ["function", "table", "memory", "global", "tag"] as const;
 
 function toLimits(l: Limits): MemoryLimits {
-  return { min: Number(l.min), max: l.max === undefined ? undefined : Number(l.max), shared: l.shared, memory64: l.memory64 };
+  return {
+    min: Number(l.min),
+    max: l.max === undefined ? undefined : Number(l.max),
+    shared: l.shared,
+    memory64: l.memory64,
+  };
 }
 
 function readTypes(s: Section | undefined): (FuncType | undefined)[] {
@@ -203,7 +208,8 @@ export function inspectModule(bytes: Uint8Array): ModuleShape {
     }
     return { imports, exports, memories, customSections: custom };
   } catch (e) {
-    if (e instanceof BinaryError) throw new WasmModuleError(`not a valid WebAssembly module: ${e.message}`);
+    if (e instanceof BinaryError)
+      throw new WasmModuleError(`not a valid WebAssembly module: ${e.message}`);
     throw e;
   }
 }
@@ -224,7 +230,8 @@ export function inspectModule(bytes: Uint8Array): ModuleShape {
  */
 export function limitMemory(bytes: Uint8Array, maxBytes: number): Uint8Array {
   const limitPages = Math.floor(maxBytes / WASM_PAGE);
-  if (limitPages < 1) throw new RangeError(`memory limit ${maxBytes} bytes is below one WebAssembly page (64 KiB)`);
+  if (limitPages < 1)
+    throw new RangeError(`memory limit ${maxBytes} bytes is below one WebAssembly page (64 KiB)`);
   let sections: Section[];
   try {
     sections = readSections(bytes);
@@ -234,7 +241,9 @@ export function limitMemory(bytes: Uint8Array, maxBytes: number): Uint8Array {
   let changed = false;
   const clamp = (l: Limits, where: string): Limits => {
     if (l.memory64) {
-      throw new WasmModuleError(`${where} is a 64-bit memory, which Forge cannot limit yet; use a wasm32 module`);
+      throw new WasmModuleError(
+        `${where} is a 64-bit memory, which Forge cannot limit yet; use a wasm32 module`,
+      );
     }
     const min = Number(l.min);
     if (min > limitPages) {

@@ -67,7 +67,9 @@ export function openPreopen(spec: PreopenSpec): Preopen {
       fs.readlinkSync("/proc/self/fd/0");
     } catch (e) {
       if ((e as { code?: string }).code !== "ENOENT" && (e as { code?: string }).code !== "EBADF") {
-        throw new TypeError("preopened directories need /proc mounted (the path resolver works through /proc/self/fd)");
+        throw new TypeError(
+          "preopened directories need /proc mounted (the path resolver works through /proc/self/fd)",
+        );
       }
     }
     procChecked = true;
@@ -140,7 +142,11 @@ export function resolvePath(
   follow: boolean,
 ): Resolved {
   if (path.includes("\0")) throw fsError("EINVAL", "path contains a NUL byte");
-  if (path.startsWith("/")) throw fsError("ENOTCAPABLE", `absolute path "${path}" is outside the capability of a directory fd; use a path relative to a preopen`);
+  if (path.startsWith("/"))
+    throw fsError(
+      "ENOTCAPABLE",
+      `absolute path "${path}" is outside the capability of a directory fd; use a path relative to a preopen`,
+    );
   let p = path;
   let mustBeDir = false;
   while (p.length > 1 && p.endsWith("/")) {
@@ -164,7 +170,10 @@ export function resolvePath(
     const target = fs.readlinkSync(fdPath(dir, name));
     if (target === "") throw fsError("ENOENT", `empty symbolic link "${name}"`);
     if (target.startsWith("/")) {
-      throw fsError("ENOTCAPABLE", `symbolic link "${name}" points to the absolute path "${target}", outside the preopen`);
+      throw fsError(
+        "ENOTCAPABLE",
+        `symbolic link "${name}" points to the absolute path "${target}", outside the preopen`,
+      );
     }
     const parts = target.split("/");
     if (target.endsWith("/")) mustBeDir = true;
@@ -185,7 +194,8 @@ export function resolvePath(
           names.pop();
           continue;
         }
-        if (baseDepth === 0) throw fsError("ENOTCAPABLE", `"${path}" leaves the preopened directory`);
+        if (baseDepth === 0)
+          throw fsError("ENOTCAPABLE", `"${path}" leaves the preopened directory`);
         // Step above the base fd: re-walk from the root to its parent, checking each step.
         const chain = names.slice(0, baseDepth - 1);
         release();
@@ -216,7 +226,8 @@ export function resolvePath(
           splice(top, c);
           continue;
         }
-        if (mustBeDir && !st.isDirectory()) throw fsError("ENOTDIR", `"${path}" is not a directory`);
+        if (mustBeDir && !st.isDirectory())
+          throw fsError("ENOTDIR", `"${path}" is not a directory`);
         return done(top, c);
       }
       let fd: number;
@@ -271,11 +282,13 @@ function openDir(parent: number, name: string): number {
  * ```
  */
 export function checkSymlinkTarget(target: string, linkRel: readonly string[]): void {
-  if (target.startsWith("/")) throw fsError("ENOTCAPABLE", `symlink target "${target}" is absolute`);
+  if (target.startsWith("/"))
+    throw fsError("ENOTCAPABLE", `symlink target "${target}" is absolute`);
   let depth = linkRel.length - 1;
   for (const c of target.split("/")) {
     if (c === "..") depth--;
     else if (c !== "" && c !== ".") depth++;
-    if (depth < 0) throw fsError("ENOTCAPABLE", `symlink target "${target}" leaves the preopened directory`);
+    if (depth < 0)
+      throw fsError("ENOTCAPABLE", `symlink target "${target}" leaves the preopened directory`);
   }
 }

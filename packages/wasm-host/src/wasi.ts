@@ -69,11 +69,31 @@ const WRITE_RIGHTS =
   R.PATH_REMOVE_DIRECTORY |
   R.PATH_UNLINK_FILE;
 
-const FT = { UNKNOWN: 0, BLOCK: 1, CHAR: 2, DIR: 3, FILE: 4, DGRAM: 5, STREAM: 6, SYMLINK: 7 } as const;
+const FT = {
+  UNKNOWN: 0,
+  BLOCK: 1,
+  CHAR: 2,
+  DIR: 3,
+  FILE: 4,
+  DGRAM: 5,
+  STREAM: 6,
+  SYMLINK: 7,
+} as const;
 const FDFLAG_APPEND = 1;
 const OFLAG = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
-const { O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_WRONLY, O_RDWR, O_NONBLOCK, O_DSYNC, O_SYNC } =
-  fs.constants;
+const {
+  O_CREAT,
+  O_EXCL,
+  O_TRUNC,
+  O_DIRECTORY,
+  O_NOFOLLOW,
+  O_RDONLY,
+  O_WRONLY,
+  O_RDWR,
+  O_NONBLOCK,
+  O_DSYNC,
+  O_SYNC,
+} = fs.constants;
 const O_CLOEXEC = 0o2000000;
 
 /**
@@ -257,7 +277,9 @@ export class WasiHost {
   #view!: DataView;
   #u8!: Uint8Array;
   #resource = "";
-  #pending: { call: string; resource: string; errno: number; count: number; bytes: number } | undefined;
+  #pending:
+    | { call: string; resource: string; errno: number; count: number; bytes: number }
+    | undefined;
   #bytes = 0;
   #closed = false;
 
@@ -267,7 +289,13 @@ export class WasiHost {
       opts.policy ??
       new Policy({
         version: 1,
-        identities: [{ id: this.subject, trustLevel: "Standard", capabilities: { syscalls: ["*"], resources: ["**"], apis: ["*"] } }],
+        identities: [
+          {
+            id: this.subject,
+            trustLevel: "Standard",
+            capabilities: { syscalls: ["*"], resources: ["**"], apis: ["*"] },
+          },
+        ],
       });
     const audit = opts.audit;
     this.#record = typeof audit === "function" ? audit : audit ? (e) => audit.append(e) : undefined;
@@ -307,7 +335,7 @@ export class WasiHost {
           kind: "dir",
           hostFd: pre.rootFd,
           filetype: FT.DIR,
-          base: (ALL_RIGHTS & ~(R.FD_READ | R.FD_WRITE | R.FD_SEEK | R.FD_TELL)) & mask,
+          base: ALL_RIGHTS & ~(R.FD_READ | R.FD_WRITE | R.FD_SEEK | R.FD_TELL) & mask,
           inh: ALL_RIGHTS & mask,
           flags: 0,
           pos: 0,
@@ -446,7 +474,12 @@ export class WasiHost {
       } else if (e instanceof RangeError) errno = E.EFAULT!;
       else errno = wasiErrno(e);
       if (errno === E.ENOTCAPABLE && !denial) {
-        denial = { effect: "deny", errno: "ENOTCAPABLE", rule: "wasi:capabilities", reason: (e as Error).message };
+        denial = {
+          effect: "deny",
+          errno: "ENOTCAPABLE",
+          rule: "wasi:capabilities",
+          reason: (e as Error).message,
+        };
       }
     }
     this.#audit(call, errno, denial);
@@ -462,7 +495,8 @@ export class WasiHost {
   #need(e: FdEntry, right: number, ioError = false): void {
     if ((e.base & right) === right) return;
     if (ioError) throw fsError("EBADF", "the fd was not opened for this");
-    if (e.pre?.readOnly && (right & WRITE_RIGHTS) !== 0) throw fsError("EROFS", `${e.preopenName ?? "the preopen"} is read-only`);
+    if (e.pre?.readOnly && (right & WRITE_RIGHTS) !== 0)
+      throw fsError("EROFS", `${e.preopenName ?? "the preopen"} is read-only`);
     throw fsError("ENOTCAPABLE", "the fd lacks the right for this operation");
   }
 
@@ -475,12 +509,21 @@ export class WasiHost {
   }
 
   #preopenOf(e: FdEntry): FdEntry | undefined {
-    for (const f of this.#fds.values()) if (f.preopenName !== undefined && f.pre === e.pre) return f;
+    for (const f of this.#fds.values())
+      if (f.preopenName !== undefined && f.pre === e.pre) return f;
     return e.preopenName !== undefined ? e : undefined;
   }
 
   /** Resolves a guest path (read from memory) under a directory fd and authorizes it. */
-  #resolve(call: string, fd: number, ptr: number, len: number, follow: boolean, right: number, args?: Record<string, unknown>): [FdEntry, Resolved] {
+  #resolve(
+    call: string,
+    fd: number,
+    ptr: number,
+    len: number,
+    follow: boolean,
+    right: number,
+    args?: Record<string, unknown>,
+  ): [FdEntry, Resolved] {
     const e = this.#fd(fd);
     this.#resource = fdRes(fd);
     if (e.kind !== "dir" || !e.pre) throw fsError("ENOTDIR", `fd ${fd} is not a directory`);
@@ -492,7 +535,14 @@ export class WasiHost {
       r = resolvePath(e.pre, { fd: e.hostFd, rel: e.rel }, path, follow);
     } catch (err) {
       if ((err as { code?: string }).code === "ENOTCAPABLE") {
-        this.recordEvent({ kind: "wasi.escape", subject: this.subject, call, path, base: this.#guestPath(e, e.rel), reason: (err as Error).message });
+        this.recordEvent({
+          kind: "wasi.escape",
+          subject: this.subject,
+          call,
+          path,
+          base: this.#guestPath(e, e.rel),
+          reason: (err as Error).message,
+        });
       }
       throw err;
     }
@@ -544,7 +594,8 @@ export class WasiHost {
 
   #waitReady(): void {
     const d = this.#deadline();
-    if (d !== undefined && performance.now() >= d) throw new WasmLimitError("time", "the call exceeded its timeout while waiting for I/O");
+    if (d !== undefined && performance.now() >= d)
+      throw new WasmLimitError("time", "the call exceeded its timeout while waiting for I/O");
     sleepSync(2);
   }
 
@@ -650,7 +701,10 @@ export class WasiHost {
   }
 
   /** The `wasi_snapshot_preview1` functions (plus the Forge host interface as `forge`). */
-  imports(): { wasi_snapshot_preview1: Record<string, (...a: any[]) => number>; forge: Record<string, (...a: any[]) => number> } {
+  imports(): {
+    wasi_snapshot_preview1: Record<string, (...a: any[]) => number>;
+    forge: Record<string, (...a: any[]) => number>;
+  } {
     return { wasi_snapshot_preview1: this.#wasiImports(), forge: this.#forgeImports() };
   }
 
@@ -664,7 +718,14 @@ export class WasiHost {
       authorize: (api, resource) => {
         const d = this.policy.evaluate({ subject: this.subject, action: `host:${api}`, resource });
         if (d.effect !== "allow") {
-          this.recordEvent({ kind: "host", subject: this.subject, api, effect: d.effect, rule: d.rule, reason: d.reason });
+          this.recordEvent({
+            kind: "host",
+            subject: this.subject,
+            api,
+            effect: d.effect,
+            rule: d.rule,
+            reason: d.reason,
+          });
           return false;
         }
         return true;
@@ -676,27 +737,37 @@ export class WasiHost {
   }
 
   #wasiImports(): Record<string, (...a: any[]) => number> {
-    const self = this;
-    const run = (call: string, resource: string, body: () => number) => self.#run(call, resource, body);
+    const run = (call: string, resource: string, body: () => number) =>
+      this.#run(call, resource, body);
     const sizes = (list: Uint8Array[], countPtr: number, sizePtr: number) => {
-      const v = self.#mem();
+      const v = this.#mem();
       v.setUint32(countPtr, list.length, true);
-      v.setUint32(sizePtr, list.reduce((n, b) => n + b.length, 0), true);
+      v.setUint32(
+        sizePtr,
+        list.reduce((n, b) => n + b.length, 0),
+        true,
+      );
       return E.SUCCESS!;
     };
     const fill = (list: Uint8Array[], ptrs: number, buf: number) => {
-      const v = self.#mem();
+      const v = this.#mem();
       let off = buf;
       list.forEach((b, i) => {
         v.setUint32(ptrs + i * 4, off, true);
-        self.#bytesAt(off, b.length).set(b);
+        this.#bytesAt(off, b.length).set(b);
         off += b.length;
       });
       return E.SUCCESS!;
     };
     const ns = (t: bigint) => Number(t) / 1e9;
-    const setTimes = (cur: fs.BigIntStats, atim: bigint, mtim: bigint, fl: number): [number, number] => {
-      if ((fl & 1 && fl & 2) || (fl & 4 && fl & 8)) throw fsError("EINVAL", "both a time and NOW given");
+    const setTimes = (
+      cur: fs.BigIntStats,
+      atim: bigint,
+      mtim: bigint,
+      fl: number,
+    ): [number, number] => {
+      if ((fl & 1 && fl & 2) || (fl & 4 && fl & 8))
+        throw fsError("EINVAL", "both a time and NOW given");
       const now = Date.now() / 1000;
       const a = fl & 1 ? ns(atim) : fl & 2 ? now : ns(cur.atimeNs);
       const m = fl & 4 ? ns(mtim) : fl & 8 ? now : ns(cur.mtimeNs);
@@ -704,37 +775,65 @@ export class WasiHost {
     };
 
     return {
-      args_get: (argv: number, buf: number) => run("args_get", "args", () => (self.#authorize("args_get", "args"), fill(self.#args, argv, buf))),
-      args_sizes_get: (c: number, s: number) => run("args_sizes_get", "args", () => (self.#authorize("args_sizes_get", "args"), sizes(self.#args, c, s))),
-      environ_get: (envp: number, buf: number) => run("environ_get", "env", () => (self.#authorize("environ_get", "env"), fill(self.#env, envp, buf))),
+      args_get: (argv: number, buf: number) =>
+        run(
+          "args_get",
+          "args",
+          () => {
+          this.#authorize("args_get", "args");
+          return fill(this.#args, argv, buf;
+        }),
+        ),
+      args_sizes_get: (c: number, s: number) =>
+        run(
+          "args_sizes_get",
+          "args",
+          () => 
+          this.#authorize("args_sizes_get", "args");
+          return sizes(this.#args, c, s;),
+        ),
+      environ_get: (envp: number, buf: number) =>
+        run(
+          "environ_get",
+          "env",
+          () => 
+          this.#authorize("environ_get", "env");
+          return fill(this.#env, envp, buf;),
+        ),
       environ_sizes_get: (c: number, s: number) =>
-        run("environ_sizes_get", "env", () => (self.#authorize("environ_sizes_get", "env"), sizes(self.#env, c, s))),
+        run(
+          "environ_sizes_get",
+          "env",
+          () => 
+          this.#authorize("environ_sizes_get", "env");
+          return sizes(this.#env, c, s;),
+        ),
       clock_res_get: (id: number, ptr: number) =>
-        run("clock_res_get", `clock:${id}`, () => {
-          self.#authorize("clock_res_get", `clock:${id}`);
-          if (id < 0 || id > 3) throw fsError("EINVAL", `unknown clock ${id}`);
-          self.#u64(ptr, id === 0 ? 1000n : id === 1 ? 1n : 1000n);
+        run("clock_res_get", `clock:$id`, () => {
+          this.#authorize("clock_res_get", `clock:$id`);
+          if (id < 0 || id > 3) throw fsError("EINVAL", `unknown clock $id`);
+          this.#u64(ptr, id === 0 ? 1000n : id === 1 ? 1n : 1000n);
           return E.SUCCESS!;
         }),
       clock_time_get: (id: number, _precision: bigint, ptr: number) =>
-        run("clock_time_get", `clock:${id}`, () => {
-          self.#authorize("clock_time_get", `clock:${id}`);
-          self.#u64(ptr, self.#clockNs(id));
+        run("clock_time_get", `clock:$id`, () => {
+          this.#authorize("clock_time_get", `clock:$id`);
+          this.#u64(ptr, this.#clockNs(id));
           return E.SUCCESS!;
         }),
       fd_advise: (fd: number, _off: bigint, _len: bigint, advice: number) =>
         run("fd_advise", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_ADVISE);
-          self.#authorize("fd_advise", fdRes(fd));
-          if (advice > 5) throw fsError("EINVAL", `unknown advice ${advice}`);
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_ADVISE);
+          this.#authorize("fd_advise", fdRes(fd));
+          if (advice > 5) throw fsError("EINVAL", `unknown advice $advice`);
           return E.SUCCESS!; // advisory only; Node has no posix_fadvise
         }),
       fd_allocate: (fd: number, off: bigint, len: bigint) =>
         run("fd_allocate", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_ALLOCATE);
-          self.#authorize("fd_allocate", fdRes(fd), { offset: off, len });
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_ALLOCATE);
+          this.#authorize("fd_allocate", fdRes(fd), { offset: off, len });
           if (e.kind !== "file") throw fsError("EBADF", "not a regular file");
           const end = Number(off + len);
           if (fs.fstatSync(e.hostFd).size < end) fs.ftruncateSync(e.hostFd, end);
@@ -742,25 +841,25 @@ export class WasiHost {
         }),
       fd_close: (fd: number) =>
         run("fd_close", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#authorize("fd_close", fdRes(fd));
-          self.#fds.delete(fd);
+          const e = this.#fd(fd);
+          this.#authorize("fd_close", fdRes(fd));
+          this.#fds.delete(fd);
           if (e.owned) fs.closeSync(e.hostFd);
           return E.SUCCESS!;
         }),
       fd_datasync: (fd: number) =>
         run("fd_datasync", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_DATASYNC);
-          self.#authorize("fd_datasync", fdRes(fd));
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_DATASYNC);
+          this.#authorize("fd_datasync", fdRes(fd));
           fs.fdatasyncSync(e.hostFd);
           return E.SUCCESS!;
         }),
       fd_fdstat_get: (fd: number, ptr: number) =>
         run("fd_fdstat_get", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#authorize("fd_fdstat_get", fdRes(fd));
-          const v = self.#mem();
+          const e = this.#fd(fd);
+          this.#authorize("fd_fdstat_get", fdRes(fd));
+          const v = this.#mem();
           v.setUint8(ptr, e.filetype);
           v.setUint8(ptr + 1, 0);
           v.setUint16(ptr + 2, e.flags, true);
@@ -771,111 +870,112 @@ export class WasiHost {
         }),
       fd_fdstat_set_flags: (fd: number, flags: number) =>
         run("fd_fdstat_set_flags", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_FDSTAT_SET_FLAGS);
-          self.#authorize("fd_fdstat_set_flags", fdRes(fd), { flags });
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_FDSTAT_SET_FLAGS);
+          this.#authorize("fd_fdstat_set_flags", fdRes(fd), { flags });
           if (flags & ~0x1f) throw fsError("EINVAL", "unknown fd flags");
           e.flags = flags;
           return E.SUCCESS!;
         }),
       fd_fdstat_set_rights: (fd: number, base: bigint, inh: bigint) =>
         run("fd_fdstat_set_rights", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#authorize("fd_fdstat_set_rights", fdRes(fd));
+          const e = this.#fd(fd);
+          this.#authorize("fd_fdstat_set_rights", fdRes(fd));
           const b = Number(BigInt.asUintN(64, base) & BigInt(ALL_RIGHTS));
           const i = Number(BigInt.asUintN(64, inh) & BigInt(ALL_RIGHTS));
-          if ((b & ~e.base) !== 0 || (i & ~e.inh) !== 0) throw fsError("ENOTCAPABLE", "rights can only be dropped");
+          if ((b & ~e.base) !== 0 || (i & ~e.inh) !== 0)
+            throw fsError("ENOTCAPABLE", "rights can only be dropped");
           e.base = b;
           e.inh = i;
           return E.SUCCESS!;
         }),
       fd_filestat_get: (fd: number, ptr: number) =>
         run("fd_filestat_get", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_FILESTAT_GET);
-          self.#authorize("fd_filestat_get", fdRes(fd));
-          self.#writeFilestat(ptr, fs.fstatSync(e.hostFd, { bigint: true }));
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_FILESTAT_GET);
+          this.#authorize("fd_filestat_get", fdRes(fd));
+          this.#writeFilestat(ptr, fs.fstatSync(e.hostFd, { bigint: true }));
           return E.SUCCESS!;
         }),
       fd_filestat_set_size: (fd: number, size: bigint) =>
         run("fd_filestat_set_size", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_FILESTAT_SET_SIZE);
-          self.#authorize("fd_filestat_set_size", fdRes(fd), { size });
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_FILESTAT_SET_SIZE);
+          this.#authorize("fd_filestat_set_size", fdRes(fd), { size });
           fs.ftruncateSync(e.hostFd, Number(size));
           return E.SUCCESS!;
         }),
       fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, fl: number) =>
         run("fd_filestat_set_times", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_FILESTAT_SET_TIMES);
-          self.#authorize("fd_filestat_set_times", fdRes(fd));
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_FILESTAT_SET_TIMES);
+          this.#authorize("fd_filestat_set_times", fdRes(fd));
           const [a, m] = setTimes(fs.fstatSync(e.hostFd, { bigint: true }), atim, mtim, fl);
           fs.futimesSync(e.hostFd, a, m);
           return E.SUCCESS!;
         }),
       fd_pread: (fd: number, iovs: number, n: number, off: bigint, nread: number) =>
         run("fd_pread", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_READ | R.FD_SEEK, true);
-          self.#authorize("fd_pread", fdRes(fd));
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_READ | R.FD_SEEK, true);
+          this.#authorize("fd_pread", fdRes(fd));
           if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
-          const got = self.#readSome(e, self.#iovecs(iovs, n), Number(off));
-          self.#bytes = got;
-          self.#mem().setUint32(nread, got, true);
+          const got = this.#readSome(e, this.#iovecs(iovs, n), Number(off));
+          this.#bytes = got;
+          this.#mem().setUint32(nread, got, true);
           return E.SUCCESS!;
         }),
       fd_prestat_get: (fd: number, ptr: number) =>
         run("fd_prestat_get", fdRes(fd), () => {
-          const e = self.#fd(fd);
+          const e = this.#fd(fd);
           if (e.preopenName === undefined) throw fsError("EBADF", "not a preopen");
-          const v = self.#mem();
+          const v = this.#mem();
           v.setUint32(ptr, 0, true);
           v.setUint32(ptr + 4, encoder.encode(e.preopenName).length, true);
           return E.SUCCESS!;
         }),
       fd_prestat_dir_name: (fd: number, path: number, len: number) =>
         run("fd_prestat_dir_name", fdRes(fd), () => {
-          const e = self.#fd(fd);
+          const e = this.#fd(fd);
           if (e.preopenName === undefined) throw fsError("EBADF", "not a preopen");
           const name = encoder.encode(e.preopenName);
           if (len < name.length) throw fsError("ENAMETOOLONG", "buffer too small");
-          self.#bytesAt(path, name.length).set(name);
+          this.#bytesAt(path, name.length).set(name);
           return E.SUCCESS!;
         }),
       fd_pwrite: (fd: number, iovs: number, n: number, off: bigint, nwritten: number) =>
         run("fd_pwrite", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_WRITE | R.FD_SEEK, true);
-          self.#authorize("fd_pwrite", fdRes(fd));
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_WRITE | R.FD_SEEK, true);
+          this.#authorize("fd_pwrite", fdRes(fd));
           if (e.kind !== "file") throw fsError("ESPIPE", "not seekable");
-          const put = self.#writeAll(e, self.#iovecs(iovs, n), Number(off));
-          self.#bytes = put;
-          self.#mem().setUint32(nwritten, put, true);
+          const put = this.#writeAll(e, this.#iovecs(iovs, n), Number(off));
+          this.#bytes = put;
+          this.#mem().setUint32(nwritten, put, true);
           return E.SUCCESS!;
         }),
       fd_read: (fd: number, iovs: number, n: number, nread: number) =>
         run("fd_read", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_READ, true);
-          self.#authorize("fd_read", fdRes(fd));
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_READ, true);
+          this.#authorize("fd_read", fdRes(fd));
           if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
           const file = e.kind === "file";
-          const got = self.#readSome(e, self.#iovecs(iovs, n), file ? e.pos : null);
+          const got = this.#readSome(e, this.#iovecs(iovs, n), file ? e.pos : null);
           if (file) e.pos += got;
-          self.#bytes = got;
-          self.#mem().setUint32(nread, got, true);
+          this.#bytes = got;
+          this.#mem().setUint32(nread, got, true);
           return E.SUCCESS!;
         }),
       fd_readdir: (fd: number, buf: number, bufLen: number, cookie: bigint, used: number) =>
         run("fd_readdir", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_READDIR);
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_READDIR);
           if (e.kind !== "dir") throw fsError("ENOTDIR", "not a directory");
-          self.#authorize("fd_readdir", self.#guestPath(e, e.rel));
-          if (cookie === 0n || !e.dirCache) e.dirCache = self.#listDir(e);
+          this.#authorize("fd_readdir", this.#guestPath(e, e.rel));
+          if (cookie === 0n || !e.dirCache) e.dirCache = this.#listDir(e);
           const list = e.dirCache;
-          const out = self.#bytesAt(buf, bufLen);
+          const out = this.#bytesAt(buf, bufLen);
           const head = new DataView(new ArrayBuffer(24));
           let off = 0;
           for (let i = Number(cookie); i < list.length && off < bufLen; i++) {
@@ -889,109 +989,173 @@ export class WasiHost {
             out.set(rec.subarray(0, n), off);
             off += n;
           }
-          self.#mem().setUint32(used, off, true);
+          this.#mem().setUint32(used, off, true);
           return E.SUCCESS!;
         }),
       fd_renumber: (from: number, to: number) =>
         run("fd_renumber", fdRes(from), () => {
-          const a = self.#fd(from);
-          const b = self.#fd(to);
-          self.#authorize("fd_renumber", fdRes(from), { to });
+          const a = this.#fd(from);
+          const b = this.#fd(to);
+          this.#authorize("fd_renumber", fdRes(from), { to });
           if (from === to) return E.SUCCESS!;
           if (b.owned) fs.closeSync(b.hostFd);
-          self.#fds.set(to, a);
-          self.#fds.delete(from);
+          this.#fds.set(to, a);
+          this.#fds.delete(from);
           return E.SUCCESS!;
         }),
       fd_seek: (fd: number, offset: bigint, whence: number, ptr: number) =>
         run("fd_seek", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, offset === 0n && whence === 1 ? R.FD_TELL : R.FD_SEEK);
-          self.#authorize("fd_seek", fdRes(fd));
+          const e = this.#fd(fd);
+          this.#need(e, offset === 0n && whence === 1 ? R.FD_TELL : R.FD_SEEK);
+          this.#authorize("fd_seek", fdRes(fd));
           if (e.kind !== "file") throw fsError("ESPIPE", "not seekable");
-          const base = whence === 0 ? 0 : whence === 1 ? e.pos : whence === 2 ? fs.fstatSync(e.hostFd).size : Number.NaN;
-          if (Number.isNaN(base)) throw fsError("EINVAL", `unknown whence ${whence}`);
+          const base =
+            whence === 0
+              ? 0
+              : whence === 1
+                ? e.pos
+                : whence === 2
+                  ? fs.fstatSync(e.hostFd).size
+                  : Number.NaN;
+          if (Number.isNaN(base)) throw fsError("EINVAL", `unknown whence $whence`);
           const pos = base + Number(offset);
           if (pos < 0) throw fsError("EINVAL", "negative offset");
           e.pos = pos;
-          self.#u64(ptr, pos);
+          this.#u64(ptr, pos);
           return E.SUCCESS!;
         }),
       fd_sync: (fd: number) =>
         run("fd_sync", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_SYNC);
-          self.#authorize("fd_sync", fdRes(fd));
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_SYNC);
+          this.#authorize("fd_sync", fdRes(fd));
           fs.fsyncSync(e.hostFd);
           return E.SUCCESS!;
         }),
       fd_tell: (fd: number, ptr: number) =>
         run("fd_tell", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_TELL);
-          self.#authorize("fd_tell", fdRes(fd));
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_TELL);
+          this.#authorize("fd_tell", fdRes(fd));
           if (e.kind !== "file") throw fsError("ESPIPE", "not seekable");
-          self.#u64(ptr, e.pos);
+          this.#u64(ptr, e.pos);
           return E.SUCCESS!;
         }),
       fd_write: (fd: number, iovs: number, n: number, nwritten: number) =>
         run("fd_write", fdRes(fd), () => {
-          const e = self.#fd(fd);
-          self.#need(e, R.FD_WRITE, true);
-          self.#authorize("fd_write", fdRes(fd));
+          const e = this.#fd(fd);
+          this.#need(e, R.FD_WRITE, true);
+          this.#authorize("fd_write", fdRes(fd));
           if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
-          const bufs = self.#iovecs(iovs, n);
+          const bufs = this.#iovecs(iovs, n);
           let put: number;
           if (e.kind === "file") {
             const pos = e.flags & FDFLAG_APPEND ? fs.fstatSync(e.hostFd).size : e.pos;
-            put = self.#writeAll(e, bufs, pos);
+            put = this.#writeAll(e, bufs, pos);
             e.pos = pos + put;
-          } else put = self.#writeAll(e, bufs, null);
-          self.#bytes = put;
-          self.#mem().setUint32(nwritten, put, true);
+          } else put = this.#writeAll(e, bufs, null);
+          this.#bytes = put;
+          this.#mem().setUint32(nwritten, put, true);
           return E.SUCCESS!;
         }),
       path_create_directory: (fd: number, p: number, l: number) =>
         run("path_create_directory", fdRes(fd), () => {
-          const [, r] = self.#resolve("path_create_directory", fd, p, l, false, R.PATH_CREATE_DIRECTORY);
-          self.#with(r, (path) => fs.mkdirSync(path, 0o777));
+          const [, r] = this.#resolve(
+            "path_create_directory",
+            fd,
+            p,
+            l,
+            false,
+            R.PATH_CREATE_DIRECTORY,
+          );
+          this.#with(r, (path) => fs.mkdirSync(path, 0o777));
           return E.SUCCESS!;
         }),
       path_filestat_get: (fd: number, flags: number, p: number, l: number, buf: number) =>
         run("path_filestat_get", fdRes(fd), () => {
-          const [, r] = self.#resolve("path_filestat_get", fd, p, l, (flags & 1) !== 0, R.PATH_FILESTAT_GET);
-          self.#writeFilestat(buf, self.#with(r, (path) => fs.lstatSync(path, { bigint: true })));
+          const [, r] = this.#resolve(
+            "path_filestat_get",
+            fd,
+            p,
+            l,
+            (flags & 1) !== 0,
+            R.PATH_FILESTAT_GET,
+          );
+          this.#writeFilestat(
+            buf,
+            this.#with(r, (path) => fs.lstatSync(path, { bigint: true })),
+          );
           return E.SUCCESS!;
         }),
-      path_filestat_set_times: (fd: number, flags: number, p: number, l: number, atim: bigint, mtim: bigint, fl: number) =>
+      path_filestat_set_times: (
+        fd: number,
+        flags: number,
+        p: number,
+        l: number,
+        atim: bigint,
+        mtim: bigint,
+        fl: number,
+      ) =>
         run("path_filestat_set_times", fdRes(fd), () => {
-          const [, r] = self.#resolve("path_filestat_set_times", fd, p, l, (flags & 1) !== 0, R.PATH_FILESTAT_SET_TIMES);
-          self.#with(r, (path) => {
+          const [, r] = this.#resolve(
+            "path_filestat_set_times",
+            fd,
+            p,
+            l,
+            (flags & 1) !== 0,
+            R.PATH_FILESTAT_SET_TIMES,
+          );
+          this.#with(r, (path) => {
             const [a, m] = setTimes(fs.lstatSync(path, { bigint: true }), atim, mtim, fl);
             fs.lutimesSync(path, a, m);
           });
           return E.SUCCESS!;
         }),
-      path_link: (ofd: number, oflags: number, op: number, ol: number, nfd: number, np: number, nl: number) =>
+      path_link: (
+        ofd: number,
+        oflags: number,
+        op: number,
+        ol: number,
+        nfd: number,
+        np: number,
+        nl: number,
+      ) =>
         run("path_link", fdRes(ofd), () => {
-          const [oe, a] = self.#resolve("path_link", ofd, op, ol, (oflags & 1) !== 0, R.PATH_LINK_SOURCE);
+          const [oe, a] = this.#resolve(
+            "path_link",
+            ofd,
+            op,
+            ol,
+            (oflags & 1) !== 0,
+            R.PATH_LINK_SOURCE,
+          );
           try {
-            const [, b] = self.#resolve("path_link", nfd, np, nl, false, R.PATH_LINK_TARGET);
+            const [, b] = this.#resolve("path_link", nfd, np, nl, false, R.PATH_LINK_TARGET);
             // A link is a second name for the same inode: never across preopens, so a
             // read-only preopen's files cannot become writable through a link elsewhere.
-            if (oe.pre !== self.#fd(nfd).pre) {
+            if (oe.pre !== this.#fd(nfd).pre) {
               b.release();
               throw fsError("EXDEV", "hard links between different preopens are not allowed");
             }
-            self.#with(b, (to) => fs.linkSync(fdPath(a.dirFd, a.name), to));
+            this.#with(b, (to) => fs.linkSync(fdPath(a.dirFd, a.name), to));
           } finally {
             a.release();
           }
           return E.SUCCESS!;
         }),
-      path_open: (dfd: number, dflags: number, p: number, l: number, oflags: number, rb: bigint, ri: bigint, fdflags: number, out: number) =>
+      path_open: (
+        dfd: number,
+        dflags: number,
+        p: number,
+        l: number,
+        oflags: number,
+        rb: bigint,
+        ri: bigint,
+        fdflags: number,
+        out: number,
+      ) =>
         run("path_open", fdRes(dfd), () => {
-          const de = self.#fd(dfd);
+          const de = this.#fd(dfd);
           const reqBase = Number(BigInt.asUintN(64, rb) & BigInt(ALL_RIGHTS));
           const reqInh = Number(BigInt.asUintN(64, ri) & BigInt(ALL_RIGHTS));
           let need = R.PATH_OPEN;
@@ -1001,9 +1165,9 @@ export class WasiHost {
           const wantsWrite = (base & (R.FD_WRITE | R.FD_ALLOCATE | R.FD_FILESTAT_SET_SIZE)) !== 0;
           const wantsRead = (base & (R.FD_READ | R.FD_READDIR)) !== 0;
           if ((reqBase & R.FD_WRITE) !== 0 && (de.inh & R.FD_WRITE) === 0 && de.pre?.readOnly) {
-            throw fsError("EROFS", `${de.preopenName ?? "the preopen"} is read-only`);
+            throw fsError("EROFS", `$de.preopenName ?? "the preopen"is read-only`);
           }
-          const [e, r] = self.#resolve("path_open", dfd, p, l, (dflags & 1) !== 0, need, {
+          const [e, r] = this.#resolve("path_open", dfd, p, l, (dflags & 1) !== 0, need, {
             oflags,
             write: wantsWrite,
             fdflags,
@@ -1032,12 +1196,21 @@ export class WasiHost {
           const pre = e.pre!;
           if (!isInside(pre, hostFd)) {
             fs.closeSync(hostFd);
-            self.recordEvent({ kind: "wasi.escape", subject: self.subject, call: "path_open", path: self.#resource, reason: "opened file is outside the preopen" });
-            throw fsError("ENOTCAPABLE", "the opened file lies outside the preopen (raced rename?)");
+            this.recordEvent({
+              kind: "wasi.escape",
+              subject: this.subject,
+              call: "path_open",
+              path: this.#resource,
+              reason: "opened file is outside the preopen",
+            });
+            throw fsError(
+              "ENOTCAPABLE",
+              "the opened file lies outside the preopen (raced rename?)",
+            );
           }
           const st = fs.fstatSync(hostFd);
           const ft = filetypeOf(st);
-          const nfd = self.#newFd({
+          const nfd = this.#newFd({
             kind: ft === FT.DIR ? "dir" : "file",
             hostFd,
             filetype: ft,
@@ -1049,30 +1222,44 @@ export class WasiHost {
             rel: r.rel,
             owned: true,
           });
-          self.#mem().setUint32(out, nfd, true);
+          this.#mem().setUint32(out, nfd, true);
           return E.SUCCESS!;
         }),
-      path_readlink: (fd: number, p: number, l: number, buf: number, bufLen: number, used: number) =>
+      path_readlink: (
+        fd: number,
+        p: number,
+        l: number,
+        buf: number,
+        bufLen: number,
+        used: number,
+      ) =>
         run("path_readlink", fdRes(fd), () => {
-          const [, r] = self.#resolve("path_readlink", fd, p, l, false, R.PATH_READLINK);
-          const target = self.#with(r, (path) => fs.readlinkSync(path, { encoding: "buffer" }));
+          const [, r] = this.#resolve("path_readlink", fd, p, l, false, R.PATH_READLINK);
+          const target = this.#with(r, (path) => fs.readlinkSync(path, { encoding: "buffer" }));
           const n = Math.min(target.length, bufLen);
-          self.#bytesAt(buf, n).set(target.subarray(0, n));
-          self.#mem().setUint32(used, n, true);
+          this.#bytesAt(buf, n).set(target.subarray(0, n));
+          this.#mem().setUint32(used, n, true);
           return E.SUCCESS!;
         }),
       path_remove_directory: (fd: number, p: number, l: number) =>
         run("path_remove_directory", fdRes(fd), () => {
-          const [, r] = self.#resolve("path_remove_directory", fd, p, l, false, R.PATH_REMOVE_DIRECTORY);
-          self.#with(r, (path) => fs.rmdirSync(path));
+          const [, r] = this.#resolve(
+            "path_remove_directory",
+            fd,
+            p,
+            l,
+            false,
+            R.PATH_REMOVE_DIRECTORY,
+          );
+          this.#with(r, (path) => fs.rmdirSync(path));
           return E.SUCCESS!;
         }),
       path_rename: (fd: number, op: number, ol: number, nfd: number, np: number, nl: number) =>
         run("path_rename", fdRes(fd), () => {
-          const [, a] = self.#resolve("path_rename", fd, op, ol, false, R.PATH_RENAME_SOURCE);
+          const [, a] = this.#resolve("path_rename", fd, op, ol, false, R.PATH_RENAME_SOURCE);
           try {
-            const [, b] = self.#resolve("path_rename", nfd, np, nl, false, R.PATH_RENAME_TARGET);
-            self.#with(b, (to) => fs.renameSync(fdPath(a.dirFd, a.name), to));
+            const [, b] = this.#resolve("path_rename", nfd, np, nl, false, R.PATH_RENAME_TARGET);
+            this.#with(b, (to) => fs.renameSync(fdPath(a.dirFd, a.name), to));
           } finally {
             a.release();
           }
@@ -1080,22 +1267,31 @@ export class WasiHost {
         }),
       path_symlink: (op: number, ol: number, fd: number, np: number, nl: number) =>
         run("path_symlink", fdRes(fd), () => {
-          const target = self.#string(op, ol);
-          const [, r] = self.#resolve("path_symlink", fd, np, nl, false, R.PATH_SYMLINK, { target });
+          const target = this.#string(op, ol);
+          const [, r] = this.#resolve("path_symlink", fd, np, nl, false, R.PATH_SYMLINK, {
+            target,
+          });
           try {
             checkSymlinkTarget(target, r.rel);
           } catch (err) {
             r.release();
-            self.recordEvent({ kind: "wasi.escape", subject: self.subject, call: "path_symlink", path: self.#resource, target, reason: (err as Error).message });
+            this.recordEvent({
+              kind: "wasi.escape",
+              subject: this.subject,
+              call: "path_symlink",
+              path: this.#resource,
+              target,
+              reason: (err as Error).message,
+            });
             throw err;
           }
-          self.#with(r, (path) => fs.symlinkSync(target, path));
+          this.#with(r, (path) => fs.symlinkSync(target, path));
           return E.SUCCESS!;
         }),
       path_unlink_file: (fd: number, p: number, l: number) =>
         run("path_unlink_file", fdRes(fd), () => {
-          const [, r] = self.#resolve("path_unlink_file", fd, p, l, false, R.PATH_UNLINK_FILE);
-          self.#with(r, (path) => {
+          const [, r] = this.#resolve("path_unlink_file", fd, p, l, false, R.PATH_UNLINK_FILE);
+          this.#with(r, (path) => {
             if (r.mustBeDir) throw fsError("ENOTDIR", "trailing slash on a file");
             fs.unlinkSync(path);
           });
@@ -1103,9 +1299,9 @@ export class WasiHost {
         }),
       poll_oneoff: (inPtr: number, outPtr: number, nsubs: number, nevents: number) =>
         run("poll_oneoff", "poll", () => {
-          self.#authorize("poll_oneoff", "poll");
+          this.#authorize("poll_oneoff", "poll");
           if (nsubs === 0) throw fsError("EINVAL", "no subscriptions");
-          const v = self.#mem();
+          const v = this.#mem();
           const ready: Array<{ ud: bigint; err: number; type: number; nbytes: bigint }> = [];
           let wait = Number.POSITIVE_INFINITY;
           let clockUd: bigint | undefined;
@@ -1119,7 +1315,7 @@ export class WasiHost {
               const abs = (v.getUint16(s + 40, true) & 1) !== 0;
               let ms: number;
               try {
-                ms = abs ? Number(timeout - self.#clockNs(id)) / 1e6 : Number(timeout) / 1e6;
+                ms = abs ? Number(timeout - this.#clockNs(id)) / 1e6 : Number(timeout) / 1e6;
               } catch {
                 ready.push({ ud, err: E.EINVAL!, type: 0, nbytes: 0n });
                 continue;
@@ -1130,19 +1326,25 @@ export class WasiHost {
               }
             } else if (tag === 1 || tag === 2) {
               const fd = v.getUint32(s + 16, true);
-              const e = self.#fds.get(fd);
+              const e = this.#fds.get(fd);
               let err = 0;
               let nbytes = 0n;
               if (!e) err = E.EBADF!;
-              else if ((e.base & R.POLL_FD_READWRITE) === 0 && (e.base & (tag === 1 ? R.FD_READ : R.FD_WRITE)) === 0) err = E.ENOTCAPABLE!;
-              else if (e.kind === "file" && tag === 1) nbytes = BigInt(Math.max(0, fs.fstatSync(e.hostFd).size - e.pos));
+              else if (
+                (e.base & R.POLL_FD_READWRITE) === 0 &&
+                (e.base & (tag === 1 ? R.FD_READ : R.FD_WRITE)) === 0
+              )
+                err = E.ENOTCAPABLE!;
+              else if (e.kind === "file" && tag === 1)
+                nbytes = BigInt(Math.max(0, fs.fstatSync(e.hostFd).size - e.pos));
               ready.push({ ud, err, type: tag, nbytes });
-            } else throw fsError("EINVAL", `unknown subscription tag ${tag}`);
+            } else throw fsError("EINVAL", `unknown subscription tag $tag`);
           }
           if (ready.length === 0 && clockUd !== undefined) {
-            if (wait > 0) self.sleep(wait);
+            if (wait > 0) this.sleep(wait);
             ready.push({ ud: clockUd, err: 0, type: 0, nbytes: 0n });
-          } else if (clockUd !== undefined && wait <= 0) ready.push({ ud: clockUd, err: 0, type: 0, nbytes: 0n });
+          } else if (clockUd !== undefined && wait <= 0)
+            ready.push({ ud: clockUd, err: 0, type: 0, nbytes: 0n });
           ready.forEach((r, i) => {
             const o = outPtr + i * 32;
             v.setBigUint64(o, r.ud, true);
@@ -1155,69 +1357,84 @@ export class WasiHost {
           return E.SUCCESS!;
         }),
       proc_exit: (code: number) => {
-        self.#resource = "proc";
-        self.#bytes = 0;
-        self.#audit("proc_exit", 0);
-        self.flushAudit();
+        this.#resource = "proc";
+        this.#bytes = 0;
+        this.#audit("proc_exit", 0);
+        this.flushAudit();
         throw new WasiExit(code >>> 0);
       },
       proc_raise: (sig: number) =>
-        run("proc_raise", `signal:${sig}`, () => {
-          self.#authorize("proc_raise", `signal:${sig}`);
+        run("proc_raise", `signal:$sig`, () => {
+          this.#authorize("proc_raise", `signal:$sig`);
           if (sig === 0) return E.SUCCESS!;
-          if (sig < 0 || sig > 64) throw fsError("EINVAL", `unknown signal ${sig}`);
+          if (sig < 0 || sig > 64) throw fsError("EINVAL", `unknown signal $sig`);
           // No handlers exist in preview1: a raised signal terminates, as its default action would.
           throw new WasiExit(128 + sig);
         }),
-      sched_yield: () => run("sched_yield", "sched", () => (self.#authorize("sched_yield", "sched"), E.SUCCESS!)),
+      sched_yield: () =>
+        run("sched_yield", "sched", () => {
+          this.#authorize("sched_yield", "sched");
+          return E.SUCCESS!;
+        }),
       random_get: (buf: number, len: number) =>
         run("random_get", "random", () => {
-          self.#authorize("random_get", "random", { len });
-          randomFillSync(self.#bytesAt(buf, len));
+          this.#authorize("random_get", "random", { len });
+          randomFillSync(this.#bytesAt(buf, len));
           return E.SUCCESS!;
         }),
       sock_accept: (fd: number, _flags: number, _out: number) =>
         run("sock_accept", fdRes(fd), () => {
-          const e = self.#fd(fd);
+          const e = this.#fd(fd);
           if (e.kind !== "socket") throw fsError("ENOTSOCK", "not a socket");
-          self.#need(e, R.SOCK_ACCEPT);
-          self.#authorize("sock_accept", fdRes(fd));
-          throw fsError("ENOTSUP", "only connected sockets can be granted; accept is not available");
+          this.#need(e, R.SOCK_ACCEPT);
+          this.#authorize("sock_accept", fdRes(fd));
+          throw fsError(
+            "ENOTSUP",
+            "only connected sockets can be granted; accept is not available",
+          );
         }),
-      sock_recv: (fd: number, iovs: number, n: number, riFlags: number, outLen: number, outFlags: number) =>
+      sock_recv: (
+        fd: number,
+        iovs: number,
+        n: number,
+        riFlags: number,
+        outLen: number,
+        outFlags: number,
+      ) =>
         run("sock_recv", fdRes(fd), () => {
-          const e = self.#fd(fd);
+          const e = this.#fd(fd);
           if (e.kind !== "socket") throw fsError("ENOTSOCK", "not a socket");
-          self.#need(e, R.FD_READ, true);
-          self.#authorize("sock_recv", fdRes(fd), { flags: riFlags });
-          if (riFlags !== 0) throw fsError("ENOTSUP", "RECV_PEEK and RECV_WAITALL are not supported");
-          const got = self.#readSome(e, self.#iovecs(iovs, n), null);
-          self.#bytes = got;
-          const v = self.#mem();
+          this.#need(e, R.FD_READ, true);
+          this.#authorize("sock_recv", fdRes(fd), { flags: riFlags });
+          if (riFlags !== 0)
+            throw fsError("ENOTSUP", "RECV_PEEK and RECV_WAITALL are not supported");
+          const got = this.#readSome(e, this.#iovecs(iovs, n), null);
+          this.#bytes = got;
+          const v = this.#mem();
           v.setUint32(outLen, got, true);
           v.setUint16(outFlags, 0, true);
           return E.SUCCESS!;
         }),
       sock_send: (fd: number, iovs: number, n: number, _siFlags: number, outLen: number) =>
         run("sock_send", fdRes(fd), () => {
-          const e = self.#fd(fd);
+          const e = this.#fd(fd);
           if (e.kind !== "socket") throw fsError("ENOTSOCK", "not a socket");
-          self.#need(e, R.FD_WRITE, true);
-          self.#authorize("sock_send", fdRes(fd));
-          const put = self.#writeAll(e, self.#iovecs(iovs, n), null);
-          self.#bytes = put;
-          self.#mem().setUint32(outLen, put, true);
+          this.#need(e, R.FD_WRITE, true);
+          this.#authorize("sock_send", fdRes(fd));
+          const put = this.#writeAll(e, this.#iovecs(iovs, n), null);
+          this.#bytes = put;
+          this.#mem().setUint32(outLen, put, true);
           return E.SUCCESS!;
         }),
       sock_shutdown: (fd: number, how: number) =>
         run("sock_shutdown", fdRes(fd), () => {
-          const e = self.#fd(fd);
+          const e = this.#fd(fd);
           if (e.kind !== "socket") throw fsError("ENOTSOCK", "not a socket");
-          self.#need(e, R.SOCK_SHUTDOWN);
-          self.#authorize("sock_shutdown", fdRes(fd), { how });
+          this.#need(e, R.SOCK_SHUTDOWN);
+          this.#authorize("sock_shutdown", fdRes(fd), { how });
           if (how < 1 || how > 3) throw fsError("EINVAL", "how must be RD, WR or both");
           // Node cannot shutdown(2) a raw fd; closing our side is the closest honest effect.
-          self.#fds.delete(fd);
+          this.#fds.delete(fd);
           return E.SUCCESS!;
         }),
     };
@@ -1230,7 +1447,8 @@ export class WasiHost {
   start(instance: WebAssembly.Instance): number {
     const ex = instance.exports;
     if (ex.memory instanceof WebAssembly.Memory) this.setMemory(ex.memory);
-    if (typeof ex._start !== "function") throw new TypeError("the module has no _start export (is it a reactor? use initialize())");
+    if (typeof ex._start !== "function")
+      throw new TypeError("the module has no _start export (is it a reactor? use initialize())");
     try {
       (ex._start as () => void)();
       return 0;

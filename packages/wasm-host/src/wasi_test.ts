@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuditLog, Policy } from "@forge/policy";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanCompiled, compileC, tempDir } from "./_test_wasm.ts";
 import { WASI_FUNCTIONS } from "./wasi.ts";
 import { WasmHost } from "./wasm_host.ts";
@@ -180,8 +180,30 @@ describe("WASI preview1 conformance (C programs built with clang for wasm32-wasi
     expect(fs.readFileSync(path.join(ro, "data.txt"), "utf8")).toBe("read only data\n");
     expect(fs.readdirSync(ro)).toEqual(["data.txt"]);
     // Every call is in the trail; the trail verifies.
-    const calls = new Set(audit.entries().filter((e) => e.event.kind === "wasi").map((e) => e.event.call as string));
-    for (const f of ["path_open", "fd_readdir", "path_rename", "path_link", "path_symlink", "path_readlink", "fd_seek", "fd_pread", "fd_pwrite", "poll_oneoff", "random_get", "clock_time_get", "proc_exit", "fd_renumber", "sock_send", "proc_raise"]) {
+    const calls = new Set(
+      audit
+        .entries()
+        .filter((e) => e.event.kind === "wasi")
+        .map((e) => e.event.call as string),
+    );
+    for (const f of [
+      "path_open",
+      "fd_readdir",
+      "path_rename",
+      "path_link",
+      "path_symlink",
+      "path_readlink",
+      "fd_seek",
+      "fd_pread",
+      "fd_pwrite",
+      "poll_oneoff",
+      "random_get",
+      "clock_time_get",
+      "proc_exit",
+      "fd_renumber",
+      "sock_send",
+      "proc_raise",
+    ]) {
       expect(calls, f).toContain(f);
     }
     expect(AuditLog.verify(audit.export(), { head: audit.head }).ok).toBe(true);
@@ -204,7 +226,13 @@ describe("preopen escapes", () => {
     const audit = new AuditLog();
     const host = newHost({ audit });
     await host.loadModule("escape", compileC("escape"), {
-      wasi: { args: ["escape"], preopens: [{ host: sb, guest: "/sandbox" }, { host: ro, guest: "/ro", readOnly: true }] },
+      wasi: {
+        args: ["escape"],
+        preopens: [
+          { host: sb, guest: "/sandbox" },
+          { host: ro, guest: "/ro", readOnly: true },
+        ],
+      },
     });
     const r = await runCaptured(host, "escape");
     expect(r.stdout).toBe(ESCAPE_EXPECTED);
@@ -213,7 +241,9 @@ describe("preopen escapes", () => {
     expect(fs.existsSync(path.join(sb, "sub"))).toBe(true);
     const escapes = audit.entries().filter((e) => e.event.kind === "wasi.escape");
     expect(escapes.length).toBeGreaterThanOrEqual(15);
-    const denied = audit.entries().filter((e) => e.event.kind === "wasi" && e.event.errno === "ENOTCAPABLE");
+    const denied = audit
+      .entries()
+      .filter((e) => e.event.kind === "wasi" && e.event.errno === "ENOTCAPABLE");
     expect(denied.length).toBeGreaterThanOrEqual(15);
   });
 
@@ -229,10 +259,14 @@ describe("preopen escapes", () => {
       for (;;) {
         try { fs.renameSync(swap, real); fs.symlinkSync(outside, swap); fs.unlinkSync(swap); fs.renameSync(real, swap); } catch {}
       }`;
-    const child = spawn(process.execPath, ["-e", script, swap, path.join(sb, ".real"), outside], { stdio: "ignore" });
+    const child = spawn(process.execPath, ["-e", script, swap, path.join(sb, ".real"), outside], {
+      stdio: "ignore",
+    });
     try {
       const host = newHost();
-      await host.loadModule("race", compileC("swap_race"), { wasi: { args: ["race"], preopens: [{ host: sb, guest: "/sandbox" }] } });
+      await host.loadModule("race", compileC("swap_race"), {
+        wasi: { args: ["race"], preopens: [{ host: sb, guest: "/sandbox" }] },
+      });
       const r = await runCaptured(host, "race");
       expect(r.stdout).toBe("leaks=0\n");
       const m = /inside=(\d+) refused=(\d+)/.exec(r.stderr)!;
@@ -250,14 +284,20 @@ describe("preopen escapes", () => {
     fs.writeFileSync(path.join(sb, "top.txt"), "top\n");
     const audit = new AuditLog();
     const host = newHost({ audit });
-    await host.loadModule("r", compileC("reactor", { reactor: true }), { wasi: { preopens: [{ host: sb, guest: "/sandbox" }] } });
+    await host.loadModule("r", compileC("reactor", { reactor: true }), {
+      wasi: { preopens: [{ host: sb, guest: "/sandbox" }] },
+    });
     expect(await host.call("r", "open_dir")).toBeGreaterThan(2);
     expect(await host.call("r", "read_via_dir")).toBe(1);
     expect(await host.call("r", "parent_via_dir")).toBe(1);
     fs.renameSync(path.join(sb, "d1"), path.join(outside, "d1"));
     expect(await host.call("r", "read_via_dir")).toBe(-1);
     expect(await host.call("r", "parent_via_dir")).toBe(-1);
-    expect(audit.entries().some((e) => e.event.kind === "wasi.escape" && /moved out/.test(String(e.event.reason)))).toBe(true);
+    expect(
+      audit
+        .entries()
+        .some((e) => e.event.kind === "wasi.escape" && /moved out/.test(String(e.event.reason))),
+    ).toBe(true);
     fs.renameSync(path.join(outside, "d1"), path.join(sb, "d1"));
     expect(await host.call("r", "read_via_dir")).toBe(1);
   });
@@ -269,8 +309,16 @@ describe("policy on the bridge", () => {
     const policy = new Policy(
       {
         version: 1,
-        identities: [{ id: "wasm:tool", trustLevel: "Limited", capabilities: { syscalls: ["*"], resources: ["**"] } }],
-        rules: [{ id: "no-stdout", actions: ["fd_write"], resources: ["fd:1"], decision: "quarantine" }],
+        identities: [
+          {
+            id: "wasm:tool",
+            trustLevel: "Limited",
+            capabilities: { syscalls: ["*"], resources: ["**"] },
+          },
+        ],
+        rules: [
+          { id: "no-stdout", actions: ["fd_write"], resources: ["fd:1"], decision: "quarantine" },
+        ],
       },
       { audit },
     );
@@ -279,24 +327,39 @@ describe("policy on the bridge", () => {
     const r = await runCaptured(host, "tool");
     expect(r.stdout).toBe("");
     expect(policy.quarantined("wasm:tool")?.reason).toMatch(/no-stdout/);
-    const denial = audit.entries().find((e) => e.event.kind === "wasi" && e.event.effect === "quarantine");
-    expect(denial?.event).toMatchObject({ call: "fd_write", resource: "fd:1", errno: "EPERM", rule: "rule:no-stdout" });
+    const denial = audit
+      .entries()
+      .find((e) => e.event.kind === "wasi" && e.event.effect === "quarantine");
+    expect(denial?.event).toMatchObject({
+      call: "fd_write",
+      resource: "fd:1",
+      errno: "EPERM",
+      rule: "rule:no-stdout",
+    });
     // Quarantined: even args are refused now, so the program sees argc 0 and prints nothing.
     const again = await runCaptured(host, "tool");
     expect(again.stdout).toBe("");
-    expect(audit.entries().some((e) => e.event.kind === "wasi" && e.event.rule === "quarantined")).toBe(true);
+    expect(
+      audit.entries().some((e) => e.event.kind === "wasi" && e.event.rule === "quarantined"),
+    ).toBe(true);
     expect(AuditLog.verify(audit.export()).ok).toBe(true);
   });
 
   it("records each call separately in every-call mode", async () => {
     const audit = new AuditLog();
     const host = newHost({ audit });
-    await host.loadModule("tool", compileC("limits"), { wasi: { args: ["limits", "ok"], auditMode: "every-call" } });
+    await host.loadModule("tool", compileC("limits"), {
+      wasi: { args: ["limits", "ok"], auditMode: "every-call" },
+    });
     const r = await runCaptured(host, "tool");
     expect(r.stdout).toBe("ok\n");
     const wasi = audit.entries().filter((e) => e.event.kind === "wasi");
     expect(wasi.some((e) => e.event.count !== undefined)).toBe(false);
     expect(wasi.filter((e) => e.event.call === "args_get")).toHaveLength(1);
-    expect(wasi.find((e) => e.event.call === "fd_write")?.event).toMatchObject({ resource: "fd:1", effect: "allow", bytes: 3 });
+    expect(wasi.find((e) => e.event.call === "fd_write")?.event).toMatchObject({
+      resource: "fd:1",
+      effect: "allow",
+      bytes: 3,
+    });
   });
 });

@@ -1,11 +1,11 @@
-import { createHash, createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto";
+import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import fs from "node:fs";
 import { type AuditEvent, AuditLog, Policy } from "@forge/policy";
 import { WasiExit, WasmLimitError, WasmModuleError } from "./errors.ts";
 import { instrumentModule } from "./instrument.ts";
 import { Meter } from "./meter.ts";
 import { inspectModule, limitMemory, type ModuleShape, WASM_PAGE } from "./module_info.ts";
-import { type WasiOptions, WasiHost } from "./wasi.ts";
+import { WasiHost, type WasiOptions } from "./wasi.ts";
 import { WorkerInstance } from "./worker_instance.ts";
 
 /** The seeds' per-instance memory limit: 256 MiB. */
@@ -141,7 +141,10 @@ interface Loaded {
   running: number;
 }
 
-const compileCache = new Map<string, Promise<{ compiled: WebAssembly.Module; prepared: Uint8Array }>>();
+const compileCache = new Map<
+  string,
+  Promise<{ compiled: WebAssembly.Module; prepared: Uint8Array }>
+>();
 const CACHE_MAX = 64;
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 
@@ -149,7 +152,11 @@ function toKey(k: KeyObject | string | Uint8Array): KeyObject {
   if (typeof k === "string") return createPublicKey(k);
   if (k instanceof Uint8Array) {
     if (k.length !== 32) throw new TypeError("a raw ed25519 public key has 32 bytes");
-    return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, k]), format: "der", type: "spki" });
+    return createPublicKey({
+      key: Buffer.concat([ED25519_SPKI_PREFIX, k]),
+      format: "der",
+      type: "spki",
+    });
   }
   return k;
 }
@@ -220,7 +227,12 @@ export class WasmHost {
     if (this.#terminated) throw new Error("the WasmHost was terminated; create a new one");
   }
 
-  async #prepare(name: string, source: Uint8Array | string, opts: LoadOptions, version: number): Promise<Omit<Loaded, "running">> {
+  async #prepare(
+    name: string,
+    source: Uint8Array | string,
+    opts: LoadOptions,
+    version: number,
+  ): Promise<Omit<Loaded, "running">> {
     const t0 = performance.now();
     let bytes: Uint8Array;
     let sig = opts.signature;
@@ -228,20 +240,31 @@ export class WasmHost {
       bytes = await fs.promises.readFile(source).catch((e: Error) => {
         throw new WasmModuleError(`cannot read module ${source}: ${e.message}`);
       });
-      if (sig === undefined && fs.existsSync(`${source}.sig`)) sig = await fs.promises.readFile(`${source}.sig`);
+      if (sig === undefined && fs.existsSync(`${source}.sig`)) {
+        // Either the raw 64-byte signature or its base64 text.
+        const raw = await fs.promises.readFile(`${source}.sig`);
+        sig = raw.length === 64 ? raw : raw.toString("utf8");
+      }
     } else bytes = source;
     const hash = createHash("sha256").update(bytes).digest("hex");
     let signed = false;
     if (sig !== undefined) {
       const s = typeof sig === "string" ? Buffer.from(sig.trim(), "base64") : sig;
       signed = this.#keys.some((k) => cryptoVerify(null, bytes, k, s));
-      if (!signed) throw new WasmModuleError(`module "${name}" (sha256 ${hash.slice(0, 12)}…): the signature does not verify against any trusted key`);
+      if (!signed)
+        throw new WasmModuleError(
+          `module "${name}" (sha256 ${hash.slice(0, 12)}…): the signature does not verify against any trusted key`,
+        );
     } else if (this.#opts.requireSignature) {
-      throw new WasmModuleError(`module "${name}" is not signed and requireSignature is on; pass a signature or a <file>.sig`);
+      throw new WasmModuleError(
+        `module "${name}" is not signed and requireSignature is on; pass a signature or a <file>.sig`,
+      );
     }
     const shape = inspectModule(bytes);
     const known = new Set(["wasi_snapshot_preview1", "forge"]);
-    const missing = shape.imports.filter((i) => !known.has(i.module) && !(i.kind === "memory" && i.module === "env"));
+    const missing = shape.imports.filter(
+      (i) => !known.has(i.module) && !(i.kind === "memory" && i.module === "env"),
+    );
     if (missing.length > 0) {
       throw new WasmModuleError(
         `module "${name}" imports ${missing.map((i) => `${i.module}.${i.name}`).join(", ")}, which Forge does not provide (only wasi_snapshot_preview1, forge and env.memory)`,
@@ -259,7 +282,10 @@ export class WasmHost {
         let prepared = limitMemory(bytes, memoryLimit);
         if (metered) prepared = instrumentModule(prepared);
         try {
-          return { compiled: await WebAssembly.compile(prepared as Uint8Array<ArrayBuffer>), prepared };
+          return {
+            compiled: await WebAssembly.compile(prepared as Uint8Array<ArrayBuffer>),
+            prepared,
+          };
         } catch (e) {
           throw new WasmModuleError(`module "${name}" does not validate: ${(e as Error).message}`);
         }
@@ -291,7 +317,11 @@ export class WasmHost {
 
   #ensureIdentity(subject: string): void {
     if (!this.policy.identity(subject)) {
-      this.policy.setIdentity({ id: subject, trustLevel: "Standard", capabilities: { syscalls: ["*"], resources: ["**"], apis: ["*"] } });
+      this.policy.setIdentity({
+        id: subject,
+        trustLevel: "Standard",
+        capabilities: { syscalls: ["*"], resources: ["**"], apis: ["*"] },
+      });
     }
   }
 
@@ -300,17 +330,34 @@ export class WasmHost {
    * meters (when a timeout or fuel is set), compiles (cached by hash) and records a
    * module. Throws {@link WasmModuleError} on any problem. Audited as "wasm.load".
    */
-  async loadModule(name: string, source: Uint8Array | string, opts: LoadOptions = {}): Promise<ModuleInfo> {
+  async loadModule(
+    name: string,
+    source: Uint8Array | string,
+    opts: LoadOptions = {},
+  ): Promise<ModuleInfo> {
     this.#alive();
-    if (this.#modules.has(name)) throw new WasmModuleError(`a module named "${name}" is loaded already; unload it or use reloadModule`);
+    if (this.#modules.has(name))
+      throw new WasmModuleError(
+        `a module named "${name}" is loaded already; unload it or use reloadModule`,
+      );
     this.#loading++;
     try {
       const p = await this.#prepare(name, source, opts, 1);
-      if (this.#modules.has(name)) throw new WasmModuleError(`a module named "${name}" was loaded meanwhile`);
+      if (this.#modules.has(name))
+        throw new WasmModuleError(`a module named "${name}" was loaded meanwhile`);
       const subject = this.#subject(name, opts);
       this.#ensureIdentity(subject);
       this.#modules.set(name, { ...p, running: 0 });
-      this.#record({ kind: "wasm.load", module: name, subject, hash: p.info.hash, size: p.info.size, signed: p.info.signed, memoryLimit: p.info.memoryLimit, metered: p.info.metered });
+      this.#record({
+        kind: "wasm.load",
+        module: name,
+        subject,
+        hash: p.info.hash,
+        size: p.info.size,
+        signed: p.info.signed,
+        memoryLimit: p.info.memoryLimit,
+        metered: p.info.metered,
+      });
       this.#error = undefined;
       return p.info;
     } catch (e) {
@@ -327,7 +374,11 @@ export class WasmHost {
    * the new version, calls in flight finish on the old one (whose instance is then
    * dropped). Audited as "wasm.reload" with both hashes.
    */
-  async reloadModule(name: string, source: Uint8Array | string, opts?: LoadOptions): Promise<ModuleInfo> {
+  async reloadModule(
+    name: string,
+    source: Uint8Array | string,
+    opts?: LoadOptions,
+  ): Promise<ModuleInfo> {
     this.#alive();
     const old = this.#get(name);
     const o = opts ?? old.opts;
@@ -342,7 +393,13 @@ export class WasmHost {
     cur.worker = undefined;
     retiring.live?.wasi.close();
     void retiring.worker?.retire();
-    this.#record({ kind: "wasm.reload", module: name, from: old.info.hash, to: p.info.hash, version: p.info.version });
+    this.#record({
+      kind: "wasm.reload",
+      module: name,
+      from: old.info.hash,
+      to: p.info.hash,
+      version: p.info.version,
+    });
     return p.info;
   }
 
@@ -363,7 +420,11 @@ export class WasmHost {
     return m;
   }
 
-  #instantiate(m: Loaded, wasiOverride?: Partial<ModuleWasi>, deadline?: () => number | undefined): Live {
+  #instantiate(
+    m: Loaded,
+    wasiOverride?: Partial<ModuleWasi>,
+    deadline?: () => number | undefined,
+  ): Live {
     const subject = this.#subject(m.info.name, m.opts);
     const wasi = new WasiHost({
       ...(m.opts.wasi ?? {}),
@@ -375,12 +436,18 @@ export class WasmHost {
       deadline,
     });
     const meter = m.info.metered ? new Meter() : undefined;
-    const imports: Record<string, Record<string, unknown>> = { ...wasi.imports(), ...(meter?.imports() ?? {}) };
+    const imports: Record<string, Record<string, unknown>> = {
+      ...wasi.imports(),
+      ...(meter?.imports() ?? {}),
+    };
     const mem = m.info.imports.find((i) => i.kind === "memory");
     if (mem?.limits) {
       imports[mem.module] = {
         ...(imports[mem.module] ?? {}),
-        [mem.name]: new WebAssembly.Memory({ initial: mem.limits.min, maximum: Math.floor(m.info.memoryLimit / WASM_PAGE) }),
+        [mem.name]: new WebAssembly.Memory({
+          initial: mem.limits.min,
+          maximum: Math.floor(m.info.memoryLimit / WASM_PAGE),
+        }),
       };
     }
     let instance: WebAssembly.Instance;
@@ -388,10 +455,14 @@ export class WasmHost {
       instance = new WebAssembly.Instance(m.compiled, imports as WebAssembly.Imports);
     } catch (e) {
       wasi.close();
-      throw new WasmModuleError(`module "${m.info.name}" cannot be instantiated: ${(e as Error).message}`);
+      throw new WasmModuleError(
+        `module "${m.info.name}" cannot be instantiated: ${(e as Error).message}`,
+      );
     }
     meter?.attach(instance);
-    const memory = instance.exports.memory ?? (mem ? (imports[mem.module]![mem.name] as WebAssembly.Memory) : undefined);
+    const memory =
+      instance.exports.memory ??
+      (mem ? (imports[mem.module]![mem.name] as WebAssembly.Memory) : undefined);
     if (memory instanceof WebAssembly.Memory) {
       wasi.setMemory(memory);
       m.info.memoryUsage = memory.buffer.byteLength;
@@ -400,11 +471,15 @@ export class WasmHost {
   }
 
   #classify(e: unknown, what: string): unknown {
-    if (e instanceof WasiExit || e instanceof WasmLimitError || e instanceof WasmModuleError) return e;
+    if (e instanceof WasiExit || e instanceof WasmLimitError || e instanceof WasmModuleError)
+      return e;
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
-      return new WasmLimitError("stack", `${what}: stack overflow (recursion too deep)`, { cause: e });
+      return new WasmLimitError("stack", `${what}: stack overflow (recursion too deep)`, {
+        cause: e,
+      });
     }
-    if (e instanceof WebAssembly.RuntimeError) return new WasmLimitError("trap", `${what} trapped: ${e.message}`, { cause: e });
+    if (e instanceof WebAssembly.RuntimeError)
+      return new WasmLimitError("trap", `${what} trapped: ${e.message}`, { cause: e });
     return e;
   }
 
@@ -441,7 +516,12 @@ export class WasmHost {
    * result. Limits end the call with a {@link WasmLimitError}; the instance is then
    * replaced by a fresh one for the next call, so the host stays healthy.
    */
-  async call(name: string, fn: string, args: ReadonlyArray<number | bigint> = [], opts?: { timeoutMs?: number; fuel?: number }): Promise<unknown> {
+  async call(
+    name: string,
+    fn: string,
+    args: ReadonlyArray<number | bigint> = [],
+    opts?: { timeoutMs?: number; fuel?: number },
+  ): Promise<unknown> {
     this.#alive();
     const m = this.#get(name);
     const { timeoutMs, fuel } = this.#limits(m, opts);
@@ -471,9 +551,12 @@ export class WasmHost {
       }
       const live = m.live;
       const f = live.instance.exports[fn];
-      if (typeof f !== "function") throw new TypeError(`module "${name}" exports no function "${fn}"`);
+      if (typeof f !== "function")
+        throw new TypeError(`module "${name}" exports no function "${fn}"`);
       if (!m.live.meter && (timeoutMs !== undefined || fuel !== undefined)) {
-        throw new WasmModuleError(`module "${name}" was loaded without metering; pass timeoutMs/fuel at load time (or use isolation "worker")`);
+        throw new WasmModuleError(
+          `module "${name}" was loaded without metering; pass timeoutMs/fuel at load time (or use isolation "worker")`,
+        );
       }
       deadline = timeoutMs !== undefined ? performance.now() + timeoutMs : undefined;
       live.meter?.begin(fuel, deadline, timeoutMs);
@@ -499,7 +582,13 @@ export class WasmHost {
   #noteLimit(m: Loaded, what: string, e: unknown): unknown {
     if (e instanceof WasmLimitError) {
       this.#error = e.message;
-      this.#record({ kind: "wasm.limit", module: m.info.name, call: what, limit: e.limit, message: e.message });
+      this.#record({
+        kind: "wasm.limit",
+        module: m.info.name,
+        call: what,
+        limit: e.limit,
+        message: e.message,
+      });
     }
     return e;
   }
@@ -508,7 +597,10 @@ export class WasmHost {
    * Runs a command module's `_start` in a fresh instance and resolves to its exit code
    * (and the fuel used). `wasi` overrides the module's WASI options for this run.
    */
-  async run(name: string, opts?: { timeoutMs?: number; fuel?: number; wasi?: Partial<ModuleWasi> }): Promise<RunResult> {
+  async run(
+    name: string,
+    opts?: { timeoutMs?: number; fuel?: number; wasi?: Partial<ModuleWasi> },
+  ): Promise<RunResult> {
     this.#alive();
     const m = this.#get(name);
     const { timeoutMs, fuel } = this.#limits(m, opts);
@@ -537,7 +629,9 @@ export class WasmHost {
         }
       }
       if (!m.live && !m.info.metered && (timeoutMs !== undefined || fuel !== undefined)) {
-        throw new WasmModuleError(`module "${name}" was loaded without metering; pass timeoutMs/fuel at load time (or use isolation "worker")`);
+        throw new WasmModuleError(
+          `module "${name}" was loaded without metering; pass timeoutMs/fuel at load time (or use isolation "worker")`,
+        );
       }
       let deadline: number | undefined;
       const live = this.#instantiate(m, opts?.wasi, () => deadline);
@@ -574,4 +668,3 @@ export class WasmHost {
 export function clearCompileCache(): void {
   compileCache.clear();
 }
-

@@ -29,9 +29,13 @@ export interface WorkerInit {
 /** Where the compiled worker entry lives (dist/_worker.js, also when running from sources). */
 export function workerEntry(): URL {
   const here = new URL(import.meta.url);
-  const url = here.pathname.endsWith(".ts") ? new URL("../dist/_worker.js", here) : new URL("./_worker.js", here);
+  const url = here.pathname.endsWith(".ts")
+    ? new URL("../dist/_worker.js", here)
+    : new URL("./_worker.js", here);
   if (!fs.existsSync(fileURLToPath(url))) {
-    throw new WasmModuleError(`the worker entry ${fileURLToPath(url)} is missing; build the package first (npx tsc -b packages/wasm-host)`);
+    throw new WasmModuleError(
+      `the worker entry ${fileURLToPath(url)} is missing; build the package first (npx tsc -b packages/wasm-host)`,
+    );
   }
   return url;
 }
@@ -42,7 +46,12 @@ interface Pending {
   timer?: NodeJS.Timeout;
 }
 
-function revive(e: { name: string; message: string; limit?: WasmLimitError["limit"]; code?: number }): Error {
+function revive(e: {
+  name: string;
+  message: string;
+  limit?: WasmLimitError["limit"];
+  code?: number;
+}): Error {
   if (e.name === "WasmLimitError") return new WasmLimitError(e.limit ?? "trap", e.message);
   if (e.name === "WasiExit") return new WasiExit(e.code ?? 1);
   if (e.name === "WasmModuleError") return new WasmModuleError(e.message);
@@ -127,7 +136,12 @@ export class WorkerInstance {
       if (timeoutMs !== undefined) {
         p.timer = setTimeout(() => {
           this.#settle(id);
-          reject(new WasmLimitError("time", `${what} exceeded its timeout of ${timeoutMs} ms; its worker was terminated`));
+          reject(
+            new WasmLimitError(
+              "time",
+              `${what} exceeded its timeout of ${timeoutMs} ms; its worker was terminated`,
+            ),
+          );
           void this.terminate();
         }, timeoutMs);
       }
@@ -140,7 +154,12 @@ export class WorkerInstance {
   }
 
   /** Calls an export in the worker. */
-  call(fn: string, args: Array<number | bigint>, timeoutMs?: number, fuel?: number): Promise<unknown> {
+  call(
+    fn: string,
+    args: Array<number | bigint>,
+    timeoutMs?: number,
+    fuel?: number,
+  ): Promise<unknown> {
     return this.#send({ type: "call", fn, args, fuel }, timeoutMs, `call ${fn}`);
   }
 

@@ -1,0 +1,271 @@
+import { execFileSync } from "node:child_process";
+import { generateKeyPairSync, sign } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { AuditLog } from "@forge/policy";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { cleanCompiled, compileC, tempDir } from "./_test_wasm.ts";
+import { WasmLimitError, WasmModuleError } from "./errors.ts";
+import { inspectModule } from "./module_info.ts";
+import { WasmHost } from "./wasm_host.ts";
+
+let work: string;
+const hosts: WasmHost[] = [];
+beforeAll(() => {
+  // Worker isolation loads the compiled worker entry from dist/.
+  const entry = fileURLToPath(new URL("../dist/_worker.js", import.meta.url));
+  if (!fs.existsSync(entry))
+    execFileSync("npx", ["tsc", "-b", "packages/wasm-host"], {
+      cwd: fileURLToPath(new URL("../../..", import.meta.url)),
+    });
+});
+beforeEach(() => {
+  work = tempDir();
+});
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.terminate();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+afterAll(cleanCompiled);
+
+function newHost(opts: ConstructorParameters<typeof WasmHost>[0] = {}): WasmHost {
+  const h = new WasmHost(opts);
+  hosts.push(h);
+  return h;
+}
+
+async function runOut(
+  host: WasmHost,
+  name: string,
+  args: string[],
+  opts: { timeoutMs?: number; fuel?: number } = {},
+) {
+  const out = path.join(work, `out-${Math.random()}`);
+  const fd = fs.openSync(out, "w");
+  try {
+    const r = await host.run(name, { ...opts, wasi: { args, stdio: [0, fd, fd] } });
+    return { ...r, out: fs.readFileSync(out, "utf8") };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+describe("WasmHost loading", () => {
+  it("hashes, lists imports/exports, records load facts and audits", async () => {
+    const audit = new AuditLog();
+    const host = newHost({ audit });
+    expect(host.status).toBe("Ready");
+    const file = compileC("limits");
+    const info = await host.loadModule("limits", file);
+    const bytes = fs.readFileSync(file);
+    const { createHash } = await import("node:crypto");
+    expect(info.hash).toBe(createHash("sha256").update(bytes).digest("hex"));
+    expect(info.size).toBe(bytes.length);
+    expect(
+      info.imports.some((i) => i.module === "wasi_snapshot_preview1" && i.name === "fd_write"),
+    ).toBe(true);
+    expect(info.exports.map((e) => e.name)).toEqual(expect.arrayContaining(["memory", "_start"]));
+    expect(info.memoryLimit).toBe(256 * 1024 * 1024);
+    expect(info.version).toBe(1);
+    expect(Date.parse(info.loadTime)).not.toBeNaN();
+    await expect(host.loadModule("limits", file)).rejects.toThrow(/loaded already/);
+    await expect(host.loadModule("bad", new Uint8Array([0, 1, 2]))).rejects.toBeInstanceOf(
+      WasmModuleError,
+    );
+    expect(host.status).toBe("Error");
+    expect(audit.entries().map((e) => e.event.kind)).toEqual(
+      expect.arrayContaining(["wasm.load", "wasm.load.error"]),
+    );
+    expect(host.unloadModule("limits")).toBe(true);
+    await expect(host.call("limits", "_start")).rejects.toThrow(/no module named/);
+  });
+
+  it("verifies ed25519 signatures against trusted keys", async () => {
+    const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+    const other = generateKeyPairSync("ed25519");
+    const file = compileC("limits");
+    const bytes = fs.readFileSync(file);
+    const sig = sign(null, bytes, privateKey);
+    const raw = Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url");
+    const host = newHost({ trustedKeys: [other.publicKey, raw], requireSignature: true });
+    expect((await host.loadModule("a", bytes, { signature: sig })).signed).toBe(true);
+    expect((await host.loadModule("b", bytes, { signature: sig.toString("base64") })).signed).toBe(
+      true,
+    );
+    await expect(
+      host.loadModule("c", bytes, { signature: sign(null, bytes, other.privateKey).subarray(1) }),
+    ).rejects.toThrow(/does not verify/);
+    await expect(host.loadModule("d", bytes)).rejects.toThrow(/not signed/);
+    const copy = path.join(work, "m.wasm");
+    fs.copyFileSync(file, copy);
+    fs.writeFileSync(`${copy}.sig`, sig.toString("base64"));
+    expect((await host.loadModule("e", copy)).signed).toBe(true);
+    const tampered = Uint8Array.from(bytes);
+    tampered[tampered.length - 1]! ^= 1;
+    await expect(host.loadModule("f", tampered, { signature: sig })).rejects.toThrow(
+      /does not verify/,
+    );
+  });
+
+  it("refuses imports it does not provide", async () => {
+    const m = Uint8Array.from([
+      0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 2, 11, 1, 3, 0x65, 0x6e, 0x76, 3, 0x66,
+      0x6f, 0x6f, 0, 0,
+    ]);
+    expect(inspectModule(m).imports[0]).toMatchObject({ module: "env", name: "foo" });
+    await expect(newHost().loadModule("x", m)).rejects.toThrow(
+      /imports env\.foo, which Forge does not provide/,
+    );
+  });
+});
+
+describe("limits leave the host healthy", () => {
+  it("caps memory for a module that declares no maximum", async () => {
+    const file = compileC("limits");
+    expect(inspectModule(fs.readFileSync(file)).memories[0]!.max).toBeUndefined();
+    const host = newHost({ memoryLimit: 16 << 20 });
+    const info = await host.loadModule("l", file);
+    expect(info.memoryLimit).toBe(16 << 20);
+    const bomb = await runOut(host, "l", ["l", "membomb"]);
+    const mib = Number(/allocated (\d+) MiB/.exec(bomb.out)![1]);
+    expect(mib).toBeGreaterThan(5);
+    expect(mib).toBeLessThan(16);
+    expect((await runOut(host, "l", ["l", "grow"])).out).toBe("grow=-1\n");
+    expect((await runOut(host, "l", ["l", "ok"])).out).toBe("ok\n");
+    await expect(newHost({ memoryLimit: 65536 }).loadModule("tiny", file)).rejects.toThrow(
+      /initial memory, above the limit/,
+    );
+  });
+
+  it("stops an infinite loop in-thread, a deep recursion, and runs the next call", async () => {
+    const host = newHost({ timeoutMs: 200 });
+    expect((await host.loadModule("l", compileC("limits"))).metered).toBe(true);
+    await expect(runOut(host, "l", ["l", "loop"])).rejects.toMatchObject({
+      name: "WasmLimitError",
+      limit: "time",
+    });
+    await expect(runOut(host, "l", ["l", "recurse"])).rejects.toMatchObject({ limit: "stack" });
+    expect((await runOut(host, "l", ["l", "ok"])).out).toBe("ok\n");
+    expect((await runOut(host, "l", ["l", "raise"])).exitCode).toBe(137);
+  });
+
+  it("meters fuel deterministically", async () => {
+    const host = newHost({ fuel: 50_000_000 });
+    await host.loadModule("l", compileC("limits"));
+    const a = await runOut(host, "l", ["l", "count"]);
+    const b = await runOut(host, "l", ["l", "count"]);
+    expect(a.out).toBe("done\n");
+    expect(a.fuelUsed).toBe(b.fuelUsed);
+    await expect(runOut(host, "l", ["l", "count"], { fuel: a.fuelUsed - 1 })).rejects.toMatchObject(
+      { limit: "fuel" },
+    );
+    expect((await runOut(host, "l", ["l", "count"], { fuel: a.fuelUsed })).out).toBe("done\n");
+    await expect(runOut(host, "l", ["l", "loop"], { fuel: 1_000_000 })).rejects.toBeInstanceOf(
+      WasmLimitError,
+    );
+  });
+
+  it("terminates a worker on timeout and serves the next call from a fresh one", async () => {
+    const host = newHost({ isolation: "worker", timeoutMs: 300 });
+    await host.loadModule("r", compileC("reactor", { reactor: true }));
+    expect(await host.call("r", "add", [2, 3])).toBe(5);
+    expect(await host.call("r", "bump")).toBe(1);
+    expect(await host.call("r", "bump")).toBe(2);
+    await expect(host.call("r", "spin")).rejects.toMatchObject({ limit: "time" });
+    expect(await host.call("r", "bump")).toBe(1); // a fresh instance
+    await host.loadModule("l", compileC("limits"));
+    await expect(runOut(host, "l", ["l", "loop"])).rejects.toMatchObject({ limit: "time" });
+    expect((await runOut(host, "l", ["l", "ok"])).out).toBe("ok\n");
+  });
+});
+
+describe("calls, host interface and hot reload", () => {
+  it("calls exports, keeps instance state, and serves the forge host interface", async () => {
+    const lines: string[] = [];
+    const audit = new AuditLog();
+    let during = "";
+    const host = newHost({
+      audit,
+      log: (l) => {
+        lines.push(l);
+        during = host.status;
+      },
+    });
+    await host.loadModule("r", compileC("reactor", { reactor: true }));
+    expect(await host.call("r", "add", [40, 2])).toBe(42);
+    expect(await host.call("r", "bump")).toBe(1);
+    expect(await host.call("r", "bump")).toBe(2);
+    expect(await host.call("r", "host_api")).toBe(0);
+    expect(lines).toEqual(["[WASM] info wasm:r: hello host"]);
+    expect(during).toBe("Running");
+    expect(host.status).toBe("Ready");
+    expect(
+      audit.entries().some((e) => e.event.kind === "host.log" && e.event.message === "hello host"),
+    ).toBe(true);
+    await expect(host.call("r", "nope")).rejects.toThrow(TypeError);
+  });
+
+  it("reloads under load in-thread without losing a call", async () => {
+    const host = newHost();
+    const v1 = compileC("reactor", { reactor: true, defines: { VERSION: 1 }, out: "v1.wasm" });
+    const v2 = compileC("reactor", { reactor: true, defines: { VERSION: 2 }, out: "v2.wasm" });
+    await host.loadModule("svc", v1);
+    const results: unknown[] = [];
+    let done = false;
+    const reload = host.reloadModule("svc", v2).then((i) => {
+      done = true;
+      return i;
+    });
+    let issued = 0;
+    const calls: Promise<unknown>[] = [];
+    while (!done || issued < 50) {
+      calls.push(host.call("svc", "version").then((v) => results.push(v)));
+      issued++;
+      if (!done) await new Promise((r) => setImmediate(r));
+      if (done) {
+        for (let i = 0; i < 50; i++)
+          calls.push(host.call("svc", "version").then((v) => results.push(v)));
+        issued += 50;
+        break;
+      }
+    }
+    await Promise.all(calls);
+    expect((await reload).version).toBe(2);
+    expect(results).toHaveLength(issued);
+    expect(results.every((v) => v === 1 || v === 2)).toBe(true);
+    expect(results.indexOf(1)).toBe(0);
+    expect(results.lastIndexOf(1)).toBeLessThan(results.indexOf(2));
+    expect(results.slice(-50).every((v) => v === 2)).toBe(true);
+  });
+
+  it("reloads under load with workers: calls in flight finish on the old version", async () => {
+    const audit = new AuditLog();
+    const host = newHost({ isolation: "worker", audit });
+    const v1 = compileC("reactor", { reactor: true, defines: { VERSION: 1 }, out: "v1.wasm" });
+    const v2 = compileC("reactor", { reactor: true, defines: { VERSION: 2 }, out: "v2.wasm" });
+    await host.loadModule("svc", v1);
+    const before = Array.from({ length: 100 }, () => host.call("svc", "version"));
+    const reload = host.reloadModule("svc", v2);
+    const during = Array.from({ length: 100 }, () => host.call("svc", "version"));
+    await reload;
+    const after = Array.from({ length: 100 }, () => host.call("svc", "version"));
+    const [b, d, a] = await Promise.all([
+      Promise.all(before),
+      Promise.all(during),
+      Promise.all(after),
+    ]);
+    expect(b.every((v) => v === 1)).toBe(true);
+    expect(d.every((v) => v === 1 || v === 2)).toBe(true);
+    expect(a.every((v) => v === 2)).toBe(true);
+    expect(audit.entries().filter((e) => e.event.kind === "wasm.reload")).toHaveLength(1);
+  });
+
+  it("terminates", async () => {
+    const host = newHost();
+    await host.loadModule("r", compileC("reactor", { reactor: true }));
+    await host.terminate();
+    expect(host.status).toBe("Terminated");
+    await expect(host.call("r", "add", [1, 2])).rejects.toThrow(/terminated/);
+  });
+});
