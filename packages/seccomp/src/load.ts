@@ -63,9 +63,17 @@ export interface RunSeccompOptions {
  */
 export function compileSeccompForRun(spec: string, opts: RunSeccompOptions = {}): CompiledFilter {
   const { profile, source } = loadProfile(spec);
+  // Built-ins are validated by this package's tests; files always go through the schema.
+  const trusted =
+    !(spec.includes("/") || spec.endsWith(".json")) &&
+    builtinProfiles().some((b) => b.name === spec);
   try {
     return compileResolved(
-      resolveProfile(profile, { arch: opts.arch ?? hostArch(), caps: opts.caps ?? [] }, source),
+      resolveProfile(
+        profile,
+        { arch: opts.arch ?? hostArch(), caps: opts.caps ?? [], trusted },
+        source,
+      ),
     );
   } catch (e) {
     if (e instanceof ProfileError) throw e;
