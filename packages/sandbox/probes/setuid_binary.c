@@ -1,5 +1,6 @@
 /* Executes the setuid-root helper the harness placed next to the probes (arg suid=PATH)
- * and reads the helper's effective uid and the host uid it maps to.
+ * and reads the helper's effective uid and the uid it maps to one user namespace up; the
+ * harness reads the helper's Uid line from the host's /proc, and that host view decides.
  * SAFE: exec refused, or the helper's effective uid is not host root. */
 #include "probe.h"
 int main(void) {
@@ -26,6 +27,6 @@ int main(void) {
   long euid = -1, hosteuid = -2;
   if (strncmp(out, "exec-failed", 11) == 0) SAFE("exec of the setuid helper refused: %s", out + 12);
   if (sscanf(out, "euid=%ld hosteuid=%ld", &euid, &hosteuid) != 2) UNSAFE("unexpected helper output: %s", out);
-  if (hosteuid == 0) UNSAFE("setuid helper ran with euid %ld = host uid 0 (probe euid %d)", euid, (int)geteuid());
-  SAFE("setuid helper ran with euid %ld, host uid %ld (probe euid %d)", euid, hosteuid, (int)geteuid());
+  if (hosteuid == 0) UNSAFE("setuid helper ran with euid %ld = uid 0 of the parent user namespace (probe euid %d)", euid, (int)geteuid());
+  SAFE("setuid helper ran with euid %ld, parent-namespace uid %ld (probe euid %d)", euid, hosteuid, (int)geteuid());
 }
