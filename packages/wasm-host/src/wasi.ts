@@ -776,48 +776,35 @@ export class WasiHost {
 
     return {
       args_get: (argv: number, buf: number) =>
-        run(
-          "args_get",
-          "args",
-          () => {
+        run("args_get", "args", () => {
           this.#authorize("args_get", "args");
-          return fill(this.#args, argv, buf;
+          return fill(this.#args, argv, buf);
         }),
-        ),
       args_sizes_get: (c: number, s: number) =>
-        run(
-          "args_sizes_get",
-          "args",
-          () => 
+        run("args_sizes_get", "args", () => {
           this.#authorize("args_sizes_get", "args");
-          return sizes(this.#args, c, s;),
-        ),
+          return sizes(this.#args, c, s);
+        }),
       environ_get: (envp: number, buf: number) =>
-        run(
-          "environ_get",
-          "env",
-          () => 
+        run("environ_get", "env", () => {
           this.#authorize("environ_get", "env");
-          return fill(this.#env, envp, buf;),
-        ),
+          return fill(this.#env, envp, buf);
+        }),
       environ_sizes_get: (c: number, s: number) =>
-        run(
-          "environ_sizes_get",
-          "env",
-          () => 
+        run("environ_sizes_get", "env", () => {
           this.#authorize("environ_sizes_get", "env");
-          return sizes(this.#env, c, s;),
-        ),
+          return sizes(this.#env, c, s);
+        }),
       clock_res_get: (id: number, ptr: number) =>
-        run("clock_res_get", `clock:$id`, () => {
-          this.#authorize("clock_res_get", `clock:$id`);
-          if (id < 0 || id > 3) throw fsError("EINVAL", `unknown clock $id`);
+        run("clock_res_get", `clock:${id}`, () => {
+          this.#authorize("clock_res_get", `clock:${id}`);
+          if (id < 0 || id > 3) throw fsError("EINVAL", `unknown clock ${id}`);
           this.#u64(ptr, id === 0 ? 1000n : id === 1 ? 1n : 1000n);
           return E.SUCCESS!;
         }),
       clock_time_get: (id: number, _precision: bigint, ptr: number) =>
-        run("clock_time_get", `clock:$id`, () => {
-          this.#authorize("clock_time_get", `clock:$id`);
+        run("clock_time_get", `clock:${id}`, () => {
+          this.#authorize("clock_time_get", `clock:${id}`);
           this.#u64(ptr, this.#clockNs(id));
           return E.SUCCESS!;
         }),
@@ -826,7 +813,7 @@ export class WasiHost {
           const e = this.#fd(fd);
           this.#need(e, R.FD_ADVISE);
           this.#authorize("fd_advise", fdRes(fd));
-          if (advice > 5) throw fsError("EINVAL", `unknown advice $advice`);
+          if (advice > 5) throw fsError("EINVAL", `unknown advice ${advice}`);
           return E.SUCCESS!; // advisory only; Node has no posix_fadvise
         }),
       fd_allocate: (fd: number, off: bigint, len: bigint) =>
@@ -1017,7 +1004,7 @@ export class WasiHost {
                 : whence === 2
                   ? fs.fstatSync(e.hostFd).size
                   : Number.NaN;
-          if (Number.isNaN(base)) throw fsError("EINVAL", `unknown whence $whence`);
+          if (Number.isNaN(base)) throw fsError("EINVAL", `unknown whence ${whence}`);
           const pos = base + Number(offset);
           if (pos < 0) throw fsError("EINVAL", "negative offset");
           e.pos = pos;
@@ -1165,7 +1152,7 @@ export class WasiHost {
           const wantsWrite = (base & (R.FD_WRITE | R.FD_ALLOCATE | R.FD_FILESTAT_SET_SIZE)) !== 0;
           const wantsRead = (base & (R.FD_READ | R.FD_READDIR)) !== 0;
           if ((reqBase & R.FD_WRITE) !== 0 && (de.inh & R.FD_WRITE) === 0 && de.pre?.readOnly) {
-            throw fsError("EROFS", `$de.preopenName ?? "the preopen"is read-only`);
+            throw fsError("EROFS", `${de.preopenName ?? "the preopen"} is read-only`);
           }
           const [e, r] = this.#resolve("path_open", dfd, p, l, (dflags & 1) !== 0, need, {
             oflags,
@@ -1338,7 +1325,7 @@ export class WasiHost {
               else if (e.kind === "file" && tag === 1)
                 nbytes = BigInt(Math.max(0, fs.fstatSync(e.hostFd).size - e.pos));
               ready.push({ ud, err, type: tag, nbytes });
-            } else throw fsError("EINVAL", `unknown subscription tag $tag`);
+            } else throw fsError("EINVAL", `unknown subscription tag ${tag}`);
           }
           if (ready.length === 0 && clockUd !== undefined) {
             if (wait > 0) this.sleep(wait);
@@ -1364,10 +1351,10 @@ export class WasiHost {
         throw new WasiExit(code >>> 0);
       },
       proc_raise: (sig: number) =>
-        run("proc_raise", `signal:$sig`, () => {
-          this.#authorize("proc_raise", `signal:$sig`);
+        run("proc_raise", `signal:${sig}`, () => {
+          this.#authorize("proc_raise", `signal:${sig}`);
           if (sig === 0) return E.SUCCESS!;
-          if (sig < 0 || sig > 64) throw fsError("EINVAL", `unknown signal $sig`);
+          if (sig < 0 || sig > 64) throw fsError("EINVAL", `unknown signal ${sig}`);
           // No handlers exist in preview1: a raised signal terminates, as its default action would.
           throw new WasiExit(128 + sig);
         }),
