@@ -549,7 +549,11 @@ export async function killLauncherCheck(
       return {
         name,
         verdict: "ERROR",
-        reason: `the sleeper never reported ready: ${stderr.trim().split("\n").slice(-2).join(" | ")}`,
+        reason: `the sleeper never reported ready: ${stderr
+          .split("\n")
+          .filter((l) => l.trim() && !/^\s+at /.test(l))
+          .slice(0, 2)
+          .join(" | ")}`,
       };
     child.kill("SIGKILL");
     await exited;

@@ -1,0 +1,140 @@
+// The escape-probe suite (issue 4, "Proof"): every probe in packages/sandbox/probes runs in
+// its own `forge run --profile default` sandbox and must come out SAFE; a subset runs
+// rootless (uid 65534 via setpriv). A self-check first proves the probes do see an
+// unsandboxed process, so a SAFE cannot come from a probe that detects nothing.
+// bench/escape/run.mjs prints the same suite side by side with bwrap.
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  adaptPrefix,
+  type CompiledProbes,
+  compileProbes,
+  FORGE_CLI,
+  forgePrefix,
+  type ProbeResults,
+  rootless,
+  runProbes,
+} from "./_probes.ts";
+
+const isRoot = process.getuid?.() === 0;
+const cliBuilt = fs.existsSync(path.join(path.dirname(FORGE_CLI), "..", "dist", "main.js"));
+
+/** One line per non-SAFE result, plus a line when options had to be dropped. */
+function problems(results: ProbeResults): string[] {
+  const out: string[] = [];
+  if (results.partial.length)
+    out.push(
+      `PARTIAL RUN: forge run rejected ${results.partial.join(", ")} (ran: ${results.prefix.slice(2).join(" ")})`,
+    );
+  for (const r of results)
+    if (r.verdict !== "SAFE") out.push(`${r.verdict} ${r.name}: ${r.reason}`);
+  return out;
+}
+
+describe("escape probes", () => {
+  let compiled: CompiledProbes | undefined;
+
+  beforeAll(async () => {
+    compiled = await compileProbes();
+  });
+
+  afterAll(() => {
+    compiled?.cleanup();
+  });
+
+  test("there are at least 40 probes", () => {
+    expect(compiled!.probes.length).toBeGreaterThanOrEqual(40);
+  });
+
+  test("self-check: without a sandbox the probes report UNSAFE", async () => {
+    // Only probes that change nothing on the host when they succeed.
+    const probes = [
+      "env_secret",
+      "leaked_fds",
+      "leaked_fd_outside",
+      "cwd_outside",
+      "host_fs_visible",
+      "host_pid_visible",
+      "host_tcp",
+      "host_abstract_unix",
+      "tiocsti_host",
+      "dev_tty_open",
+      "seccomp_filter",
+    ];
+    const results = await runProbes({
+      prefix: ["env", "--"],
+      probeDir: compiled!.dir,
+      probes,
+      killCheck: false,
+      adapt: false,
+    });
+    const notUnsafe = results.filter((r) => r.verdict !== "UNSAFE");
+    expect(
+      notUnsafe.map((r) => `${r.verdict} ${r.name}: ${r.reason}`),
+      "these probes failed to see an unsandboxed process",
+    ).toEqual([]);
+  });
+
+  test("options the sandbox command rejects are dropped and reported", async () => {
+    // A stand-in CLI that rejects --bogus the way node:util parseArgs does.
+    const fake = [
+      'for a in "$@"; do case "$a" in --bogus*) echo "forge: unknown option \'--bogus\'" >&2; exit 2;; --) break;; esac; done',
+      'while [ "$1" != "--" ]; do shift; done; shift; exec "$@"',
+    ].join("\n");
+    const prefix = ["sh", "-c", fake, "sh", "--keep", "x", "--bogus", "y", "--"];
+    const r = await adaptPrefix(prefix, compiled!.dir);
+    expect(r.dropped).toEqual(["--bogus"]);
+    expect(r.prefix).toEqual(["sh", "-c", fake, "sh", "--keep", "x", "--"]);
+  });
+
+  test.skipIf(!isRoot)("forge run --profile default (as root): every probe is SAFE", async () => {
+    if (!cliBuilt) throw new Error(`${FORGE_CLI} needs packages/cli/dist: run "npx tsc -b" first`);
+    const results = await runProbes({
+      prefix: forgePrefix(compiled!.dir),
+      probeDir: compiled!.dir,
+    });
+    expect(results.length).toBe(compiled!.probes.length + 1); // + kill_launcher
+    const bad = problems(results);
+    expect(
+      bad.length,
+      `${bad.length} problem(s) with forge run --profile default:\n${bad.join("\n")}`,
+    ).toBe(0);
+  });
+
+  test.skipIf(!isRoot)(
+    "forge run --profile default (rootless, uid 65534): the subset is SAFE",
+    async () => {
+      if (!cliBuilt)
+        throw new Error(`${FORGE_CLI} needs packages/cli/dist: run "npx tsc -b" first`);
+      const probes = [
+        "caps_zero",
+        "no_new_privs",
+        "uid_map_host_root",
+        "setuid_binary",
+        "unshare_userns",
+        "clone3",
+        "mount_tmpfs",
+        "env_secret",
+        "leaked_fds",
+        "cwd_outside",
+        "host_fs_visible",
+        "host_pid_visible",
+        "tiocsti_host",
+        "dev_tty_open",
+        "core_pattern_write",
+      ];
+      const results = await runProbes({
+        prefix: rootless(forgePrefix(compiled!.dir)),
+        probeDir: compiled!.dir,
+        probes,
+      });
+      expect(results.length).toBe(probes.length + 1);
+      const bad = problems(results);
+      expect(
+        bad.length,
+        `${bad.length} problem(s) with rootless forge run:\n${bad.join("\n")}`,
+      ).toBe(0);
+    },
+  );
+});
