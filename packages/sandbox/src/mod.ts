@@ -11,6 +11,8 @@ export * as cgroups from "@forge/cgroups";
 export * as seccomp from "@forge/seccomp";
 export * as namespaces from "@forge/namespaces";
 export * as capabilities from "@forge/capabilities";
+export * as policy from "@forge/policy";
+export * as wasm from "@forge/wasm-host";
 export * from "./launch.ts";
 export * from "./doctor.ts";
 export * from "./profile.ts";
