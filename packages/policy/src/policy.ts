@@ -220,7 +220,8 @@ function toIdentity(d: IdentityDoc): Identity {
  *
  * Evaluation order: quarantined subject → deny; unknown identity → deny; trust level
  * Quarantined → deny; the first matching rule decides; else the identity's capability
- * set allows; else the default (deny with `defaultErrno`). Each deny counts toward the
+ * set allows (actions "host:<api>" are matched against its `apis`, others against
+ * `syscalls` and `resources`); else the default (deny with `defaultErrno`). Each deny counts toward the
  * subject's `quarantineAfter`; reaching it turns the deny into a quarantine.
  *
  * @example
@@ -468,7 +469,10 @@ export class Policy {
           `rule ${r.id} ${r.decision === "deny" ? "denies" : "quarantines on"} ${req.action}`,
       };
     }
-    if (st.caps.allows(req.action, resource)) {
+    const granted = req.action.startsWith("host:")
+      ? st.caps.allowsApi(req.action.slice(5))
+      : st.caps.allows(req.action, resource);
+    if (granted) {
       return {
         effect: "allow",
         rule: "capabilities",
