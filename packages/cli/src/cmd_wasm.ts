@@ -54,7 +54,8 @@ export function parseSize(text: string, what: string): number {
   const mult = unit === "K" ? 1024 : unit === "M" ? 1024 ** 2 : unit === "G" ? 1024 ** 3 : 1;
   const n = Math.floor(Number(m[1]) * mult);
   if (n < 65536) throw new CliError(`${what}: ${text} is below one WebAssembly page (64K)`);
-  if (n > 4 * 1024 ** 3) throw new CliError(`${what}: ${text} is above the 4G a wasm32 memory can address`);
+  if (n > 4 * 1024 ** 3)
+    throw new CliError(`${what}: ${text} is above the 4G a wasm32 memory can address`);
   return n;
 }
 
@@ -82,7 +83,10 @@ function fmtLimits(l: { min: number; max?: number }): string {
 async function runCmd(argv: string[]): Promise<number> {
   const { values: v, command: rest } = parseCommandLine(argv, RUN_OPTIONS);
   const [file, ...more] = rest;
-  if (!file) throw new CliError('no module given; usage: forge wasm run [options] MODULE.wasm [-- ARGS...] (try "forge wasm --help")');
+  if (!file)
+    throw new CliError(
+      'no module given; usage: forge wasm run [options] MODULE.wasm [-- ARGS...] (try "forge wasm --help")',
+    );
   const args = more[0] === "--" ? more.slice(1) : more;
   const env: Record<string, string> = {};
   for (const kv of many(v.env)) {
@@ -93,14 +97,17 @@ async function runCmd(argv: string[]): Promise<number> {
   const preopens = many(v.dir).map(parseDir);
   const memoryLimit = v.memory ? parseSize(v.memory as string, "--memory") : undefined;
   const timeoutMs = v.timeout ? parseDuration(v.timeout as string, "--timeout") : undefined;
-  const fuel = v.fuel ? parseInteger(v.fuel as string, "--fuel", 0, Number.MAX_SAFE_INTEGER) : undefined;
+  const fuel = v.fuel
+    ? parseInteger(v.fuel as string, "--fuel", 0, Number.MAX_SAFE_INTEGER)
+    : undefined;
   const name = path.basename(file).replace(/\.wasm$/, "");
   const host = new wasm.WasmHost({ memoryLimit, timeoutMs, fuel });
   try {
     try {
       await host.loadModule(name, file, { wasi: { args: [name, ...args], env, preopens } });
     } catch (e) {
-      if (e instanceof wasm.WasmModuleError || e instanceof TypeError) throw new CliError(e.message, 125);
+      if (e instanceof wasm.WasmModuleError || e instanceof TypeError)
+        throw new CliError(e.message, 125);
       throw e;
     }
     try {
@@ -139,16 +146,23 @@ async function inspectCmd(argv: string[]): Promise<number> {
   const { createHash } = await import("node:crypto");
   const hash = createHash("sha256").update(bytes).digest("hex");
   if (json) {
-    process.stdout.write(`${JSON.stringify({ file, sha256: hash, size: bytes.length, ...shape }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ file, sha256: hash, size: bytes.length, ...shape }, null, 2)}\n`,
+    );
     return 0;
   }
   const out: string[] = [`module: ${file}`, `sha256: ${hash}`, `size: ${bytes.length} bytes`];
   if (shape.memories.length === 0) out.push("memory: none");
   shape.memories.forEach((m, i) => {
-    out.push(`memory ${i}${m.imported ? " (imported)" : ""}: ${fmtLimits(m)}; Forge caps it at the --memory limit (default 256 MiB)`);
+    out.push(
+      `memory ${i}${m.imported ? " (imported)" : ""}: ${fmtLimits(m)}; Forge caps it at the --memory limit (default 256 MiB)`,
+    );
   });
   out.push(`imports (${shape.imports.length}):`);
-  for (const i of shape.imports) out.push(`  ${i.module}.${i.name}: ${i.kind}${fmtType(i.type)}${i.limits ? ` ${fmtLimits(i.limits)}` : ""}`);
+  for (const i of shape.imports)
+    out.push(
+      `  ${i.module}.${i.name}: ${i.kind}${fmtType(i.type)}${i.limits ? ` ${fmtLimits(i.limits)}` : ""}`,
+    );
   out.push(`exports (${shape.exports.length}):`);
   for (const e of shape.exports) out.push(`  ${e.name}: ${e.kind}${fmtType(e.type)}`);
   process.stdout.write(`${out.join("\n")}\n`);
@@ -169,6 +183,8 @@ export const command: Command = {
       return runCmd(rest);
     }
     if (sub === "inspect") return inspectCmd(rest);
-    throw new CliError(`unknown wasm sub-command "${sub ?? ""}"; use "run" or "inspect" (try "forge wasm --help")`);
+    throw new CliError(
+      `unknown wasm sub-command "${sub ?? ""}"; use "run" or "inspect" (try "forge wasm --help")`,
+    );
   },
 };

@@ -139,6 +139,7 @@ interface Loaded {
   live?: Live;
   worker?: WorkerInstance;
   running: number;
+  deadline?: number;
 }
 
 const compileCache = new Map<
@@ -535,30 +536,17 @@ export class WasmHost {
           throw this.#noteLimit(m, what, e);
         });
       }
-      let deadline: number | undefined;
-      if (!m.live) {
-        const fresh = this.#instantiate(m, undefined, () => deadline);
-        try {
-          fresh.meter?.begin(undefined, undefined);
-          fresh.wasi.initialize(fresh.instance);
-        } catch (e) {
-          fresh.wasi.close();
-          throw this.#noteLimit(m, `${name}._initialize`, this.#classify(e, `${name}._initialize`));
-        } finally {
-          fresh.meter?.end();
-        }
-        m.live = fresh;
-      }
-      const live = m.live;
+      const live = this.#ensureLive(m);
       const f = live.instance.exports[fn];
       if (typeof f !== "function")
         throw new TypeError(`module "${name}" exports no function "${fn}"`);
-      if (!m.live.meter && (timeoutMs !== undefined || fuel !== undefined)) {
+      if (!live.meter && (timeoutMs !== undefined || fuel !== undefined)) {
         throw new WasmModuleError(
           `module "${name}" was loaded without metering; pass timeoutMs/fuel at load time (or use isolation "worker")`,
         );
       }
-      deadline = timeoutMs !== undefined ? performance.now() + timeoutMs : undefined;
+      const deadline = timeoutMs !== undefined ? performance.now() + timeoutMs : undefined;
+      m.deadline = deadline;
       live.meter?.begin(fuel, deadline, timeoutMs);
       try {
         const r = (f as (...a: unknown[]) => unknown)(...args);
@@ -571,12 +559,40 @@ export class WasmHost {
       } finally {
         live.meter?.end();
         live.wasi.flushAudit();
-        deadline = undefined;
+        m.deadline = undefined;
       }
     } finally {
       this.#running--;
       m.running--;
     }
+  }
+
+  #ensureLive(m: Loaded): Live {
+    if (m.live) return m.live;
+    const fresh = this.#instantiate(m, undefined, () => m.deadline);
+    try {
+      fresh.meter?.begin(undefined, undefined);
+      fresh.wasi.initialize(fresh.instance);
+    } catch (e) {
+      fresh.wasi.close();
+      const what = `${m.info.name}._initialize`;
+      throw this.#noteLimit(m, what, this.#classify(e, what));
+    } finally {
+      fresh.meter?.end();
+    }
+    m.live = fresh;
+    return fresh;
+  }
+
+  /**
+   * Instantiates a module now (running its `_initialize`) instead of on the first
+   * call; with worker isolation, starts its worker.
+   */
+  async instantiate(name: string): Promise<void> {
+    this.#alive();
+    const m = this.#get(name);
+    if (this.#useWorker(m)) this.#worker(m);
+    else this.#ensureLive(m);
   }
 
   #noteLimit(m: Loaded, what: string, e: unknown): unknown {
