@@ -18,3 +18,4 @@ export * from "./doctor.ts";
 export * from "./profile.ts";
 export * from "./rlimits.ts";
 export * from "./resolve_command.ts";
+export * from "./plugin_host.ts";
