@@ -1,5 +1,13 @@
 import fs from "node:fs";
-import { cleanEnv, launch } from "@forge/sandbox/launch";
+import { loadProfile } from "@forge/sandbox/profile";
+import { parseRlimit } from "@forge/sandbox/rlimits";
+import {
+  parseBind,
+  parseLimitsOption,
+  parseTmpfs,
+  Sandbox,
+  type SandboxOptions,
+} from "@forge/sandbox/sandbox";
 import { many, parseCommandLine, parseDuration, parseInteger } from "./args.ts";
 import { CliError, type Command } from "./cli_error.ts";
 
@@ -7,124 +15,206 @@ const HELP = `forge run: run a command in a sandbox
 
 Usage: forge run [options] -- COMMAND [ARGS...]
 
-The command runs in new user, pid, mount, ipc, uts and net namespaces with
-no_new_privs set, as root or as an unprivileged user. forge exits with the
-command's exit code (128+N when signal N ended it).
+By default the command runs under the "default" profile: new user, pid, mount, ipc,
+uts, cgroup and net namespaces; a new root with the host's /usr, /bin, /lib* and /etc
+read-only, a private /tmp, a fresh /proc and a minimal /dev; every capability
+dropped; no_new_privs; Landlock; Forge's default seccomp filter; a clean environment.
+As root the sandbox's root is mapped to uid 65534 on the host; rootless, to you.
 
-Options:
-  --uid N              uid inside the sandbox (default 0)
-  --gid N              gid inside the sandbox (default 0)
-  --net none|host      none: a new network namespace (default); host: share ours
+Sandbox:
+  --profile P          a profile name or file (see "forge profile list"); default "default"
+  --bind SRC:DST[:ro]  bind a host path into the sandbox (repeatable)
+  --tmpfs DST[:SIZE]   a tmpfs at DST, e.g. /scratch:64m (repeatable)
+  --net none|host      none: only lo (default); host: share the host's network
+  --hostname H         hostname inside
+  --cwd DIR            working directory inside
+  --uid N, --gid N     ids inside the sandbox (default 0)
+  --id-map identity    as root: map the sandbox's ids to the same host ids
+  --cap-add CAP        keep a capability, e.g. NET_BIND_SERVICE (repeatable)
+  --seccomp PROFILE    a seccomp profile (built-in name or file) or "unconfined"
+  --landlock MODE      strict, best-effort or off
+  --rlimit R=N         a resource limit, e.g. nofile=1024 or nproc=64:64 (repeatable)
   --env K=V            set an environment variable (repeatable)
   --keep-env K         pass the caller's K through (repeatable)
-  --cwd DIR            working directory inside the sandbox
+
+Limits (cgroups):
+  --memory SIZE        e.g. 256M          --no-swap        no swap at all
+  --cpus N             e.g. 0.05 (5%)     --pids N         at most N processes
+  --io-max SPEC        "MAJ:MIN rbps=1M wiops=100" or "/dev/sda wbps=10M" (repeatable)
+  --limits WORDS       clawos (256M, 5% CPU, 32 pids, no swap, OOM group kill),
+                       strict (default: fail if a limit cannot hold) or best-effort
+
+Run:
   --timeout DUR        kill the whole sandbox after DUR (e.g. 10s, 500ms); exit 124
-  --json-status FILE   write how the command ended as JSON to FILE
-  -h, --help           this help
+  --json-status FILE   write how the command ended (and peak memory, CPU, pids) as JSON
 
-The environment is clean: PATH, HOME, TERM and LANG, plus --env and --keep-env.
+Exit codes: the command's own (128+N for signal N); 124 timeout; 125 the sandbox
+could not be set up; 126 the command could not be executed; 127 not found.
 
-Exit codes: the command's own; 124 timeout; 125 the sandbox could not be set up;
-126 the command could not be executed; 127 the command was not found.
-
-Example:
-  forge run -- /bin/echo hello`;
+Examples:
+  forge run -- /bin/echo hello
+  forge run --bind "$PWD:/work:ro" --cwd /work --memory 256M --timeout 30s -- python3 job.py`;
 
 const OPTIONS = {
+  profile: { type: "string" },
+  bind: { type: "string", multiple: true },
+  tmpfs: { type: "string", multiple: true },
+  net: { type: "string" },
+  hostname: { type: "string" },
+  cwd: { type: "string" },
   uid: { type: "string" },
   gid: { type: "string" },
-  net: { type: "string" },
+  "id-map": { type: "string" },
+  "cap-add": { type: "string", multiple: true },
+  seccomp: { type: "string" },
+  landlock: { type: "string" },
+  rlimit: { type: "string", multiple: true },
   env: { type: "string", multiple: true },
   "keep-env": { type: "string", multiple: true },
-  cwd: { type: "string" },
+  memory: { type: "string" },
+  swap: { type: "string" },
+  "no-swap": { type: "boolean" },
+  cpus: { type: "string" },
+  pids: { type: "string" },
+  "io-max": { type: "string", multiple: true },
+  limits: { type: "string", multiple: true },
   timeout: { type: "string" },
   "json-status": { type: "string" },
 } as const;
+
+/** Runs `f`, turning the RangeError/TypeError of a parser into a usage error. */
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RangeError || e instanceof TypeError || (e as Error).name === "MountPlanError")
+      throw new CliError((e as Error).message, 2);
+    throw e;
+  }
+}
+
+function oneOf<T extends string>(v: unknown, name: string, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!allowed.includes(v as T))
+    throw new CliError(
+      `--${name}: expected ${allowed.map((a) => `"${a}"`).join(" or ")}, got "${v}"`,
+    );
+  return v as T;
+}
+
+/** Builds the sandbox options from the command line. */
+export function runOptions(argv: string[]): {
+  options: SandboxOptions;
+  statusFile?: string;
+  timeoutText?: string;
+} {
+  const { values: v, command: cmd } = parseCommandLine(argv, OPTIONS);
+  if (cmd.length === 0)
+    throw new CliError(
+      'no command given; usage: forge run [options] -- COMMAND [ARGS...] (try "forge run --help")',
+    );
+  const env: Record<string, string> = {};
+  for (const kv of many(v.env)) {
+    const i = kv.indexOf("=");
+    if (i <= 0) throw new CliError(`--env: expected K=V, got "${kv}"`);
+    env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const limitsOpt = usage(() => parseLimitsOption(many(v.limits)));
+  const limits = {
+    ...(limitsOpt.preset ? { preset: limitsOpt.preset } : {}),
+    ...(v.memory !== undefined ? { memory: v.memory as string } : {}),
+    ...(v.swap !== undefined ? { swap: v.swap as string } : {}),
+    ...(v["no-swap"] ? { noSwap: true } : {}),
+    ...(v.cpus !== undefined ? { cpus: v.cpus as string } : {}),
+    ...(v.pids !== undefined ? { pids: v.pids as string } : {}),
+    ...(many(v["io-max"]).length ? { ioMax: many(v["io-max"]) } : {}),
+  };
+  const idMap = oneOf(v["id-map"], "id-map", ["unprivileged", "identity"] as const);
+  const options: SandboxOptions = {
+    argv: cmd,
+    profile: loadProfile((v.profile as string | undefined) ?? "default"),
+    binds: usage(() => many(v.bind).map(parseBind)),
+    tmpfs: usage(() => many(v.tmpfs).map(parseTmpfs)),
+    ...(v.net !== undefined ? { net: oneOf(v.net, "net", ["none", "host"] as const)! } : {}),
+    ...(v.hostname !== undefined ? { hostname: v.hostname as string } : {}),
+    ...(v.cwd !== undefined ? { cwd: v.cwd as string } : {}),
+    ...(v.uid !== undefined ? { uid: parseInteger(v.uid as string, "--uid", 0, 4294967294) } : {}),
+    ...(v.gid !== undefined ? { gid: parseInteger(v.gid as string, "--gid", 0, 4294967294) } : {}),
+    ...(idMap ? { idMap } : {}),
+    capAdd: many(v["cap-add"]),
+    ...(v.seccomp !== undefined ? { seccomp: v.seccomp as string } : {}),
+    ...(v.landlock !== undefined
+      ? { landlock: oneOf(v.landlock, "landlock", ["strict", "best-effort", "off"] as const)! }
+      : {}),
+    rlimits: usage(() => many(v.rlimit).map(parseRlimit)),
+    env,
+    keepEnv: many(v["keep-env"]),
+    ...(Object.keys(limits).length ? { limits } : {}),
+    ...(limitsOpt.mode ? { limitsMode: limitsOpt.mode } : {}),
+    ...(v.timeout !== undefined
+      ? { timeoutMs: parseDuration(v.timeout as string, "--timeout") }
+      : {}),
+  };
+  return {
+    options,
+    ...(v["json-status"] !== undefined ? { statusFile: v["json-status"] as string } : {}),
+    ...(v.timeout !== undefined ? { timeoutText: v.timeout as string } : {}),
+  };
+}
+
+function writeStatus(file: string | undefined, status: Record<string, unknown>): void {
+  if (file) fs.writeFileSync(file, `${JSON.stringify(status, null, 2)}\n`);
+}
 
 /** `forge run`. */
 export const command: Command = {
   summary: "run a command in a sandbox",
   help: HELP,
   async main(argv: string[]): Promise<number> {
-    const { values: v, command: cmd } = parseCommandLine(argv, OPTIONS);
-    if (cmd.length === 0)
-      throw new CliError(
-        'no command given; usage: forge run [options] -- COMMAND [ARGS...] (try "forge run --help")',
-      );
-    const net = (v.net as string | undefined) ?? "none";
-    if (net !== "none" && net !== "host")
-      throw new CliError(`--net: expected "none" or "host", got "${net}"`);
-    const env = cleanEnv();
-    for (const k of many(v["keep-env"])) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-    for (const kv of many(v.env)) {
-      const i = kv.indexOf("=");
-      if (i <= 0) throw new CliError(`--env: expected K=V, got "${kv}"`);
-      env[kv.slice(0, i)] = kv.slice(i + 1);
-    }
-    const timeoutMs =
-      v.timeout !== undefined ? parseDuration(v.timeout as string, "--timeout") : undefined;
-    const statusFile = v["json-status"] as string | undefined;
+    const { options, statusFile, timeoutText } = runOptions(argv);
     const started = Date.now();
-
-    let box: ReturnType<typeof launch>;
+    let box: Sandbox;
     try {
-      box = launch({
-        argv: cmd,
-        env,
-        ...(v.cwd !== undefined ? { cwd: v.cwd as string } : {}),
-        ...(v.uid !== undefined
-          ? { uid: parseInteger(v.uid as string, "--uid", 0, 4294967294) }
-          : {}),
-        ...(v.gid !== undefined
-          ? { gid: parseInteger(v.gid as string, "--gid", 0, 4294967294) }
-          : {}),
-        namespaces: { net: net === "none" },
-      });
+      box = usage(() => Sandbox.start(options));
     } catch (e) {
       const err = e as Error & { code?: string; syscall?: string };
-      if (err.name === "SpawnError") {
-        const code = err.syscall === "execve" ? (err.code === "ENOENT" ? 127 : 126) : 125;
-        writeStatus(statusFile, {
-          reason: "setup-failed",
-          error: err.message,
-          durationMs: Date.now() - started,
-        });
-        throw new CliError(err.message, code);
-      }
-      throw e;
-    }
-
-    const forward = (sig: NodeJS.Signals) => box.kill(sig);
-    const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
-    for (const s of signals) process.on(s, forward);
-    let timedOut = false;
-    const timer =
-      timeoutMs !== undefined
-        ? setTimeout(() => {
-            timedOut = true;
-            box.kill("SIGKILL");
-          }, timeoutMs)
-        : undefined;
-    try {
-      const st = await box.wait();
-      const exitCode = timedOut ? 124 : st.exitCode;
       writeStatus(statusFile, {
-        reason: timedOut ? "timeout" : st.signal ? "signal" : "exit",
-        exitCode: st.code,
-        signal: st.signal,
+        reason: "setup-failed",
+        message: err.message,
         durationMs: Date.now() - started,
       });
-      if (timedOut)
-        process.stderr.write(`forge: timed out after ${v.timeout}; the sandbox was killed\n`);
-      return exitCode;
+      if (e instanceof CliError) throw e;
+      if (err.name === "SpawnError" && err.syscall === "execve")
+        throw new CliError(err.message, err.code === "ENOENT" ? 127 : 126);
+      if (/Error$/.test(err.name) && err.name !== "Error" && err.name !== "TypeError")
+        throw new CliError(err.message, 125);
+      throw e;
+    }
+    for (const w of box.warnings) process.stderr.write(`forge: warning: ${w}\n`);
+    const forward = (sig: NodeJS.Signals) => box.kill(sig);
+    const signals: NodeJS.Signals[] = [
+      "SIGINT",
+      "SIGTERM",
+      "SIGHUP",
+      "SIGQUIT",
+      "SIGWINCH",
+      "SIGUSR1",
+      "SIGUSR2",
+    ];
+    for (const s of signals) process.on(s, forward);
+    try {
+      const r = await box.wait();
+      writeStatus(statusFile, r.record);
+      if (r.reason.kind === "timeout") {
+        process.stderr.write(
+          `forge: timed out after ${timeoutText ?? `${options.timeoutMs} ms`}; the sandbox was killed\n`,
+        );
+        return 124;
+      }
+      if (r.reason.kind === "oom-kill") process.stderr.write(`forge: ${r.reason.message}\n`);
+      return r.status.exitCode;
     } finally {
-      if (timer) clearTimeout(timer);
       for (const s of signals) process.off(s, forward);
     }
   },
 };
-
-function writeStatus(file: string | undefined, status: Record<string, unknown>): void {
-  if (!file) return;
-  fs.writeFileSync(file, `${JSON.stringify(status, null, 2)}\n`);
-}

@@ -27,6 +27,8 @@ export interface SpawnOptions {
   readonly file?: string;
   /** Programs to try in order, for a child whose filesystem view differs from ours. */
   readonly execCandidates?: readonly string[];
+  /** With `execCandidates`: the PATH they came from, for the "command not found" message. */
+  readonly searchedPath?: string;
   /** The child's whole environment (default: this process's). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** The child's working directory, entered after `steps` (so inside a new root). */
@@ -384,7 +386,13 @@ function execCandidates(
   opts: SpawnOptions,
   pathVar: string | undefined,
 ): { candidates: string[]; searched?: string } {
-  if (opts.execCandidates?.length) return { candidates: [...opts.execCandidates] };
+  if (opts.execCandidates?.length) {
+    const bare = !(opts.file ?? opts.argv[0]!).includes("/");
+    return {
+      candidates: [...opts.execCandidates],
+      ...(bare && opts.searchedPath ? { searched: opts.searchedPath } : {}),
+    };
+  }
   const file = opts.file ?? opts.argv[0]!;
   if (file.includes("/")) return { candidates: [file] };
   const dirs = (pathVar ?? "/usr/local/bin:/usr/bin:/bin").split(":").filter(Boolean);

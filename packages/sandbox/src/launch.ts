@@ -1,23 +1,29 @@
 /**
- * The launch plan: turns sandbox options into one ordered program of steps for the
- * spawn trampoline and runs it.
+ * The launch plan: turns sandbox options (usually a profile plus overrides) into one
+ * ordered program of steps for the spawn trampoline, runs it, and cleans up.
  *
- * Order (as runc, youki and nsjail do it): namespaces at clone → die-with-parent →
- * id maps → PID-1 reaper → no_new_privs → exec.
+ * Order in the child (as runc, youki and nsjail do it, with two Forge-specific
+ * placements explained in @forge/namespaces):
+ * die-with-parent → setsid → id maps and the switch to the inside ids → PID 1
+ * (forge-init) → mounts and pivot_root → Landlock preparation → hostname → lo up →
+ * chdir → rlimits → capability drop → no_new_privs → Landlock → seccomp → exec.
  *
  * @module
  */
+
+import * as caps from "@forge/capabilities";
 import {
   type ChildHandle,
   CLONE,
   type ExitStatus,
-  O,
-  openLibc,
   PR,
   type StdioSpec,
   type Step,
   spawn,
 } from "@forge/libc";
+import * as ns from "@forge/namespaces";
+import { commandCandidates } from "./resolve_command.ts";
+import { type Rlimit, rlimitSteps } from "./rlimits.ts";
 
 /** Which namespaces the sandbox gets (all of them by default). */
 export interface NamespaceOptions {
@@ -26,7 +32,19 @@ export interface NamespaceOptions {
   readonly mount?: boolean;
   readonly ipc?: boolean;
   readonly uts?: boolean;
-  readonly net?: boolean;
+  readonly cgroup?: boolean;
+}
+
+/** The sandbox's new root: binds and tmpfs mounts (see @forge/namespaces' mount plan). */
+export interface RootOptions {
+  readonly binds?: readonly ns.BindSpec[];
+  readonly tmpfs?: readonly ns.TmpfsSpec[];
+  /** A fresh /proc (default true). */
+  readonly proc?: boolean;
+  /** The minimal /dev (default true). */
+  readonly dev?: boolean;
+  /** Remount the root read-only at the end (default true). */
+  readonly readonly?: boolean;
 }
 
 /** What to run and how to contain it. */
@@ -38,22 +56,49 @@ export interface LaunchOptions {
   /** Working directory inside the sandbox. */
   readonly cwd?: string;
   readonly stdio?: readonly [StdioSpec, StdioSpec, StdioSpec];
-  /** Namespaces to create; default all of user, pid, mount, ipc, uts, net. */
+  /** Namespaces to create; default all of user, pid, mount, ipc, uts, cgroup (+ net unless `net: "host"`). */
   readonly namespaces?: NamespaceOptions;
+  /** "none" (default): a network namespace with only lo, up; "host": share ours. */
+  readonly net?: "none" | "host";
+  /** Hostname inside (needs the uts namespace). */
+  readonly hostname?: string;
   /** uid inside the user namespace (default 0). */
   readonly uid?: number;
   /** gid inside the user namespace (default 0). */
   readonly gid?: number;
+  /**
+   * How ids map, as root: "unprivileged" (default) maps the inside ids to 65534 on the
+   * host; "identity" maps them to the same host ids (the sandbox's root is the host's
+   * root, stripped of capabilities). Rootless callers always map to themselves.
+   */
+  readonly idMap?: "unprivileged" | "identity";
+  /** A new root; without it the sandbox sees the host's tree (and gets no Landlock). */
+  readonly root?: RootOptions;
+  /** Capabilities to keep ("NET_BIND_SERVICE"); every other one is dropped from all five sets. */
+  readonly capAdd?: readonly string[];
+  /** Steps that install seccomp, last before exec (see @forge/seccomp's seccompSteps). */
+  readonly seccompSteps?: readonly Step[];
+  /** Resource limits set with prlimit64 in the child. */
+  readonly rlimits?: readonly Rlimit[];
+  /** Landlock as a second wall behind the mounts: "strict", "best-effort" or "off" (default "best-effort" with a root). */
+  readonly landlock?: "strict" | "best-effort" | "off";
+  /** cgroup placement from @forge/cgroups (`handle.placement()`). */
+  readonly placement?: {
+    readonly cgroupFd?: number;
+    readonly beforeStart?: (child: { pid: number; pidfd: number }) => void;
+  };
 }
 
 /** A running sandbox. */
 export interface SandboxProcess {
-  /** The sandbox's first process (its PID 1 reaper) in our pid namespace. */
+  /** The sandbox's first process (its PID 1, forge-init) in our pid namespace. */
   readonly pid: number;
   readonly child: ChildHandle;
+  /** Warnings from the set-up (Landlock rights this kernel cannot enforce, ...). */
+  readonly warnings: readonly string[];
   /** Resolves with the payload's status once every process of the sandbox is gone. */
   wait(): Promise<ExitStatus>;
-  /** Sends a signal to the payload (through the reaper); SIGKILL ends the whole sandbox. */
+  /** Sends a signal to the payload (through PID 1); SIGKILL ends the whole sandbox. */
   kill(signal?: string | number): boolean;
 }
 
@@ -78,114 +123,199 @@ export function cleanEnv(
   return env;
 }
 
-/**
- * The clone flags for a set of namespaces.
- *
- * @example
- * ```ts
- * import { namespaceFlags } from "@forge/sandbox";
- * namespaceFlags({ net: false }); // user|pid|mount|ipc|uts
- * ```
- */
-export function namespaceFlags(ns: NamespaceOptions = {}): number {
-  let f = 0;
-  if (ns.user ?? true) f |= CLONE.NEWUSER;
-  if (ns.pid ?? true) f |= CLONE.NEWPID;
-  if (ns.mount ?? true) f |= CLONE.NEWNS;
-  if (ns.ipc ?? true) f |= CLONE.NEWIPC;
-  if (ns.uts ?? true) f |= CLONE.NEWUTS;
-  if (ns.net ?? true) f |= CLONE.NEWNET;
-  return f;
+/** A launch plan: what {@link spawn} gets, plus what the parent must clean up. */
+export interface LaunchPlan {
+  readonly cloneFlags: number;
+  readonly steps: Step[];
+  readonly lateSteps: Step[];
+  readonly execCandidates?: string[];
+  /** The PATH searched for `execCandidates`. */
+  readonly searchedPath?: string;
+  readonly beforeStart?: (child: { readonly pid: number; readonly pidfd: number }) => void;
+  readonly cgroupFd?: number;
+  readonly warnings: string[];
+  /** Closes the parent's fds that the child used (after spawn, or on failure). */
+  close(): void;
 }
 
-function writeFileSteps(file: string, text: string, id: string): Step[] {
-  return [
-    {
-      label: `open ${file}`,
-      syscall: "openat",
-      args: [-100, { cstring: file }, O.WRONLY | O.CLOEXEC],
-      id,
-    },
-    {
-      label: `write "${text}" to ${file}`,
-      syscall: "write",
-      args: [{ result: id }, { cstring: text }, Buffer.byteLength(text)],
-    },
-    { label: `close ${file}`, syscall: "close", args: [{ result: id }] },
-  ];
+function kindsOf(o: NamespaceOptions, net: "none" | "host"): ns.NamespaceKind[] {
+  const kinds: ns.NamespaceKind[] = [];
+  if (o.user ?? true) kinds.push("user");
+  if (o.pid ?? true) kinds.push("pid");
+  if (o.mount ?? true) kinds.push("mount");
+  if (o.ipc ?? true) kinds.push("ipc");
+  if (o.uts ?? true) kinds.push("uts");
+  if (o.cgroup ?? true) kinds.push("cgroup");
+  if (net === "none") kinds.push("net");
+  return kinds;
 }
 
 /**
- * Steps that map the caller's own uid and gid to `uid`/`gid` inside a new user
- * namespace, written by the child itself (allowed for a single line that maps the
- * writer's own ids, so it works rootless).
- */
-function selfIdMapSteps(insideUid: number, insideGid: number): Step[] {
-  const lib = openLibc();
-  return [
-    ...writeFileSteps("/proc/self/setgroups", "deny", "setgroups"),
-    ...writeFileSteps("/proc/self/uid_map", `${insideUid} ${lib.geteuid()} 1`, "uidmap"),
-    ...writeFileSteps("/proc/self/gid_map", `${insideGid} ${lib.getegid()} 1`, "gidmap"),
-  ];
-}
-
-/**
- * Builds the step program for a sandbox without running it.
+ * Builds the step program for a sandbox without running it. The caller must call
+ * `close()` on the plan once the child has started (or failed to).
  *
  * @example
  * ```ts
  * import { planLaunch } from "@forge/sandbox";
  * const plan = planLaunch({ argv: ["/bin/true"] });
  * console.log(plan.steps.map((s) => s.label));
+ * plan.close();
  * ```
  */
-export function planLaunch(opts: LaunchOptions): {
-  cloneFlags: number;
-  steps: Step[];
-  lateSteps: Step[];
-} {
-  const cloneFlags = namespaceFlags(opts.namespaces);
-  const steps: Step[] = [
-    {
-      label: "die with the parent (PR_SET_PDEATHSIG)",
-      syscall: "prctl",
-      args: [PR.SET_PDEATHSIG, 9, 0, 0, 0],
-    },
-  ];
-  if (cloneFlags & CLONE.NEWUSER) steps.push(...selfIdMapSteps(opts.uid ?? 0, opts.gid ?? 0));
-  if (cloneFlags & CLONE.NEWPID)
-    steps.push({ kind: "reaper", label: "become the sandbox's PID 1" });
-  const lateSteps: Step[] = [
-    { label: "set no_new_privs", syscall: "prctl", args: [PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0] },
-  ];
-  return { cloneFlags, steps, lateSteps };
+export function planLaunch(opts: LaunchOptions): LaunchPlan {
+  const net = opts.net ?? "none";
+  const kinds = kindsOf(opts.namespaces ?? {}, net);
+  const cloneFlags = ns.namespaceFlags(kinds);
+  const warnings: string[] = [];
+  const closers: (() => void)[] = [];
+  const close = () => {
+    for (const c of closers.splice(0)) c();
+  };
+  try {
+    const steps: Step[] = [
+      {
+        label: "die with the parent (PR_SET_PDEATHSIG)",
+        syscall: "prctl",
+        args: [PR.SET_PDEATHSIG, 9, 0, 0, 0],
+      },
+      { label: "start a new session without a controlling terminal", syscall: "setsid", args: [] },
+    ];
+    const lateSteps: Step[] = [];
+    const befores: ((child: { readonly pid: number; readonly pidfd: number }) => void)[] = [];
+
+    if (cloneFlags & CLONE.NEWUSER) {
+      const ids = ns.idMapPlan({
+        uid: opts.uid ?? 0,
+        gid: opts.gid ?? 0,
+        ...(opts.idMap === "identity" ? { identity: true } : {}),
+      });
+      steps.push(...ids.steps);
+      if (ids.beforeStart) befores.push(ids.beforeStart);
+      // A second wall behind seccomp: no nested user namespaces (like bwrap --disable-userns).
+      steps.push({
+        label: "allow no nested user namespaces",
+        syscall: "openat",
+        args: [-100, { cstring: "/proc/sys/user/max_user_namespaces" }, 0o1 | 0o2000000],
+        id: "maxuserns",
+        optional: true,
+      });
+      steps.push({
+        label: "write 0 to max_user_namespaces",
+        syscall: "write",
+        args: [{ result: "maxuserns" }, { cstring: "0" }, 1],
+        optional: true,
+      });
+      steps.push({
+        label: "close max_user_namespaces",
+        syscall: "close",
+        args: [{ result: "maxuserns" }],
+        optional: true,
+      });
+    }
+    if (cloneFlags & CLONE.NEWPID)
+      steps.push({ kind: "reaper", label: "start forge-init as the sandbox's PID 1" });
+
+    let execCandidates: string[] | undefined;
+    let searchedPath: string | undefined;
+    let landlock: ns.LandlockPlan | undefined;
+    if (opts.root) {
+      if (!(cloneFlags & CLONE.NEWNS)) throw new RangeError("a new root needs the mount namespace");
+      const spec: ns.MountSpec = {
+        binds: opts.root.binds ?? [],
+        tmpfs: opts.root.tmpfs ?? [],
+        proc: opts.root.proc ?? true,
+        dev: opts.root.dev ?? true,
+        readonlyRoot: opts.root.readonly ?? true,
+      };
+      const mounts = ns.mountPlan(spec);
+      closers.push(() => mounts.close());
+      steps.push(...mounts.steps);
+      const mode = opts.landlock ?? "best-effort";
+      if (mode !== "off") {
+        landlock = ns.landlockSteps(ns.landlockRulesFromMounts(spec), { mode });
+        closers.push(() => landlock!.close());
+        warnings.push(...landlock.warnings);
+        steps.push(...landlock.prepareSteps);
+      }
+      const pathVar = opts.env?.PATH ?? cleanEnv().PATH!;
+      searchedPath = pathVar;
+      execCandidates = commandCandidates(
+        opts.argv[0]!,
+        pathVar,
+        (opts.root.binds ?? []).map((b) => ({ src: b.src, dst: b.dst })),
+      );
+    }
+    if (opts.hostname !== undefined) {
+      if (!(cloneFlags & CLONE.NEWUTS)) throw new RangeError("--hostname needs the uts namespace");
+      steps.push(ns.hostnameStep(opts.hostname));
+    }
+    if (cloneFlags & CLONE.NEWNET) steps.push(...ns.loopbackUpSteps());
+
+    lateSteps.push(...rlimitSteps(opts.rlimits ?? []));
+    if (cloneFlags & CLONE.NEWUSER)
+      lateSteps.push(...caps.capDropSteps({ keep: opts.capAdd ?? [] }));
+    lateSteps.push(caps.noNewPrivsStep());
+    if (landlock) lateSteps.push(...landlock.steps);
+    lateSteps.push(...(opts.seccompSteps ?? []));
+
+    if (opts.placement?.beforeStart) befores.push(opts.placement.beforeStart);
+    const beforeStart = befores.length
+      ? (child: { readonly pid: number; readonly pidfd: number }) => {
+          for (const b of befores) b(child);
+        }
+      : undefined;
+    return {
+      cloneFlags,
+      steps,
+      lateSteps,
+      ...(execCandidates ? { execCandidates } : {}),
+      ...(searchedPath ? { searchedPath } : {}),
+      ...(beforeStart ? { beforeStart } : {}),
+      ...(opts.placement?.cgroupFd !== undefined ? { cgroupFd: opts.placement.cgroupFd } : {}),
+      warnings,
+      close,
+    };
+  } catch (e) {
+    close();
+    throw e;
+  }
 }
 
 /**
  * Starts a command in a sandbox. Throws a `SpawnError` naming the set-up step that
- * failed ("write \"0 1000 1\" to /proc/self/uid_map: EPERM (...)").
+ * failed ("mount proc on /proc: EPERM (...)").
  *
  * @example
  * ```ts
  * import { launch } from "@forge/sandbox";
- * const box = launch({ argv: ["/bin/echo", "hello"] });
+ * const box = launch({ argv: ["/bin/echo", "hello"], root: { binds: [{ src: "/usr", dst: "/usr", readonly: true }] } });
  * const { exitCode } = await box.wait();
  * ```
  */
 export function launch(opts: LaunchOptions): SandboxProcess {
   const plan = planLaunch(opts);
-  const child = spawn({
-    argv: opts.argv,
-    env: opts.env ?? cleanEnv(),
-    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-    ...(opts.stdio ? { stdio: opts.stdio } : {}),
-    cloneFlags: plan.cloneFlags,
-    steps: plan.steps,
-    lateSteps: plan.lateSteps,
-  });
+  let child: ChildHandle;
+  try {
+    child = spawn({
+      argv: opts.argv,
+      env: opts.env ?? cleanEnv(),
+      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      ...(opts.stdio ? { stdio: opts.stdio } : {}),
+      ...(plan.execCandidates ? { execCandidates: plan.execCandidates } : {}),
+      ...(plan.searchedPath ? { searchedPath: plan.searchedPath } : {}),
+      ...(plan.beforeStart ? { beforeStart: plan.beforeStart } : {}),
+      ...(plan.cgroupFd !== undefined ? { cgroupFd: plan.cgroupFd } : {}),
+      cloneFlags: plan.cloneFlags,
+      steps: plan.steps,
+      lateSteps: plan.lateSteps,
+    });
+  } finally {
+    plan.close();
+  }
   return {
     pid: child.pid,
     child,
+    warnings: plan.warnings,
     wait: () => child.wait(),
     kill: (signal = "SIGTERM") => child.kill(signal),
   };

@@ -1,36 +1,77 @@
-import { CLONE, FakeLibc } from "@forge/libc";
-import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { CLONE, FakeLibc, SpawnError } from "@forge/libc";
+import { afterEach, describe, expect, it } from "vitest";
 import { probeKernel } from "./doctor.ts";
-import { cleanEnv, launch, namespaceFlags, planLaunch } from "./launch.ts";
+import { cleanEnv, type LaunchOptions, launch, planLaunch } from "./launch.ts";
 
-async function run(
-  argv: string[],
-  opts: Parameters<typeof launch>[0] extends infer O ? Partial<O> : never = {},
-) {
+const SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib64"]
+  .filter((p) => fs.existsSync(p))
+  .map((p) => ({ src: p, dst: p, readonly: true }));
+const ROOT = { binds: SYSTEM, tmpfs: [{ dst: "/tmp", size: "8m" }] };
+
+async function run(argv: string[], opts: Partial<LaunchOptions> = {}) {
   const box = launch({ argv, stdio: ["ignore", "pipe", "pipe"], ...opts });
   let out = "";
+  let err = "";
   box.child.stdout!.on("data", (d) => (out += d));
+  box.child.stderr!.on("data", (d) => (err += d));
   const st = await box.wait();
   await new Promise((r) => setImmediate(r));
-  return { out, st };
+  return { out, err, st };
 }
 
+const tmps: string[] = [];
+afterEach(() => {
+  for (const d of tmps.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
 describe("planLaunch", () => {
-  it("orders id maps, the reaper and no_new_privs", () => {
-    const plan = planLaunch({ argv: ["/bin/true"] });
-    expect(plan.cloneFlags).toBe(namespaceFlags());
-    const labels = plan.steps.map((s) => s.label);
-    expect(labels[0]).toMatch(/PDEATHSIG/);
-    expect(labels.findIndex((l) => l.includes("uid_map"))).toBeLessThan(
-      labels.findIndex((l) => l.includes("PID 1")),
-    );
-    expect(plan.lateSteps.map((s) => s.label)).toEqual(["set no_new_privs"]);
+  it("orders the steps as documented", () => {
+    const plan = planLaunch({
+      argv: ["/bin/true"],
+      root: ROOT,
+      hostname: "box",
+      rlimits: [{ resource: "core", soft: 0n, hard: 0n }],
+    });
+    try {
+      const labels = plan.steps.map((s) => s.label);
+      const at = (re: RegExp) => labels.findIndex((l) => re.test(l));
+      expect(at(/PDEATHSIG/)).toBe(0);
+      expect(at(/new session/)).toBe(1);
+      expect(at(/PID 1/)).toBeGreaterThan(at(/become uid/));
+      expect(at(/pivot_root|pivot/)).toBeGreaterThan(at(/PID 1/));
+      expect(at(/hostname/)).toBeGreaterThan(at(/pivot/));
+      const late = plan.lateSteps.map((s) => s.label);
+      const lat = (re: RegExp) => late.findIndex((l) => re.test(l));
+      expect(lat(/rlimit core/)).toBe(0);
+      expect(lat(/drop every capability/)).toBeGreaterThan(lat(/rlimit/));
+      expect(lat(/no_new_privs|no new privileges/i)).toBeGreaterThan(lat(/drop every capability/));
+      expect(plan.execCandidates).toEqual(["/bin/true"]);
+    } finally {
+      plan.close();
+    }
+  });
+
+  it("finds a bare command inside the new root", () => {
+    const plan = planLaunch({ argv: ["true"], root: ROOT });
+    plan.close();
+    expect(plan.execCandidates).toContain("/usr/bin/true");
+    expect(plan.execCandidates!.every((c) => !c.startsWith("/usr/local"))).toBe(true); // not bound, not searched
   });
 
   it("skips what a namespace choice makes pointless", () => {
-    const plan = planLaunch({ argv: ["/bin/true"], namespaces: { user: false, pid: false } });
-    expect(plan.cloneFlags & (CLONE.NEWUSER | CLONE.NEWPID)).toBe(0);
+    const plan = planLaunch({
+      argv: ["/bin/true"],
+      namespaces: { user: false, pid: false },
+      net: "host",
+    });
+    expect(plan.cloneFlags & (CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNET)).toBe(0);
     expect(plan.steps.some((s) => s.kind === "reaper" || s.label.includes("uid_map"))).toBe(false);
+    expect(() =>
+      planLaunch({ argv: ["/bin/true"], namespaces: { uts: false }, hostname: "x" }),
+    ).toThrow("--hostname needs the uts namespace");
   });
 
   it("keeps only PATH, HOME, TERM and LANG of the caller's environment", () => {
@@ -44,23 +85,56 @@ describe("planLaunch", () => {
 });
 
 describe("launch", () => {
-  it("runs a command in all six namespaces with no_new_privs", async () => {
+  it("runs a command in every namespace with no_new_privs and no capabilities", async () => {
     const { out, st } = await run([
       "/bin/sh",
       "-c",
-      "echo $$; id -u; grep NoNewPrivs /proc/self/status; readlink /proc/self/ns/user",
+      "echo $$; id -u; grep -E '^(NoNewPrivs|CapEff|CapBnd)' /proc/self/status; readlink /proc/self/ns/user",
     ]);
     expect(st.exitCode).toBe(0);
-    const [pid, uid, nnp, userns] = out.trim().split("\n");
-    expect(pid).toBe("2"); // PID 1 is the reaper
+    const [pid, uid, ...rest] = out.trim().split("\n");
+    expect(pid).toBe("2"); // PID 1 is forge-init
     expect(uid).toBe("0");
-    expect(nnp).toMatch(/NoNewPrivs:\s+1/);
-    expect(userns).not.toBe((await import("node:fs")).readlinkSync("/proc/self/ns/user"));
+    expect(rest.join("\n")).toMatch(/CapEff:\s+0000000000000000/);
+    expect(rest.join("\n")).toMatch(/CapBnd:\s+0000000000000000/);
+    expect(rest.join("\n")).toMatch(/NoNewPrivs:\s+1/);
+    expect(rest.at(-1)).not.toBe(fs.readlinkSync("/proc/self/ns/user"));
   });
 
-  it("maps to the inside ids asked for", async () => {
-    const { out } = await run(["/bin/sh", "-c", "id -u; id -g"], { uid: 1000, gid: 1000 });
-    expect(out).toBe("1000\n1000\n");
+  it("builds a new root from binds, with a tmpfs, a hostname, and mounts the command resolves in", async () => {
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), "forge-launch-"));
+    tmps.push(data);
+    fs.chmodSync(data, 0o755);
+    fs.writeFileSync(path.join(data, "hello.txt"), "from the host\n");
+    fs.chmodSync(path.join(data, "hello.txt"), 0o644);
+    const { out, st } = await run(
+      [
+        "sh",
+        "-c",
+        "ls /; cat /data/hello.txt; hostname; echo x > /tmp/t && cat /tmp/t; echo y > /data/no 2>/dev/null || echo ro",
+      ],
+      {
+        root: { ...ROOT, binds: [...SYSTEM, { src: data, dst: "/data", readonly: true }] },
+        hostname: "box",
+      },
+    );
+    expect(st.exitCode).toBe(0);
+    const lines = out.trim().split("\n");
+    expect(lines).toContain("data");
+    expect(lines).toContain("from the host");
+    expect(lines).toContain("box");
+    expect(lines.slice(-2)).toEqual(["x", "ro"]);
+    expect(fs.existsSync(path.join(data, "no"))).toBe(false);
+  });
+
+  it("maps to the inside ids asked for, and keeps the capabilities asked for", async () => {
+    const ids = await run(["/bin/sh", "-c", "id -u; id -g"], { uid: 1000, gid: 1000, root: ROOT });
+    expect(ids.out).toBe("1000\n1000\n");
+    const kept = await run(["/bin/sh", "-c", "grep CapEff /proc/self/status"], {
+      capAdd: ["NET_BIND_SERVICE"],
+      root: ROOT,
+    });
+    expect(kept.out).toMatch(/CapEff:\s+0000000000000400/);
   });
 
   it("passes the exit code and signals through", async () => {
@@ -70,6 +144,26 @@ describe("launch", () => {
       signal: "SIGKILL",
       exitCode: 137,
     });
+  });
+
+  it("says which step failed and leaves no fds behind", async () => {
+    const before = fs.readdirSync("/proc/self/fd").length;
+    expect(() =>
+      launch({
+        argv: ["/bin/true"],
+        root: { binds: [{ src: "/nonexistent-forge-src", dst: "/x" }] },
+      }),
+    ).toThrow(/nonexistent-forge-src/);
+    let err: unknown;
+    try {
+      launch({ argv: ["/no/such/program"], root: ROOT });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SpawnError);
+    expect((err as SpawnError).code).toBe("ENOENT");
+    await new Promise((r) => setTimeout(r, 200)); // the failed child's pidfd closes once it is reaped
+    expect(fs.readdirSync("/proc/self/fd").length).toBeLessThanOrEqual(before + 1);
   });
 });
 

@@ -6,16 +6,18 @@
  *
  * @module
  */
-export * as libc from "@forge/libc";
-export * as cgroups from "@forge/cgroups";
-export * as seccomp from "@forge/seccomp";
-export * as namespaces from "@forge/namespaces";
+
 export * as capabilities from "@forge/capabilities";
+export * as cgroups from "@forge/cgroups";
+export * as libc from "@forge/libc";
+export * as namespaces from "@forge/namespaces";
 export * as policy from "@forge/policy";
+export * as seccomp from "@forge/seccomp";
 export * as wasm from "@forge/wasm-host";
-export * from "./launch.ts";
 export * from "./doctor.ts";
+export * from "./launch.ts";
 export * from "./profile.ts";
-export * from "./rlimits.ts";
 export * from "./resolve_command.ts";
+export * from "./rlimits.ts";
+export * from "./sandbox.ts";
 export * from "./plugin_host.ts";

@@ -1,0 +1,276 @@
+/**
+ * `Sandbox`: one call that takes a profile plus overrides, compiles the seccomp
+ * filter, creates the cgroup, launches the command, enforces the timeout, and on exit
+ * reports why it ended and removes what it created.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import * as cgroups from "@forge/cgroups";
+import type { ExitStatus, StdioSpec } from "@forge/libc";
+import type * as ns from "@forge/namespaces";
+import * as seccomp from "@forge/seccomp";
+import { cleanEnv, type LaunchOptions, launch, type SandboxProcess } from "./launch.ts";
+import type { SandboxProfile } from "./profile.ts";
+import { type Rlimit, rlimitsFromRecord } from "./rlimits.ts";
+
+/** Everything a sandbox run can set; each field overrides the profile's. */
+export interface SandboxOptions {
+  readonly argv: readonly string[];
+  /** The profile the run starts from (already loaded; see loadProfile). Default: none. */
+  readonly profile?: SandboxProfile;
+  /** Extra binds, after the profile's. */
+  readonly binds?: readonly ns.BindSpec[];
+  /** Extra tmpfs mounts, after the profile's. */
+  readonly tmpfs?: readonly ns.TmpfsSpec[];
+  readonly net?: "none" | "host";
+  readonly hostname?: string;
+  /** Variables to set, on top of the profile's and the clean environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Names of the caller's variables to pass through. */
+  readonly keepEnv?: readonly string[];
+  readonly cwd?: string;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly idMap?: "unprivileged" | "identity";
+  /** Capabilities to keep, added to the profile's. */
+  readonly capAdd?: readonly string[];
+  /** A seccomp profile (built-in name or file), or "unconfined". */
+  readonly seccomp?: string;
+  /** Added after the profile's (a later value for the same resource wins). */
+  readonly rlimits?: readonly Rlimit[];
+  readonly landlock?: "strict" | "best-effort" | "off";
+  /** cgroup limits, merged over the profile's. */
+  readonly limits?: cgroups.LimitsInput;
+  /** "strict" (default) fails when a limit cannot hold; "best-effort" warns and goes on. */
+  readonly limitsMode?: "strict" | "best-effort";
+  /** Kill the whole sandbox after this many milliseconds. */
+  readonly timeoutMs?: number;
+  readonly stdio?: readonly [StdioSpec, StdioSpec, StdioSpec];
+}
+
+/** Why a sandbox ended, with the cgroup's figures when it had one. */
+export interface SandboxResult {
+  readonly status: ExitStatus;
+  readonly reason: cgroups.EndReason;
+  readonly stats?: cgroups.CgroupStats;
+  readonly durationMs: number;
+  /** The record `--json-status` writes. */
+  readonly record: Record<string, unknown>;
+}
+
+function parseDurationText(t: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(t);
+  if (!m) throw new RangeError(`timeout: expected a duration such as 10s, got "${t}"`);
+  const n = Number(m[1]);
+  return (
+    n *
+    ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[(m[2] ?? "s") as "ms" | "s" | "m" | "h"]
+  );
+}
+
+/** Turns a profile plus overrides into launch options (no side effects but reading the host's paths). */
+export function resolveSandboxOptions(o: SandboxOptions): {
+  launch: Omit<LaunchOptions, "seccompSteps" | "placement">;
+  seccomp?: string;
+  limits: cgroups.LimitsInput;
+  limitsMode: "strict" | "best-effort";
+  timeoutMs?: number;
+} {
+  const p = o.profile;
+  const env = cleanEnv({});
+  for (const k of [...(p?.env?.keep ?? []), ...(o.keepEnv ?? [])])
+    if (process.env[k] !== undefined) env[k] = process.env[k]!;
+  Object.assign(env, p?.env?.set ?? {}, o.env ?? {});
+  let root: LaunchOptions["root"];
+  if (p?.root || o.binds?.length || o.tmpfs?.length) {
+    const binds: ns.BindSpec[] = [];
+    for (const b of p?.root?.binds ?? []) {
+      if (b.optional && !fs.existsSync(b.src)) continue;
+      binds.push({ src: b.src, dst: b.dst ?? b.src, readonly: b.readonly ?? false });
+    }
+    binds.push(...(o.binds ?? []));
+    const tmpfs: ns.TmpfsSpec[] = [
+      ...(p?.root?.tmpfs ?? []).map((t) => ({ dst: t.dst, ...(t.size ? { size: t.size } : {}) })),
+      ...(o.tmpfs ?? []),
+    ];
+    root = {
+      binds,
+      tmpfs,
+      proc: p?.root?.proc ?? true,
+      dev: p?.root?.dev ?? true,
+      readonly: p?.root?.readonly ?? true,
+    };
+  }
+  const pl = p?.limits;
+  const limits: cgroups.LimitsInput = {
+    ...(pl?.memory ? { memory: pl.memory } : {}),
+    ...(pl?.swap ? { swap: pl.swap } : {}),
+    ...(pl?.cpus !== undefined ? { cpus: String(pl.cpus) } : {}),
+    ...(pl?.pids !== undefined ? { pids: pl.pids } : {}),
+    ...(pl?.oomGroupKill !== undefined ? { oomGroupKill: pl.oomGroupKill } : {}),
+    ...(o.limits ?? {}),
+  };
+  const uid = o.uid ?? p?.uid;
+  const gid = o.gid ?? p?.gid;
+  const cwd = o.cwd ?? p?.cwd;
+  const hostname = o.hostname ?? p?.hostname;
+  const landlock = o.landlock ?? p?.landlock;
+  const seccompSpec = o.seccomp ?? p?.seccomp;
+  const timeout = o.timeoutMs ?? (p?.timeout ? parseDurationText(p.timeout) : undefined);
+  return {
+    launch: {
+      argv: o.argv,
+      env,
+      ...(cwd !== undefined ? { cwd } : {}),
+      ...(o.stdio ? { stdio: o.stdio } : {}),
+      ...(p?.namespaces ? { namespaces: p.namespaces } : {}),
+      net: o.net ?? p?.net ?? "none",
+      ...(hostname !== undefined ? { hostname } : {}),
+      ...(uid !== undefined ? { uid } : {}),
+      ...(gid !== undefined ? { gid } : {}),
+      ...(o.idMap ? { idMap: o.idMap } : {}),
+      ...(root ? { root } : {}),
+      capAdd: [...(p?.capabilities?.add ?? []), ...(o.capAdd ?? [])],
+      rlimits: [...rlimitsFromRecord(p?.rlimits), ...(o.rlimits ?? [])],
+      ...(landlock ? { landlock } : {}),
+    },
+    ...(seccompSpec && seccompSpec !== "unconfined" ? { seccomp: seccompSpec } : {}),
+    limits,
+    limitsMode: o.limitsMode ?? pl?.mode ?? "strict",
+    ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+  };
+}
+
+/**
+ * A sandboxed command: started by {@link Sandbox.start}, ended by itself, a signal,
+ * the OOM killer or the timeout. `wait()` reports which, and removes the cgroup.
+ *
+ * @example
+ * ```ts
+ * import { loadProfile, Sandbox } from "@forge/sandbox";
+ * const box = Sandbox.start({ argv: ["/bin/echo", "hi"], profile: loadProfile("default"), timeoutMs: 10_000 });
+ * const { status, reason } = await box.wait();
+ * console.log(status.exitCode, reason.message);
+ * ```
+ */
+export class Sandbox {
+  readonly process: SandboxProcess;
+  /** Warnings to show the user (limits or Landlock rights that do not hold here...). */
+  readonly warnings: readonly string[];
+  readonly cgroup: cgroups.CgroupHandle | undefined;
+  readonly #started = Date.now();
+  readonly #timeoutMs: number | undefined;
+  #timedOut = false;
+  #timer: NodeJS.Timeout | undefined;
+  #result: Promise<SandboxResult> | undefined;
+
+  private constructor(
+    proc: SandboxProcess,
+    cg: cgroups.CgroupHandle | undefined,
+    warnings: string[],
+    timeoutMs: number | undefined,
+  ) {
+    this.process = proc;
+    this.cgroup = cg;
+    this.warnings = warnings;
+    this.#timeoutMs = timeoutMs;
+    if (timeoutMs !== undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timedOut = true;
+        this.kill("SIGKILL");
+      }, timeoutMs);
+    }
+  }
+
+  /** Starts a sandbox; throws (and leaves nothing behind) when it cannot be set up. */
+  static start(o: SandboxOptions): Sandbox {
+    const r = resolveSandboxOptions(o);
+    const warnings: string[] = [];
+    let seccompSteps: LaunchOptions["seccompSteps"];
+    if (r.seccomp) {
+      const filter = seccomp.compileSeccompForRun(r.seccomp, { caps: r.launch.capAdd ?? [] });
+      warnings.push(...filter.conflicts);
+      seccompSteps = seccomp.seccompSteps(filter);
+    }
+    let limits: cgroups.Limits | undefined;
+    let cg: cgroups.CgroupHandle | undefined;
+    if (Object.keys(r.limits).length) {
+      limits = cgroups.parseLimits(r.limits);
+      if (cgroups.hasLimits(limits)) {
+        cg = cgroups.createCgroup(limits, { mode: r.limitsMode });
+        warnings.push(...cg.warnings);
+      }
+    }
+    try {
+      const proc = launch({
+        ...r.launch,
+        ...(seccompSteps ? { seccompSteps } : {}),
+        ...(cg ? { placement: cg.placement() } : {}),
+      });
+      warnings.push(...proc.warnings);
+      return new Sandbox(proc, cg, warnings, r.timeoutMs);
+    } catch (e) {
+      cg?.disposeSync();
+      throw e;
+    }
+  }
+
+  /** The sandbox's PID 1 in our pid namespace. */
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  /** Sends a signal to the payload; SIGKILL ends every process of the sandbox. */
+  kill(signal: string | number = "SIGTERM"): boolean {
+    if (signal === "SIGKILL" || signal === 9) {
+      let sent = this.process.kill("SIGKILL");
+      if (this.cgroup) {
+        try {
+          this.cgroup.kill();
+          sent = true;
+        } catch {
+          // already gone
+        }
+      }
+      return sent;
+    }
+    return this.process.kill(signal);
+  }
+
+  /** Resolves once every process of the sandbox is gone and its cgroup removed. */
+  wait(): Promise<SandboxResult> {
+    this.#result ??= (async () => {
+      let status: ExitStatus;
+      try {
+        status = await this.process.wait();
+      } finally {
+        if (this.#timer) clearTimeout(this.#timer);
+      }
+      let stats: cgroups.CgroupStats | undefined;
+      try {
+        stats = this.cgroup?.stats();
+      } catch {
+        stats = undefined;
+      }
+      await this.cgroup?.dispose();
+      const reason = cgroups.endReason(status, {
+        ...(stats ? { stats } : {}),
+        timedOut: this.#timedOut,
+        ...(this.#timeoutMs !== undefined ? { timeoutMs: this.#timeoutMs } : {}),
+        ...(this.cgroup ? { limits: this.cgroup.limits } : {}),
+      });
+      const durationMs = Date.now() - this.#started;
+      const record = {
+        ...cgroups.runStatus(reason, stats ?? {}, this.cgroup?.limits ?? {}),
+        durationMs,
+      };
+      return { status, reason, ...(stats ? { stats } : {}), durationMs, record };
+    })();
+    return this.#result;
+  }
+}
+
+export { parseLimitsOption } from "@forge/cgroups";
+// What the command line needs to parse its flags, so that it depends on this module only.
+export { parseBind, parseTmpfs } from "@forge/namespaces";

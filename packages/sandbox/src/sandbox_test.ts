@@ -1,0 +1,117 @@
+import fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import { loadProfile } from "./profile.ts";
+import { resolveSandboxOptions, Sandbox, type SandboxOptions } from "./sandbox.ts";
+
+async function run(o: SandboxOptions) {
+  const box = Sandbox.start({ stdio: ["ignore", "pipe", "pipe"], ...o });
+  let out = "";
+  box.process.child.stdout!.on("data", (d) => (out += d));
+  const r = await box.wait();
+  await new Promise((res) => setImmediate(res));
+  return { out, r, box };
+}
+
+describe("resolveSandboxOptions", () => {
+  it("merges a profile with overrides", () => {
+    const r = resolveSandboxOptions({
+      argv: ["true"],
+      profile: loadProfile("default"),
+      binds: [{ src: "/srv", dst: "/srv", readonly: true }],
+      env: { A: "1" },
+      capAdd: ["NET_RAW"],
+      hostname: "other",
+      limits: { memory: "64M" },
+    });
+    expect(r.seccomp).toBe("default");
+    expect(r.launch.hostname).toBe("other");
+    expect(r.launch.root!.binds!.at(-1)).toEqual({ src: "/srv", dst: "/srv", readonly: true });
+    expect(r.launch.root!.binds!.some((b) => b.src === "/lib32")).toBe(fs.existsSync("/lib32")); // optional binds
+    expect(r.launch.env!.A).toBe("1");
+    expect(r.launch.env!.PATH).toMatch(/\/usr\/bin/);
+    expect(r.launch.capAdd).toEqual(["NET_RAW"]);
+    expect(r.launch.rlimits!.map((l) => l.resource)).toEqual(["core"]);
+    expect(r.limits).toEqual({ memory: "64M" });
+    expect(r.limitsMode).toBe("strict");
+    expect(
+      resolveSandboxOptions({ argv: ["x"], profile: loadProfile("default"), seccomp: "unconfined" })
+        .seccomp,
+    ).toBeUndefined();
+  });
+});
+
+describe("Sandbox", () => {
+  it("runs under the default profile: seccomp, no caps, new root", async () => {
+    const { out, r } = await run({
+      argv: [
+        "sh",
+        "-c",
+        "grep -E '^(Seccomp|CapEff|NoNewPrivs):' /proc/self/status; ls /; hostname",
+      ],
+      profile: loadProfile("default"),
+    });
+    expect(r.status.exitCode).toBe(0);
+    expect(out).toMatch(/Seccomp:\s+2/);
+    expect(out).toMatch(/CapEff:\s+0+\n/);
+    expect(out).toMatch(/NoNewPrivs:\s+1/);
+    expect(out).toContain("forge\n");
+    expect(r.reason.kind).toBe("exit");
+    expect(r.record).toMatchObject({ reason: "exit", exitCode: 0 });
+  });
+
+  it("kills the whole sandbox on timeout and says so", async () => {
+    const { r } = await run({
+      argv: ["sh", "-c", "sleep 30 & sleep 30"],
+      profile: loadProfile("default"),
+      timeoutMs: 200,
+    });
+    expect(r.reason.kind).toBe("timeout");
+    expect(r.status.signal).toBe("SIGKILL");
+  });
+
+  it.skipIf(process.getuid?.() !== 0 || !fs.existsSync("/sys/fs/cgroup/memory"))(
+    "reports an OOM kill inside its memory limit and removes its cgroup",
+    async () => {
+      const { r, box } = await run({
+        argv: ["sh", "-c", "x=a; while :; do x=$x$x$x$x; done"],
+        profile: loadProfile("default"),
+        limits: { memory: "32M", noSwap: true },
+      });
+      expect(r.reason.kind).toBe("oom-kill");
+      expect(r.record).toMatchObject({ reason: "oom-kill", signal: "SIGKILL" });
+      expect(r.stats!.memory!.oomKill).toBeGreaterThanOrEqual(1);
+      for (const p of box.cgroup!.paths) expect(fs.existsSync(p)).toBe(false);
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0 || !fs.existsSync("/sys/fs/cgroup/pids"))(
+    "stops a fork bomb at its pids limit",
+    async () => {
+      const { out, r } = await run({
+        argv: [
+          "sh",
+          "-c",
+          "for i in $(seq 40); do sleep 5 & done 2>/dev/null; sleep 0.2; ls /proc | grep -c '^[0-9]'",
+        ],
+        profile: loadProfile("default"),
+        limits: { pids: 10 },
+        timeoutMs: 20_000,
+      });
+      expect(Number(out.trim())).toBeLessThanOrEqual(10);
+      expect(r.stats!.pids!.peak).toBeLessThanOrEqual(10);
+    },
+  );
+
+  it("fails to start with nothing left behind when a step cannot run", () => {
+    expect(() =>
+      Sandbox.start({ argv: ["/no/such/cmd"], profile: loadProfile("default") }),
+    ).toThrow(/ENOENT|no such file/);
+    expect(() =>
+      Sandbox.start({
+        argv: ["true"],
+        profile: loadProfile("default"),
+        seccomp: "no-such-profile",
+      }),
+    ).toThrow(/no-such-profile/);
+  });
+});
