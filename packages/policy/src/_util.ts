@@ -33,27 +33,54 @@ export function globMatcher(pattern: string): (s: string) => boolean {
   return m;
 }
 
-/** JSON with object keys sorted, so that equal values hash equally. BigInts become strings. */
+/**
+ * JSON with object keys sorted, so that equal values hash equally. BigInts become
+ * strings, byte arrays base64. `canonicalJson.lossy` tells whether the last call met a
+ * value plain JSON would render differently (then log the parsed canonical form).
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return "null";
+  state.lossy = false;
+  return canon(value);
+}
+const state = { lossy: false };
+canonicalJson.state = state;
+
+function canon(value: unknown): string {
+  if (value === null) return "null";
   switch (typeof value) {
     case "bigint":
+      state.lossy = true;
       return JSON.stringify(value.toString());
     case "number":
-      return Number.isFinite(value) ? JSON.stringify(value) : "null";
+      if (Number.isFinite(value)) return JSON.stringify(value);
+      state.lossy = true;
+      return "null";
     case "string":
     case "boolean":
       return JSON.stringify(value);
     case "object": {
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-      if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString("base64"));
+      if (Array.isArray(value)) {
+        const items = value.map((v) => {
+          if (v !== undefined) return canon(v);
+          state.lossy = true;
+          return "null";
+        });
+        return `[${items.join(",")}]`;
+      }
+      if (value instanceof Uint8Array) {
+        state.lossy = true;
+        return JSON.stringify(Buffer.from(value).toString("base64"));
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) state.lossy = true;
       const o = value as Record<string, unknown>;
       const keys = Object.keys(o)
         .filter((k) => o[k] !== undefined)
         .sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${canon(o[k])}`).join(",")}}`;
     }
     default:
+      state.lossy = true;
       return "null";
   }
 }

@@ -140,8 +140,10 @@ export class AuditLog {
         this.#current = line;
         if (this.#keep > 0) {
           this.#lines.push(line);
-          if (this.#lines.length > this.#keep)
+          // Trim in batches: splicing on every append would copy the window each time.
+          if (this.#lines.length >= this.#keep + Math.max(64, this.#keep)) {
             this.#lines.splice(0, this.#lines.length - this.#keep);
+          }
         }
         sinkWrite?.(line);
       },
@@ -169,9 +171,11 @@ export class AuditLog {
     const canonical = canonicalJson({ seq, time, prev, event });
     const hash = sha256Hex(prev + canonical);
     this.#head = hash;
-    const plain = JSON.parse(canonical) as { event: AuditEvent };
-    const entry: AuditEntry = { seq, time, prev, hash, event: plain.event };
-    this.#logger.info({ seq, time, prev, hash, event: plain.event }, "audit");
+    const ev = canonicalJson.state.lossy
+      ? (JSON.parse(canonical) as { event: AuditEvent }).event
+      : event;
+    const entry: AuditEntry = { seq, time, prev, hash, event: ev };
+    this.#logger.info({ seq, time, prev, hash, event: ev }, "audit");
     for (const l of this.#listeners) l(entry);
     return entry;
   }
@@ -189,7 +193,7 @@ export class AuditLog {
 
   /** The entries kept in memory, parsed. */
   entries(): AuditEntry[] {
-    return this.#lines.map((l) => {
+    return this.#window().map((l) => {
       const o = JSON.parse(l);
       return { seq: o.seq, time: o.time, prev: o.prev, hash: o.hash, event: o.event };
     });
@@ -197,7 +201,13 @@ export class AuditLog {
 
   /** The kept lines as JSON-lines text (what {@link verifyAuditChain} reads). */
   export(): string {
-    return this.#lines.join("");
+    return this.#window().join("");
+  }
+
+  #window(): string[] {
+    return this.#lines.length > this.#keep
+      ? this.#lines.slice(this.#lines.length - this.#keep)
+      : this.#lines;
   }
 
   /** Writes {@link AuditLog.export} to a file (mode 0600). */

@@ -246,6 +246,7 @@ export class Policy {
   /** Where decisions are recorded (may be undefined). */
   readonly audit: AuditLog | undefined;
   readonly #auditDecisions: "all" | "deny" | "none";
+  #generation = 0;
 
   constructor(doc: PolicyDocument | string = { version: 1 }, opts: PolicyOptions = {}) {
     this.#doc = parsePolicyDocument(doc);
@@ -274,6 +275,7 @@ export class Policy {
 
   #setIdentity(identity: Identity): void {
     trustRank(identity.trustLevel);
+    this.#generation++;
     const prev = this.#identities.get(identity.id);
     this.#identities.set(identity.id, {
       identity,
@@ -316,7 +318,10 @@ export class Policy {
 
   /** Removes an identity (audited). */
   removeIdentity(id: string): void {
-    if (this.#identities.delete(id)) this.audit?.append({ kind: "identity.remove", subject: id });
+    if (this.#identities.delete(id)) {
+      this.#generation++;
+      this.audit?.append({ kind: "identity.remove", subject: id });
+    }
   }
 
   /** An identity by id. */
@@ -331,6 +336,7 @@ export class Policy {
       throw new TypeError(`rule "${rule.id}" already exists; remove it first or pick another id`);
     }
     const c = this.#compile(rule);
+    this.#generation++;
     if (position === "first") this.#rules.unshift(c);
     else this.#rules.push(c);
     this.audit?.append({ kind: "rule.add", rule });
@@ -341,6 +347,7 @@ export class Policy {
     const n = this.#rules.length;
     this.#rules = this.#rules.filter((r) => r.rule.id !== id);
     if (this.#rules.length === n) return false;
+    this.#generation++;
     this.audit?.append({ kind: "rule.remove", rule: id });
     return true;
   }
@@ -350,6 +357,7 @@ export class Policy {
     const existing = this.#quarantine.get(subject);
     if (existing) return existing;
     const rec: QuarantineRecord = { subject, reason, since: new Date().toISOString() };
+    this.#generation++;
     this.#quarantine.set(subject, rec);
     this.audit?.append({ kind: "quarantine", subject, reason });
     for (const l of this.#listeners) l(rec);
@@ -359,6 +367,7 @@ export class Policy {
   /** Lifts a quarantine (audited); returns whether the subject was quarantined. */
   release(subject: string, reason = "released"): boolean {
     if (!this.#quarantine.delete(subject)) return false;
+    this.#generation++;
     const st = this.#identities.get(subject);
     if (st) st.denials = 0;
     this.audit?.append({ kind: "quarantine.release", subject, reason });
@@ -383,8 +392,31 @@ export class Policy {
 
   /** Calls `fn` after every decision; returns an unsubscribe function. */
   onDecision(fn: (req: PolicyRequest, d: Decision) => void): () => void {
+    this.#generation++;
     this.#decisionListeners.add(fn);
     return () => this.#decisionListeners.delete(fn);
+  }
+
+  /**
+   * Changes whenever a decision could change (identities, rules, quarantine). Callers
+   * may cache an allow for (subject, action, resource) while it stays the same and
+   * {@link Policy.cacheable} is true.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * Whether allow decisions may be cached per (subject, action, resource): no rule
+   * looks at arguments, allowed decisions are not audited by the policy itself and no
+   * decision listener is registered.
+   */
+  get cacheable(): boolean {
+    return (
+      this.#auditDecisions !== "all" &&
+      this.#decisionListeners.size === 0 &&
+      !this.#rules.some((r) => r.args.length > 0)
+    );
   }
 
   /** Evaluates a request into a decision (see the class doc for the order). */

@@ -145,6 +145,18 @@ describe("Policy.evaluate", () => {
     expect(kinds).toContain("quarantine.release");
     expect(audit.verifySelf().ok).toBe(true);
   });
+  it("bumps its generation on every change that can alter a decision", () => {
+    const p = new Policy(doc);
+    const g0 = p.generation;
+    expect(p.cacheable).toBe(false); // rules with argument constraints
+    p.quarantine("plugin:a", "x");
+    expect(p.generation).toBeGreaterThan(g0);
+    const g1 = p.generation;
+    p.release("plugin:a");
+    p.setIdentity({ id: "n", trustLevel: "Core" });
+    expect(p.generation).toBeGreaterThan(g1 + 1);
+    expect(new Policy({ version: 1 }).cacheable).toBe(true);
+  });
   it("audits identity and rule changes", () => {
     const audit = new AuditLog();
     const p = new Policy({ version: 1 }, { audit });
