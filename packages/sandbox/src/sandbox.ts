@@ -59,6 +59,33 @@ export interface SandboxResult {
   readonly record: Record<string, unknown>;
 }
 
+const filters = new Map<string, seccomp.CompiledFilter>();
+
+/**
+ * Compiles a seccomp profile for the host, once per process for the same profile,
+ * capabilities and (for files) modification time: a warm process that starts many
+ * sandboxes does not pay the compiler each time.
+ */
+function compiledFilter(spec: string, caps: readonly string[]): seccomp.CompiledFilter {
+  let stamp = "";
+  if (spec.includes("/") || spec.endsWith(".json")) {
+    try {
+      const st = fs.statSync(spec);
+      stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      stamp = "missing"; // compileSeccompForRun reports it
+    }
+  }
+  const key = JSON.stringify([spec, [...caps].sort(), stamp]);
+  let f = filters.get(key);
+  if (!f) {
+    f = seccomp.compileSeccompForRun(spec, { caps });
+    if (filters.size > 64) filters.clear();
+    filters.set(key, f);
+  }
+  return f;
+}
+
 function parseDurationText(t: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(t);
   if (!m) throw new RangeError(`timeout: expected a duration such as 10s, got "${t}"`);
@@ -189,9 +216,16 @@ export class Sandbox {
     const warnings: string[] = [];
     let seccompSteps: LaunchOptions["seccompSteps"];
     if (r.seccomp) {
-      const filter = seccomp.compileSeccompForRun(r.seccomp, { caps: r.launch.capAdd ?? [] });
-      warnings.push(...filter.conflicts);
-      seccompSteps = seccomp.seccompSteps(filter);
+      // A built-in profile compiled at build time for this kernel, when nothing changes it.
+      const pre = r.launch.capAdd?.length ? undefined : seccomp.precompiledFilter(r.seccomp);
+      if (pre) {
+        warnings.push(...pre.conflicts);
+        seccompSteps = seccomp.precompiledSteps(pre);
+      } else {
+        const filter = compiledFilter(r.seccomp, r.launch.capAdd ?? []);
+        warnings.push(...filter.conflicts);
+        seccompSteps = seccomp.seccompSteps(filter);
+      }
     }
     let limits: cgroups.Limits | undefined;
     let cg: cgroups.CgroupHandle | undefined;

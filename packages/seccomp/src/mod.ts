@@ -32,3 +32,4 @@ export * from "./profile.ts";
 export * from "./profiles.ts";
 export * from "./resolve.ts";
 export * from "./verify.ts";
+export * from "./precompiled.ts";

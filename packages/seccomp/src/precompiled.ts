@@ -1,0 +1,102 @@
+/**
+ * Built-in profiles compiled at build time (scripts/precompile.mjs writes
+ * dist/precompiled.json for the build host's architecture and kernel), so that
+ * `forge run` does not parse and compile docker-default on every start. Used only when
+ * nothing that changes the result differs: same architecture, same kernel release
+ * (minKernel rules), no kept capabilities (includes.caps rules).
+ *
+ * @module
+ */
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { hostArch, PR, type Step } from "@forge/libc";
+import { filterFlags, SECCOMP_SET_MODE_FILTER, sockFprogHeader } from "./install.ts";
+
+/** A built-in profile's filter, ready to install. */
+export interface PrecompiledFilter {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly instructions: number;
+  /** SECCOMP_FILTER_FLAG_* names from the profile. */
+  readonly flags: readonly string[];
+  readonly conflicts: readonly string[];
+}
+
+interface Store {
+  readonly kernel: string;
+  readonly arch: string;
+  readonly filters: Record<
+    string,
+    { bytes: string; instructions: number; flags: string[]; conflicts: string[] }
+  >;
+}
+
+let store: Store | null | undefined;
+
+/** Where the build writes the precompiled filters. */
+export function precompiledPath(): string {
+  let dir: string;
+  try {
+    dir = path.dirname(createRequire(import.meta.url).resolve("@forge/seccomp/package.json"));
+  } catch {
+    dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+  }
+  return path.join(dir, "dist", "precompiled.json");
+}
+
+/**
+ * The build-time filter of a built-in profile for this host, or undefined when there
+ * is none that applies (other kernel or architecture, no build output).
+ *
+ * @example
+ * ```ts
+ * import { precompiledFilter } from "@forge/seccomp";
+ * const f = precompiledFilter("default"); // undefined on a host the build did not run on
+ * ```
+ */
+export function precompiledFilter(name: string): PrecompiledFilter | undefined {
+  if (store === undefined) {
+    try {
+      store = JSON.parse(fs.readFileSync(precompiledPath(), "utf8")) as Store;
+    } catch {
+      store = null;
+    }
+  }
+  if (!store || store.kernel !== os.release() || store.arch !== hostArch()) return undefined;
+  const f = store.filters[name];
+  if (!f) return undefined;
+  return {
+    name,
+    bytes: Buffer.from(f.bytes, "base64"),
+    instructions: f.instructions,
+    flags: f.flags,
+    conflicts: f.conflicts,
+  };
+}
+
+/**
+ * Trampoline steps that install a precompiled filter (the same steps as seccompSteps).
+ *
+ * @example
+ * ```ts
+ * import { precompiledFilter, precompiledSteps } from "@forge/seccomp";
+ * const f = precompiledFilter("default");
+ * const steps = f ? precompiledSteps(f) : [];
+ * ```
+ */
+export function precompiledSteps(f: PrecompiledFilter): Step[] {
+  return [
+    { label: "set no_new_privs", syscall: "prctl", args: [PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0] },
+    {
+      label: `install seccomp filter "${f.name}" (${f.instructions} instructions)`,
+      syscall: "seccomp",
+      args: [
+        SECCOMP_SET_MODE_FILTER,
+        filterFlags({ profileFlags: f.flags }),
+        { bytes: sockFprogHeader(f.instructions), pointers: [{ at: 8, to: f.bytes }] },
+      ],
+    },
+  ];
+}
