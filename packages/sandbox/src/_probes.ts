@@ -161,6 +161,8 @@ export async function compileProbes(
 
 /**
  * The prefix for `forge run --profile default` with the probe folder bound read-only.
+ * The CLI entry is {@link FORGE_CLI} unless the environment variable FORGE_PROBE_CLI
+ * names another script (e.g. one that imports packages/cli/dist/main.js directly).
  *
  * @example
  * ```ts
@@ -171,7 +173,7 @@ export async function compileProbes(
 export function forgePrefix(probeDir: string, extra: readonly string[] = []): string[] {
   return [
     process.execPath,
-    FORGE_CLI,
+    process.env.FORGE_PROBE_CLI ?? FORGE_CLI,
     "run",
     "--profile",
     "default",
@@ -530,7 +532,8 @@ export async function killLauncherCheck(
   child.stderr!.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
   });
-  const exited = new Promise<void>((r) => child.on("close", () => r()));
+  // "exit", not "close": survivors of the sandbox may hold the stdout pipe open.
+  const exited = new Promise<void>((r) => child.on("exit", () => r()));
   try {
     const ready = await new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), 15_000);
@@ -577,6 +580,8 @@ export async function killLauncherCheck(
     };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    child.stdout!.destroy();
+    child.stderr!.destroy();
     for (const p of processesWith(marker)) {
       try {
         process.kill(p.pid, "SIGKILL");
