@@ -206,13 +206,18 @@ static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd, 
   char pidbuf[24], fdbuf[24];
   char *argv[] = {"forge-init", utoa(pidbuf + sizeof pidbuf, pid), utoa(fdbuf + sizeof fdbuf, status_fd), NULL};
   char *envp[] = {NULL};
-  /* Everything but the status pipe closes at the exec (the error pipe too: EOF then
-   * tells the parent that PID 1 is in place). */
+  /* The payload has exec'd (or failed and said so): close the error pipe now, so the
+   * parent need not wait for this exec; everything but the status pipe closes at it. */
+  raw(SYS_close, ctx->err_w, 0, 0, 0, 0, 0);
   raw(SYS_close_range, 0, ~0U, CLOSE_RANGE_CLOEXEC_FLAG, 0, 0, 0);
   if (status_fd >= 0) raw(SYS_fcntl, status_fd, F_SETFD, 0, 0, 0, 0);
   long r = raw(SYS_execveat, init_fd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
+  /* forge-init could not start: say why on the status pipe (a value no wait status
+   * takes), end the payload, and exit. */
+  int32_t marker = (int32_t)(0xff000000u | (uint32_t)(-r & 0xffff));
+  if (status_fd >= 0) raw(SYS_write, status_fd, (long)&marker, sizeof marker, 0, 0, 0);
   raw(SYS_kill, pid, SIGKILL, 0, 0, 0, 0);
-  return r;
+  child_exit(127);
 }
 
 static int run_program(struct child_ctx *ctx) {

@@ -65,6 +65,8 @@ export interface ExitStatus {
   readonly signal: string | null;
   /** The shell's view: the code, or 128 + the signal number. */
   readonly exitCode: number;
+  /** Set when the sandbox's PID 1 (forge-init) could not start; exitCode is then 127. */
+  readonly error?: string;
 }
 
 /** A step of the child's program failed (or the program could not start). */
@@ -164,6 +166,15 @@ function decodeExit(e: ChildExit, statusFd: number | undefined): ExitStatus {
     }
     if (n === 4) {
       const st = b.readInt32LE(0);
+      if (st >>> 24 === 0xff) {
+        const errno = st & 0xffff;
+        return {
+          code: 127,
+          signal: null,
+          exitCode: 127,
+          error: `forge-init could not be executed: ${errnoName(errno)} (${errnoMessage(errno)})`,
+        };
+      }
       if ((st & 0x7f) === 0) return exited((st >> 8) & 0xff);
       return signalled(st & 0x7f);
     }

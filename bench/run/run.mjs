@@ -1,0 +1,124 @@
+// bench/run: the cost of a sandboxed /bin/true.
+// 1. Cold, the whole CLI: `forge run -- /bin/true` (default profile) against `node -e 0`
+//    and against bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc /bin/true.
+//    Target: forge within 1.3x of `node -e 0`.
+// 2. The library path, from a warm process: Sandbox.start() with the default profile
+//    against spawnSync("bwrap", ...) building the same sandbox (same binds, tmpfs, /proc,
+//    /dev, hostname, all namespaces, no capabilities, new session, die with parent).
+//    Target: Forge at most half of bwrap's time.
+// Run: npm run build && node bench/run/run.mjs [cold-runs] [warm-runs]
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { namespaces, seccomp } from "../../packages/sandbox/dist/mod.js";
+import { loadProfile } from "../../packages/sandbox/dist/profile.js";
+import { Sandbox } from "../../packages/sandbox/dist/sandbox.js";
+import { have, measure, report } from "../_stats.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const forge = path.resolve(here, "../../packages/cli/bin/forge.mjs");
+const coldRuns = Number(process.argv[2] ?? 30);
+const warmRuns = Number(process.argv[3] ?? 100);
+if (!have("bwrap")) {
+  console.error("bench/run: bwrap is not installed (Debian: apt-get install bubblewrap)");
+  process.exit(1);
+}
+
+function ok(r, what) {
+  if (r.status !== 0) throw new Error(`${what} exited ${r.status ?? r.signal}: ${r.stderr}`);
+}
+
+const cold = await measure(
+  {
+    "forge run -- /bin/true (CLI, default profile)": () =>
+      ok(
+        spawnSync(process.execPath, [forge, "run", "--", "/bin/true"], { encoding: "utf8" }),
+        "forge",
+      ),
+    "node -e 0": () => ok(spawnSync(process.execPath, ["-e", "0"], { encoding: "utf8" }), "node"),
+    "bwrap --unshare-all --ro-bind / / ...": () =>
+      ok(
+        spawnSync(
+          "bwrap",
+          ["--unshare-all", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "/bin/true"],
+          { encoding: "utf8" },
+        ),
+        "bwrap",
+      ),
+  },
+  { runs: coldRuns, warmup: 3 },
+);
+const names = Object.keys(cold);
+report(`bench/run, cold start (whole CLI), ${coldRuns} runs each`, cold, names[0], names[1], 1.3);
+
+// The default profile, spelled as bwrap flags: the same binds, tmpfs, /proc, /dev,
+// hostname and namespaces, Docker's masked and read-only paths, and the same seccomp
+// filter (handed to bwrap as fd 3). Forge also applies Landlock, which bwrap cannot.
+const profile = loadProfile("default");
+const filter = seccomp.precompiledFilter("default") ?? {
+  bytes: seccomp.compileSeccompForRun("default").bytes,
+};
+const bpfFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "forge-bench-")), "default.bpf");
+fs.writeFileSync(bpfFile, filter.bytes);
+process.on("exit", () => fs.rmSync(path.dirname(bpfFile), { recursive: true, force: true }));
+const bw = [
+  "--unshare-all",
+  "--die-with-parent",
+  "--new-session",
+  "--cap-drop",
+  "ALL",
+  "--hostname",
+  profile.hostname ?? "forge",
+];
+for (const b of profile.root.binds) {
+  if (b.optional && !fs.existsSync(b.src)) continue;
+  const st = fs.lstatSync(b.src);
+  if (st.isSymbolicLink()) bw.push("--symlink", fs.readlinkSync(b.src), b.dst ?? b.src);
+  else bw.push(b.readonly ? "--ro-bind" : "--bind", b.src, b.dst ?? b.src);
+}
+for (const t of profile.root.tmpfs)
+  bw.push("--size", String(parseSize(t.size ?? "64M")), "--tmpfs", t.dst);
+bw.push("--proc", "/proc", "--dev", "/dev");
+for (const m of namespaces.DEFAULT_MASKED_PATHS) {
+  if (!fs.existsSync(m)) continue;
+  if (fs.statSync(m).isDirectory()) bw.push("--tmpfs", m, "--remount-ro", m);
+  else bw.push("--ro-bind", "/dev/null", m);
+}
+for (const r of namespaces.DEFAULT_READONLY_PATHS) if (fs.existsSync(r)) bw.push("--ro-bind", r, r);
+bw.push("--remount-ro", "/", "--seccomp", "3", "/bin/true");
+
+function parseSize(s) {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(s);
+  return Number(m[1]) * { "": 1, k: 1024, m: 1 << 20, g: 1 << 30 }[m[2].toLowerCase()];
+}
+
+const warm = await measure(
+  {
+    "forge Sandbox.start() default profile (warm)": async () => {
+      const r = await Sandbox.start({ argv: ["/bin/true"], profile }).wait();
+      if (r.status.exitCode !== 0) throw new Error(`forge exited ${r.status.exitCode}`);
+    },
+    "spawnSync bwrap, same sandbox": () => {
+      const fd = fs.openSync(bpfFile, "r");
+      try {
+        ok(
+          spawnSync("bwrap", bw, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe", fd] }),
+          "bwrap",
+        );
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  },
+  { runs: warmRuns },
+);
+const w = Object.keys(warm);
+report(
+  `bench/run, library path from a warm process, ${warmRuns} runs each (forge also applies Landlock)`,
+  warm,
+  w[0],
+  w[1],
+  0.5,
+);
