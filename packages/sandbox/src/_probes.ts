@@ -373,6 +373,12 @@ interface Fixtures {
   close(): Promise<void>;
 }
 
+/** Says who we are and ignores the peer hanging up first (EPIPE, ECONNRESET). */
+function greet(s: net.Socket): void {
+  s.on("error", () => {});
+  s.end("forge-host-listener\n");
+}
+
 async function fixtures(probeDir: string): Promise<Fixtures> {
   const mark = crypto.randomBytes(6).toString("hex");
   const secret = crypto.randomBytes(12).toString("hex");
@@ -383,14 +389,23 @@ async function fixtures(probeDir: string): Promise<Fixtures> {
   });
   const fd3 = fs.openSync(outside, "r");
   const marker = spawn("sleep", ["300"], { argv0: `forge-hostmark-${mark}`, stdio: "ignore" });
-  const tcp = net.createServer((s) => s.end("forge-host-listener\n"));
+  const tcp = net.createServer(greet);
   const abstractName = `forge-probe-${mark}`;
-  const unix = net.createServer((s) => s.end("forge-host-listener\n"));
-  await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
-  await new Promise<void>((r, j) => {
-    unix.once("error", j);
-    unix.listen(`\0${abstractName}`, r);
-  });
+  const unix = net.createServer(greet);
+  try {
+    await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
+    await new Promise<void>((r, j) => {
+      unix.once("error", j);
+      unix.listen(`\0${abstractName}`, r);
+    });
+  } catch (e) {
+    marker.kill("SIGKILL");
+    tcp.close();
+    unix.close();
+    fs.closeSync(fd3);
+    fs.rmSync(outside, { recursive: true, force: true });
+    throw e;
+  }
   const port = (tcp.address() as net.AddressInfo).port;
   const root = fs.statSync("/");
   const netns = fs.statSync("/proc/self/ns/net");
