@@ -373,8 +373,13 @@ interface Fixtures {
   close(): Promise<void>;
 }
 
+/** Connections to the harness's listeners still open (destroyed on close). */
+const open = new Set<net.Socket>();
+
 /** Says who we are and ignores the peer hanging up first (EPIPE, ECONNRESET). */
 function greet(s: net.Socket): void {
+  open.add(s);
+  s.on("close", () => open.delete(s));
   s.on("error", () => {});
   s.end("forge-host-listener\n");
 }
@@ -428,12 +433,13 @@ async function fixtures(probeDir: string): Promise<Fixtures> {
     fd3,
     async close() {
       marker.kill("SIGKILL");
+      fs.closeSync(fd3);
+      fs.rmSync(outside, { recursive: true, force: true });
+      for (const c of open) c.destroy();
       await Promise.all([
         new Promise<void>((r) => tcp.close(() => r())),
         new Promise<void>((r) => unix.close(() => r())),
       ]);
-      fs.closeSync(fd3);
-      fs.rmSync(outside, { recursive: true, force: true });
     },
   };
 }
