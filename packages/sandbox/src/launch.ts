@@ -191,6 +191,14 @@ export function planLaunch(opts: LaunchOptions): LaunchPlan {
       });
       steps.push(...ids.steps);
       if (ids.beforeStart) befores.push(ids.beforeStart);
+      // The kernel clears the parent-death signal when the effective ids change (as
+      // root, the switch to the inside ids does): set it again for PID 1, which keeps
+      // it across the exec of forge-init.
+      steps.push({
+        label: "die with the parent, again after the id switch",
+        syscall: "prctl",
+        args: [PR.SET_PDEATHSIG, 9, 0, 0, 0],
+      });
       // A second wall behind seccomp: no nested user namespaces (like bwrap --disable-userns).
       steps.push({
         label: "allow no nested user namespaces",
