@@ -33,12 +33,16 @@ export const command: Command = {
       ["clone3", r.clone3],
       ["io_uring", r.ioUring],
     ];
-    if (r.cgroups) rows.push(["cgroups", r.cgroups]);
     const lines = [`kernel ${r.kernel} (${r.arch}), running as uid ${r.uid}`];
     for (const [name, f] of rows) {
       lines.push(`${f.ok ? "ok  " : "WARN"} ${name.padEnd(16)} ${f.detail}`);
       if (f.fix) lines.push(`     ${"".padEnd(16)} fix: ${f.fix}`);
     }
+    lines.push(
+      `${r.cgroups.ok ? "ok  " : "WARN"} ${"cgroups".padEnd(16)} ${r.cgroups.lines[0]?.replace(/^cgroups: /, "") ?? r.cgroups.detail}`,
+    );
+    for (const l of r.cgroups.lines.slice(1)) lines.push(`     ${"".padEnd(16)} ${l.trim()}`);
+    if (r.cgroups.fix) lines.push(`     ${"".padEnd(16)} fix: ${r.cgroups.fix}`);
     process.stdout.write(`${lines.join("\n")}\n`);
     return 0;
   },

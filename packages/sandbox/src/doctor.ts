@@ -8,6 +8,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
+import * as cgroups from "@forge/cgroups";
 import { CLONE, type Libc, openLibc, SyscallError, spawn } from "@forge/libc";
 
 /** One finding: ok or not, what was seen, and the one-line fix when there is one. */
@@ -31,8 +32,8 @@ export interface DoctorReport {
   readonly pidfd: Finding;
   readonly clone3: Finding;
   readonly ioUring: Finding & { readonly disabled: number | null };
-  /** Filled by the caller with the cgroup layer's view (see @forge/cgroups). */
-  cgroups?: Finding & Record<string, unknown>;
+  /** The cgroup layout (v2, v1, hybrid) and whether this user can set limits. */
+  readonly cgroups: Finding & { readonly kind: string; readonly lines: readonly string[] };
 }
 
 function readSysctl(file: string): string | null {
@@ -149,6 +150,34 @@ function landlock(libc: Libc): DoctorReport["landlock"] {
   }
 }
 
+function cgroupFinding(): DoctorReport["cgroups"] {
+  try {
+    const layout = cgroups.detectCgroupLayout();
+    const lines = cgroups.describeCgroupLayout(layout);
+    const ok = layout.kind !== "none" && layout.delegation.available;
+    return {
+      ok,
+      kind: layout.kind,
+      lines,
+      detail: lines.map((l) => l.trim()).join("; "),
+      ...(ok
+        ? {}
+        : layout.kind === "none"
+          ? { fix: "mount cgroup2 at /sys/fs/cgroup (or enable cgroups in the kernel)" }
+          : {
+              fix: "run forge in a delegated cgroup: systemd-run --user --scope -p Delegate=yes forge run ...",
+            }),
+    };
+  } catch (e) {
+    return {
+      ok: false,
+      kind: "unknown",
+      lines: [],
+      detail: `could not read the cgroup layout: ${(e as Error).message}`,
+    };
+  }
+}
+
 /**
  * Probes the running kernel.
  *
@@ -221,5 +250,6 @@ export function probeKernel(libc: Libc = openLibc()): DoctorReport {
     pidfd,
     clone3,
     ioUring: { ok: true, disabled, detail: ioDetail },
+    cgroups: cgroupFinding(),
   };
 }

@@ -175,6 +175,8 @@ describe("probeKernel", () => {
     expect(r.pidfd.ok).toBe(true);
     expect(r.clone3.ok).toBe(true);
     expect(r.userNamespaces.ok).toBe(true);
+    expect(["v2", "v1", "hybrid"]).toContain(r.cgroups.kind);
+    expect(r.cgroups.lines[0]).toMatch(/^cgroups: /);
   });
 
   it("turns kernel refusals into findings with fixes", () => {
