@@ -43,3 +43,17 @@ describe("FakeLibc", () => {
     expect(libc.waitid(3, 5, 4)).toEqual({ code: 1, pid: 42, status: 7 });
   });
 });
+
+describe("seccompSetFilter", () => {
+  it("builds sock_fprog for the program and checks its size", () => {
+    const libc = new FakeLibc("x86_64");
+    libc.seccompSetFilter(1, new Uint8Array(16));
+    const [call] = libc.callsTo("seccomp");
+    expect(call!.args[0]).toBe(1);
+    expect(call!.args[1]).toBe(1);
+    expect(new DataView((call!.args[2] as Uint8Array).buffer).getUint16(0, true)).toBe(2);
+    expect(() => libc.seccompSetFilter(0, new Uint8Array(12))).toThrow(
+      "expected 1 to 65535 instructions of 8 bytes, got 12 bytes",
+    );
+  });
+});

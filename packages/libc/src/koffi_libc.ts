@@ -34,6 +34,17 @@ class KoffiLibc extends LibcBase {
     this.#syscall = lib.func("long syscall(long nr, ...)") as (...args: unknown[]) => unknown;
   }
 
+  protected withPointer<T>(bytes: Uint8Array, f: (address: bigint) => T): T {
+    // Native memory has a stable address; a Buffer's may move with the garbage collector.
+    const mem = koffi.alloc("uint8_t", Math.max(bytes.length, 1));
+    try {
+      koffi.encode(mem, "uint8_t", Array.from(bytes), bytes.length);
+      return f(koffi.address(mem));
+    } finally {
+      koffi.free(mem);
+    }
+  }
+
   protected rawSyscall(name: string, args: readonly SysArg[]): number {
     let nr = this.#numbers.get(name);
     if (nr === undefined) {

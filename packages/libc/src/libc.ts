@@ -66,6 +66,13 @@ export interface Libc {
     a5?: number | bigint,
   ): number;
   seccomp(operation: number, flags: number, args: Uint8Array | null): number;
+  /**
+   * Installs a classic-BPF seccomp filter on the calling thread (or every thread with
+   * SECCOMP_FILTER_FLAG_TSYNC): builds the `struct sock_fprog` that points at
+   * `program` (8 bytes per instruction) and calls seccomp(SECCOMP_SET_MODE_FILTER).
+   * Returns what the kernel returns (a listener fd with NEW_LISTENER).
+   */
+  seccompSetFilter(flags: number, program: Uint8Array): number;
   capget(header: Uint8Array, data: Uint8Array | null): void;
   capset(header: Uint8Array, data: Uint8Array): void;
   unshare(flags: number): void;
@@ -136,6 +143,25 @@ export abstract class LibcBase implements Libc {
   seccomp(operation: number, flags: number, args: Uint8Array | null): number {
     return this.syscall("seccomp", operation, flags, args);
   }
+  seccompSetFilter(flags: number, program: Uint8Array): number {
+    if (program.length === 0 || program.length % 8 !== 0 || program.length / 8 > 0xffff) {
+      throw new RangeError(
+        `seccomp filter: expected 1 to 65535 instructions of 8 bytes, got ${program.length} bytes`,
+      );
+    }
+    return this.withPointer(program, (address) => {
+      const fprog = new Uint8Array(16);
+      const v = new DataView(fprog.buffer);
+      v.setUint16(0, program.length / 8, true);
+      v.setBigUint64(8, address, true);
+      return this.syscall("seccomp", 1 /* SECCOMP_SET_MODE_FILTER */, flags, fprog);
+    });
+  }
+  /**
+   * Runs `f` with the address of a copy of `bytes` that stays put for the call (for
+   * structs that point at other memory). The fake passes 0.
+   */
+  protected abstract withPointer<T>(bytes: Uint8Array, f: (address: bigint) => T): T;
   capget(header: Uint8Array, data: Uint8Array | null): void {
     this.syscall("capget", header, data);
   }

@@ -6,7 +6,6 @@
  * @module
  */
 import { type Libc, openLibc, PR, type Step } from "@forge/libc";
-import koffi from "koffi";
 import type { CompiledFilter } from "./compile.ts";
 
 /** SECCOMP_FILTER_FLAG_* values. */
@@ -105,19 +104,8 @@ export function installFilter(
     ...opts,
     profileFlags: [...(opts.profileFlags ?? []), ...filter.resolved.flags],
   });
-  const n = filter.program.length;
-  // sock_fprog holds a pointer to the program: copy it to native memory so that it has
-  // a stable address for the duration of the call (the kernel copies it).
-  const mem = koffi.alloc("uint8_t", filter.bytes.length);
-  try {
-    koffi.encode(mem, "uint8_t", Array.from(filter.bytes), filter.bytes.length);
-    const fprog = sockFprogHeader(n);
-    new DataView(fprog.buffer).setBigUint64(8, koffi.address(mem), true);
-    libc.prctl(PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    return libc.seccomp(SECCOMP_SET_MODE_FILTER, flags, fprog);
-  } finally {
-    koffi.free(mem);
-  }
+  libc.prctl(PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  return libc.seccompSetFilter(flags, filter.bytes);
 }
 
 /**
