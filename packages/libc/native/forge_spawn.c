@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "forge_raw.h"
+
 #define FORGE_ABI 3
 #define MAX_OPS 2048
 #define CLOSE_RANGE_CLOEXEC_FLAG 4
@@ -63,33 +65,9 @@ struct child_ctx {
 
 int forge_abi_version(void) { return FORGE_ABI; }
 
-/* Raw syscalls that return -errno and never touch errno: the child may share memory
- * (and TLS) with Node's running threads, so it must not write anything but its stack. */
-static long raw(long nr, long a, long b, long c, long d, long e, long f) {
-#if defined(__x86_64__)
-  long ret;
-  register long r10 __asm__("r10") = d;
-  register long r8 __asm__("r8") = e;
-  register long r9 __asm__("r9") = f;
-  __asm__ volatile("syscall"
-                   : "=a"(ret)
-                   : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                   : "rcx", "r11", "memory");
-  return ret;
-#elif defined(__aarch64__)
-  register long x8 __asm__("x8") = nr;
-  register long x0 __asm__("x0") = a;
-  register long x1 __asm__("x1") = b;
-  register long x2 __asm__("x2") = c;
-  register long x3 __asm__("x3") = d;
-  register long x4 __asm__("x4") = e;
-  register long x5 __asm__("x5") = f;
-  __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
-  return x0;
-#else
-#error "the Forge trampoline supports x86_64 and aarch64"
-#endif
-}
+/* The child may share memory (and TLS) with Node's running threads: it makes raw
+ * syscalls that write nothing but its stack. */
+#define raw forge_raw
 
 /* clone3 that runs fn(arg) on the stack given in ca and exits with its result in the
  * child; returns the child's pid (or -errno) in the parent. */

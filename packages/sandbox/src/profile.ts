@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Ajv as AjvType, ErrorObject } from "ajv";
+import type { NamespaceOptions } from "./launch.ts";
 
 /** A bind mount of the new root. */
 export interface ProfileBind {
@@ -25,14 +26,7 @@ export interface ProfileBind {
 export interface SandboxProfile {
   readonly name: string;
   readonly description?: string;
-  readonly namespaces?: {
-    readonly user?: boolean;
-    readonly pid?: boolean;
-    readonly mount?: boolean;
-    readonly ipc?: boolean;
-    readonly uts?: boolean;
-    readonly cgroup?: boolean;
-  };
+  readonly namespaces?: NamespaceOptions;
   readonly net?: "none" | "host";
   readonly hostname?: string;
   readonly root?: {
