@@ -1,11 +1,14 @@
 // Bundles the built CLI (dist/main.js and the packages it imports) into dist/bundle/,
 // one chunk per command, so that `forge run` starts without resolving and loading
 // dozens of modules. koffi (native) stays external. Run by the package's build.
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const pkg = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+// Chunk names carry content hashes: start from an empty folder so old chunks do not pile up.
+fs.rmSync(path.join(pkg, "dist", "bundle"), { recursive: true, force: true });
 await build({
   entryPoints: { forge: path.join(pkg, "dist", "main.js") },
   outdir: path.join(pkg, "dist", "bundle"),
