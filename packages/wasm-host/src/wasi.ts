@@ -1,5 +1,6 @@
 import { randomFillSync } from "node:crypto";
 import fs from "node:fs";
+import { isatty } from "node:tty";
 import { type AuditEvent, type AuditLog, type Decision, Policy } from "@forge/policy";
 import { WasiExit, WasmLimitError } from "./errors.ts";
 import { createHostApi } from "./host_api.ts";
@@ -190,7 +191,16 @@ export interface WasiOptions {
   readonly deadline?: () => number | undefined;
   /** Where the host interface's `[WASM]` log lines go (default: stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Coalesce consecutive writes to stdout (when it is not a terminal) into one host
+   * write of up to 64 KiB, flushed before any other call, at exit, on a trap and at
+   * the end of each call (default true). A write error found at flush time is
+   * reported by the next fd_write to stdout.
+   */
+  readonly coalesceStdout?: boolean;
 }
+
+const OUT_BUFFER = 64 * 1024;
 
 interface FdEntry {
   kind: "stdio" | "file" | "dir" | "socket";
@@ -254,6 +264,7 @@ const fdRes = (fd: number) => FD_RESOURCE[fd] ?? `fd:${fd}`;
  * @example
  * ```ts
  * import fs from "node:fs";
+import { isatty } from "node:tty";
  * import { WasiHost } from "@forge/wasm-host";
  * const wasi = new WasiHost({ args: ["hello"], preopens: [{ host: ".", guest: "/work", readOnly: true }] });
  * const { instance } = await WebAssembly.instantiate(fs.readFileSync("hello.wasm"), wasi.imports());
@@ -282,6 +293,13 @@ export class WasiHost {
     | undefined;
   #bytes = 0;
   #closed = false;
+  #allowCache = new Map<string, Set<string>>();
+  #cacheGen = -1;
+  #cacheOk = false;
+  #out: Buffer | undefined;
+  #outLen = 0;
+  #outFd = -1;
+  #outError: unknown;
 
   constructor(opts: WasiOptions = {}) {
     this.subject = opts.subject ?? "wasm:anonymous";
@@ -305,18 +323,13 @@ export class WasiHost {
     this.#deadline = opts.deadline ?? (() => undefined);
     this.#log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
     const stdio = opts.stdio ?? [0, 1, 2];
+    if ((opts.coalesceStdout ?? true) && !isatty(stdio[1])) this.#outFd = stdio[1];
     stdio.forEach((hostFd, i) => {
-      let filetype: number = FT.UNKNOWN;
-      try {
-        filetype = filetypeOf(fs.fstatSync(hostFd));
-      } catch {
-        // a closed stdio fd stays "unknown"; using it fails with EBADF
-      }
       const io = i === 0 ? R.FD_READ : R.FD_WRITE | R.FD_DATASYNC | R.FD_SYNC;
       this.#fds.set(i, {
         kind: "stdio",
         hostFd,
-        filetype: filetype === FT.FILE ? FT.FILE : filetype === FT.CHAR ? FT.CHAR : FT.UNKNOWN,
+        filetype: -1, // looked up on first use
         base: io | R.POLL_FD_READWRITE | R.FD_FILESTAT_GET | R.FD_FDSTAT_SET_FLAGS,
         inh: 0,
         flags: 0,
@@ -396,11 +409,113 @@ export class WasiHost {
     }
   }
 
-  /** Asks the policy; throws (mapped to the decision's errno) unless allowed. */
+  /**
+   * Asks the policy; throws (mapped to the decision's errno) unless allowed. Allow
+   * decisions are cached per (action, resource) while the policy's generation stays
+   * the same and the policy says caching is sound (no argument rules, no listeners).
+   */
   #authorize(action: string, resource: string, args?: Record<string, unknown>): void {
     this.#resource = resource;
-    const d = this.policy.evaluate({ subject: this.subject, action, resource, args });
+    const p = this.policy;
+    if (p.generation !== this.#cacheGen) {
+      this.#cacheGen = p.generation;
+      this.#cacheOk = p.cacheable;
+      this.#allowCache.clear();
+    }
+    if (this.#cacheOk && this.#allowCache.get(action)?.has(resource)) return;
+    const d = p.evaluate({ subject: this.subject, action, resource, args });
     if (d.effect !== "allow") throw new Denied(d.errno ?? "EPERM", d);
+    if (this.#cacheOk) {
+      let set = this.#allowCache.get(action);
+      if (!set) {
+        set = new Set();
+        this.#allowCache.set(action, set);
+      }
+      set.add(resource);
+    }
+  }
+
+  /** Writes out coalesced stdout bytes; a failure is kept for the next stdout write. */
+  flushOutput(): void {
+    if (this.#outLen === 0 || !this.#out) return;
+    let off = 0;
+    try {
+      while (off < this.#outLen) {
+        try {
+          off += fs.writeSync(this.#outFd, this.#out, off, this.#outLen - off, null);
+        } catch (e) {
+          if ((e as { code?: string }).code !== "EAGAIN") throw e;
+          sleepSync(1);
+        }
+      }
+    } catch (e) {
+      this.#outError = e;
+    } finally {
+      this.#outLen = 0;
+    }
+  }
+
+  /** fd_write, the hot path: no closures; stdout writes are coalesced. */
+  #fdWrite(fd: number, iovs: number, n: number, nwritten: number): number {
+    const e = this.#fds.get(fd);
+    if (
+      fd === 1 &&
+      this.#outFd >= 0 &&
+      e !== undefined &&
+      e.kind === "stdio" &&
+      e.hostFd === this.#outFd
+    ) {
+      if (!this.#out) this.#out = Buffer.allocUnsafe(OUT_BUFFER);
+      const out = this.#out;
+      this.#resource = fdRes(fd);
+      this.#bytes = 0;
+      try {
+        this.#need(e, R.FD_WRITE, true);
+        this.#authorize("fd_write", this.#resource);
+        if (this.#outError !== undefined) {
+          const err = this.#outError;
+          this.#outError = undefined;
+          throw err;
+        }
+        const v = this.#mem();
+        const u8 = this.#u8;
+        let total = 0;
+        for (let i = 0; i < n; i++) {
+          const p = v.getUint32(iovs + i * 8, true);
+          const l = v.getUint32(iovs + i * 8 + 4, true);
+          if (p + l > u8.length) throw new RangeError("pointer outside memory");
+          if (this.#outLen + l > OUT_BUFFER) this.flushOutput();
+          if (l >= OUT_BUFFER) this.#writeAll(e, [u8.subarray(p, p + l)], null);
+          else {
+            out.set(u8.subarray(p, p + l), this.#outLen);
+            this.#outLen += l;
+          }
+          total += l;
+        }
+        this.#bytes = total;
+        v.setUint32(nwritten, total, true);
+      } catch (err) {
+        return this.#failed("fd_write", err);
+      }
+      this.#audit("fd_write", 0);
+      return 0;
+    }
+    return this.#run("fd_write", fdRes(fd), () => {
+      const e = this.#fd(fd);
+      this.#need(e, R.FD_WRITE, true);
+      this.#authorize("fd_write", fdRes(fd));
+      if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
+      const bufs = this.#iovecs(iovs, n);
+      let put: number;
+      if (e.kind === "file") {
+        const pos = e.flags & FDFLAG_APPEND ? fs.fstatSync(e.hostFd).size : e.pos;
+        put = this.#writeAll(e, bufs, pos);
+        e.pos = pos + put;
+      } else put = this.#writeAll(e, bufs, null);
+      this.#bytes = put;
+      this.#mem().setUint32(nwritten, put, true);
+      return E.SUCCESS!;
+    });
   }
 
   /** Records one call in the audit trail (coalescing repeats). */
@@ -432,8 +547,9 @@ export class WasiHost {
     if (!this.#coalesce) this.flushAudit();
   }
 
-  /** Writes out a coalesced audit entry, if one is pending. */
+  /** Writes out coalesced stdout bytes and a coalesced audit entry, if pending. */
   flushAudit(): void {
+    if (this.#outLen > 0) this.flushOutput();
     const p = this.#pending;
     if (!p || !this.#record) return;
     this.#pending = undefined;
@@ -457,33 +573,55 @@ export class WasiHost {
 
   /** Runs `body` as WASI function `call`, turning errors into errno and auditing. */
   #run(call: string, resource: string, body: () => number): number {
+    if (this.#outLen > 0) this.flushOutput();
     this.#resource = resource;
     this.#bytes = 0;
     let errno: number;
-    let denial: Decision | undefined;
     try {
       errno = body();
     } catch (e) {
-      if (e instanceof WasiExit || e instanceof WasmLimitError) {
-        this.flushAudit();
-        throw e;
-      }
-      if (e instanceof Denied) {
-        denial = e.decision;
-        errno = wasiErrno(e.code);
-      } else if (e instanceof RangeError) errno = E.EFAULT!;
-      else errno = wasiErrno(e);
-      if (errno === E.ENOTCAPABLE && !denial) {
-        denial = {
-          effect: "deny",
-          errno: "ENOTCAPABLE",
-          rule: "wasi:capabilities",
-          reason: (e as Error).message,
-        };
-      }
+      return this.#failed(call, e);
+    }
+    this.#audit(call, errno);
+    return errno;
+  }
+
+  /** Maps a failure of `call` to its errno and audits it (limits and exits propagate). */
+  #failed(call: string, e: unknown): number {
+    if (e instanceof WasiExit || e instanceof WasmLimitError) {
+      this.flushAudit();
+      throw e;
+    }
+    let errno: number;
+    let denial: Decision | undefined;
+    if (e instanceof Denied) {
+      denial = e.decision;
+      errno = wasiErrno(e.code);
+    } else if (e instanceof RangeError) errno = E.EFAULT!;
+    else errno = wasiErrno(e);
+    if (errno === E.ENOTCAPABLE && !denial) {
+      denial = {
+        effect: "deny",
+        errno: "ENOTCAPABLE",
+        rule: "wasi:capabilities",
+        reason: (e as Error).message,
+      };
     }
     this.#audit(call, errno, denial);
     return errno;
+  }
+
+  #filetype(e: FdEntry): number {
+    if (e.filetype < 0) {
+      let ft: number = FT.UNKNOWN;
+      try {
+        ft = filetypeOf(fs.fstatSync(e.hostFd));
+      } catch {
+        // a closed stdio fd stays "unknown"; using it fails with EBADF
+      }
+      e.filetype = ft === FT.FILE || ft === FT.CHAR ? ft : FT.UNKNOWN;
+    }
+    return e.filetype;
   }
 
   #fd(fd: number): FdEntry {
@@ -847,7 +985,7 @@ export class WasiHost {
           const e = this.#fd(fd);
           this.#authorize("fd_fdstat_get", fdRes(fd));
           const v = this.#mem();
-          v.setUint8(ptr, e.filetype);
+          v.setUint8(ptr, this.#filetype(e));
           v.setUint8(ptr + 1, 0);
           v.setUint16(ptr + 2, e.flags, true);
           v.setUint32(ptr + 4, 0, true);
@@ -1029,22 +1167,7 @@ export class WasiHost {
           return E.SUCCESS!;
         }),
       fd_write: (fd: number, iovs: number, n: number, nwritten: number) =>
-        run("fd_write", fdRes(fd), () => {
-          const e = this.#fd(fd);
-          this.#need(e, R.FD_WRITE, true);
-          this.#authorize("fd_write", fdRes(fd));
-          if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
-          const bufs = this.#iovecs(iovs, n);
-          let put: number;
-          if (e.kind === "file") {
-            const pos = e.flags & FDFLAG_APPEND ? fs.fstatSync(e.hostFd).size : e.pos;
-            put = this.#writeAll(e, bufs, pos);
-            e.pos = pos + put;
-          } else put = this.#writeAll(e, bufs, null);
-          this.#bytes = put;
-          this.#mem().setUint32(nwritten, put, true);
-          return E.SUCCESS!;
-        }),
+        this.#fdWrite(fd, iovs, n, nwritten),
       path_create_directory: (fd: number, p: number, l: number) =>
         run("path_create_directory", fdRes(fd), () => {
           const [, r] = this.#resolve(
@@ -1346,6 +1469,7 @@ export class WasiHost {
       proc_exit: (code: number) => {
         this.#resource = "proc";
         this.#bytes = 0;
+        if (this.#outLen > 0) this.flushOutput();
         this.#audit("proc_exit", 0);
         this.flushAudit();
         throw new WasiExit(code >>> 0);

@@ -1,0 +1,211 @@
+// bench/wasm: Forge's WASI host (@forge/wasm-host, every call checked by the policy and
+// audited) beside node:wasi, in the same process and run. Prints medians and ratios.
+//
+//   npx tsc -b packages/wasm-host && node bench/wasm/run.mjs
+//
+// The three C programs beside this file are compiled with clang (wasm32-wasi, Debian's
+// wasi-libc in /usr) into a temporary directory that is removed at the end.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { WASI } from "node:wasi";
+import { WasiHost, WasmHost } from "../../packages/wasm-host/dist/mod.js";
+
+process.removeAllListeners("warning"); // node:wasi's ExperimentalWarning
+const here = path.dirname(fileURLToPath(import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "forge-bench-wasm-"));
+const REPS = Number(process.env.REPS ?? 15);
+const WRITES = Number(process.env.WRITES ?? 100_000);
+const GRID = Number(process.env.GRID ?? 300);
+
+function build(name, extra = []) {
+  const out = path.join(tmp, `${name}.wasm`);
+  execFileSync("clang", [
+    "--target=wasm32-wasi",
+    "--sysroot=/usr",
+    "-O2",
+    ...extra,
+    "-o",
+    out,
+    path.join(here, `${name}.c`),
+  ]);
+  return out;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function measure(fn) {
+  await fn(); // warm-up
+  const times = [];
+  for (let i = 0; i < REPS; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+/** Measures two contenders alternately (A B A B ...), so both see the same heap and JIT state. */
+async function measurePair(fa, fb) {
+  await fa();
+  await fb();
+  const ta = [];
+  const tb = [];
+  for (let i = 0; i < REPS; i++) {
+    for (const [f, out] of i % 2
+      ? [
+          [fb, tb],
+          [fa, ta],
+        ]
+      : [
+          [fa, ta],
+          [fb, tb],
+        ]) {
+      const t = performance.now();
+      await f();
+      out.push(performance.now() - t);
+    }
+  }
+  return [median(ta), median(tb)];
+}
+
+try {
+  const write = build("bench_write");
+  const kernel = build("bench_kernel", ["-mexec-model=reactor"]);
+  const empty = build("bench_empty");
+  const devnull = fs.openSync("/dev/null", "w");
+  const compiled = {
+    write: await WebAssembly.compile(fs.readFileSync(write)),
+    kernel: await WebAssembly.compile(fs.readFileSync(kernel)),
+    empty: await WebAssembly.compile(fs.readFileSync(empty)),
+  };
+
+  const nodeRun = async (module, args, stdout = devnull) => {
+    const wasi = new WASI({ version: "preview1", args, stdout, returnOnExit: true });
+    const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+    return wasi.start(instance);
+  };
+
+  const host = new WasmHost(); // default policy, audit on (coalescing), 256 MiB limit
+  await host.loadModule("write", write, {
+    wasi: { args: ["write", String(WRITES)], stdio: [0, devnull, 2] },
+  });
+  await host.loadModule("kernel", kernel);
+  await host.loadModule("empty", empty, { wasi: { args: ["empty"], stdio: [0, devnull, 2] } });
+  const everyCall = new WasmHost();
+  await everyCall.loadModule("write", write, {
+    wasi: { args: ["write", String(WRITES)], stdio: [0, devnull, 2], auditMode: "every-call" },
+  });
+  await everyCall.loadModule("unbuffered", write, {
+    wasi: { args: ["write", String(WRITES)], stdio: [0, devnull, 2], coalesceStdout: false },
+  });
+
+  const nodeKernel = await WebAssembly.instantiate(
+    compiled.kernel,
+    new WASI({ version: "preview1" }).getImportObject(),
+  );
+  const expected = nodeKernel.exports.kernel(GRID);
+  if ((await host.call("kernel", "kernel", [GRID])) !== expected)
+    throw new Error("kernel results differ");
+
+  const rows = [];
+  const row = (name, unit, forge, node, target) =>
+    rows.push({ name, unit, forge, node, ratio: forge / node, target });
+  {
+    const [f, n] = await measurePair(
+      () => host.run("write"),
+      () => nodeRun(compiled.write, ["write", String(WRITES)]),
+    );
+    const u = await measure(() => everyCall.run("unbuffered"));
+    const e = await measure(() => everyCall.run("write"));
+    row(`fd_write x${WRITES} (64 B), default`, "ms", f, n, "≤ 1.5");
+    row(`fd_write x${WRITES}, coalesceStdout off`, "ms", u, n, "(info)");
+    row(`fd_write x${WRITES}, audit every call`, "ms", e, n, "(info)");
+  }
+  {
+    const [f, n] = await measurePair(
+      () => host.call("kernel", "kernel", [GRID]),
+      () => nodeKernel.exports.kernel(GRID),
+    );
+    row(`compute kernel (mandelbrot ${GRID}²)`, "ms", f, n, "≈ 1.0");
+  }
+  {
+    // Instantiate: a fresh WASI context plus an instance of the same compiled module,
+    // through the same WebAssembly.instantiate call on both sides.
+    const N = 200;
+    const [f, n] = await measurePair(
+      async () => {
+        for (let i = 0; i < N; i++) {
+          const wasi = new WasiHost({
+            subject: "wasm:empty",
+            policy: host.policy,
+            args: ["empty"],
+            stdio: [0, devnull, 2],
+          });
+          await WebAssembly.instantiate(compiled.empty, wasi.imports());
+          wasi.close();
+        }
+      },
+      async () => {
+        for (let i = 0; i < N; i++) {
+          const wasi = new WASI({
+            version: "preview1",
+            args: ["empty"],
+            stdout: devnull,
+            returnOnExit: true,
+          });
+          await WebAssembly.instantiate(compiled.empty, wasi.getImportObject());
+        }
+      },
+    );
+    row(
+      "instantiate (WASI context + instance)",
+      "µs/instance",
+      (f / N) * 1000,
+      (n / N) * 1000,
+      "< 1.0",
+    );
+  }
+  {
+    // End to end: instantiate, run _start, exit; Forge also audits (proc_exit, wasm.exit).
+    const N = 100;
+    const [f, n] = await measurePair(
+      async () => {
+        for (let i = 0; i < N; i++) await host.run("empty");
+      },
+      async () => {
+        for (let i = 0; i < N; i++) await nodeRun(compiled.empty, ["empty"]);
+      },
+    );
+    row(
+      "run empty command end to end, audited",
+      "µs/run",
+      (f / N) * 1000,
+      (n / N) * 1000,
+      "(info)",
+    );
+  }
+  await host.terminate();
+  await everyCall.terminate();
+  fs.closeSync(devnull);
+
+  console.log(
+    `bench/wasm: Forge (@forge/wasm-host) vs node:wasi, median of ${REPS} runs, Node ${process.version}\n`,
+  );
+  const w = Math.max(...rows.map((r) => r.name.length));
+  console.log(
+    `${"benchmark".padEnd(w)}  ${"forge".padStart(10)}  ${"node:wasi".padStart(10)}  ${"ratio".padStart(6)}  target`,
+  );
+  for (const r of rows) {
+    console.log(
+      `${r.name.padEnd(w)}  ${r.forge.toFixed(2).padStart(10)}  ${r.node.toFixed(2).padStart(10)}  ${r.ratio.toFixed(2).padStart(6)}  ${r.target}  (${r.unit})`,
+    );
+  }
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
