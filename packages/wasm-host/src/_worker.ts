@@ -8,6 +8,7 @@ import { WasiHost } from "./wasi.ts";
 
 const port = parentPort!;
 const data = workerData as {
+  quarantined?: Array<{ subject: string; reason: string }>;
   bytes: Uint8Array;
   metered: boolean;
   memoryLimit: number;
@@ -15,10 +16,16 @@ const data = workerData as {
   subject: string;
   policy: any;
 };
-const policy = new Policy(data.policy);
-policy.onQuarantine((r) =>
-  port.postMessage({ type: "quarantine", subject: r.subject, reason: r.reason }),
-);
+let policy = makePolicy(data.policy, data.quarantined ?? []);
+
+function makePolicy(doc: any, quarantined: Array<{ subject: string; reason: string }>): Policy {
+  const p = new Policy(doc);
+  for (const q of quarantined) p.quarantine(q.subject, q.reason);
+  p.onQuarantine((r) =>
+    port.postMessage({ type: "quarantine", subject: r.subject, reason: r.reason }),
+  );
+  return p;
+}
 const compiled = new WebAssembly.Module(data.bytes as Uint8Array<ArrayBuffer>);
 const shape = inspectModule(data.bytes);
 let deadline: number | undefined;
@@ -80,6 +87,16 @@ port.on(
     fuel?: number;
     timeoutMs?: number;
   }) => {
+    if (m.type === "policy") {
+      // The live instance keeps its state and asks the new copy from now on.
+      const u = m as unknown as {
+        policy: any;
+        quarantined: Array<{ subject: string; reason: string }>;
+      };
+      policy = makePolicy(u.policy, u.quarantined);
+      if (live) live.wasi.policy = policy;
+      return;
+    }
     deadline = m.timeoutMs !== undefined ? performance.now() + m.timeoutMs : undefined;
     try {
       if (m.type === "run") {

@@ -274,7 +274,8 @@ import { isatty } from "node:tty";
  */
 export class WasiHost {
   readonly subject: string;
-  readonly policy: Policy;
+  /** The policy asked about every call (may be replaced, e.g. by a newer copy). */
+  policy: Policy;
   readonly #record: ((e: AuditEvent) => void) | undefined;
   readonly #coalesce: boolean;
   readonly #args: Uint8Array[];
@@ -295,6 +296,7 @@ export class WasiHost {
   #closed = false;
   #allowCache = new Map<string, Set<string>>();
   #cacheGen = -1;
+  #cachePolicy: Policy | undefined;
   #cacheOk = false;
   #out: Buffer | undefined;
   #outLen = 0;
@@ -417,8 +419,9 @@ export class WasiHost {
   #authorize(action: string, resource: string, args?: Record<string, unknown>): void {
     this.#resource = resource;
     const p = this.policy;
-    if (p.generation !== this.#cacheGen) {
+    if (p.generation !== this.#cacheGen || p !== this.#cachePolicy) {
       this.#cacheGen = p.generation;
+      this.#cachePolicy = p;
       this.#cacheOk = p.cacheable;
       this.#allowCache.clear();
     }

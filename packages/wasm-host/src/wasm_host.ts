@@ -140,6 +140,7 @@ interface Loaded {
   worker?: WorkerInstance;
   running: number;
   deadline?: number;
+  workerGen?: number;
 }
 
 const compileCache = new Map<
@@ -495,7 +496,12 @@ export class WasmHost {
   }
 
   #worker(m: Loaded): WorkerInstance {
+    if (m.worker && !m.worker.dead && m.workerGen !== this.policy.generation) {
+      m.worker.updatePolicy(this.policy.toDocument(), this.policy.quarantinedSubjects());
+      m.workerGen = this.policy.generation;
+    }
     if (!m.worker || m.worker.dead) {
+      m.workerGen = this.policy.generation;
       const subject = this.#subject(m.info.name, m.opts);
       m.worker = new WorkerInstance({
         bytes: m.prepared,
@@ -504,6 +510,7 @@ export class WasmHost {
         wasi: m.opts.wasi ?? {},
         subject,
         policy: this.policy.toDocument(),
+        quarantined: this.policy.quarantinedSubjects(),
         onAudit: (e) => this.audit.append(e),
         onQuarantine: (s, reason) => this.policy.quarantine(s, reason),
         log: this.#opts.log,
@@ -632,6 +639,7 @@ export class WasmHost {
           wasi: { ...(m.opts.wasi ?? {}), ...(opts?.wasi ?? {}) },
           subject: this.#subject(name, m.opts),
           policy: this.policy.toDocument(),
+          quarantined: this.policy.quarantinedSubjects(),
           onAudit: (e) => this.audit.append(e),
           onQuarantine: (s, reason) => this.policy.quarantine(s, reason),
           log: this.#opts.log,

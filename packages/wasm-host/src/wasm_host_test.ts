@@ -261,6 +261,47 @@ describe("calls, host interface and hot reload", () => {
     expect(audit.entries().filter((e) => e.event.kind === "wasm.reload")).toHaveLength(1);
   });
 
+  it("flushes coalesced stdout at the end of each call", async () => {
+    const out = path.join(work, "say.out");
+    const fd = fs.openSync(out, "w");
+    try {
+      const host = newHost();
+      await host.loadModule("r", compileC("reactor", { reactor: true }), {
+        wasi: { stdio: [0, fd, 2] },
+      });
+      expect(await host.call("r", "say")).toBe(0);
+      expect(fs.readFileSync(out, "utf8")).toBe("hello from v1\n");
+      expect(await host.call("r", "say")).toBe(0);
+      expect(fs.readFileSync(out, "utf8")).toBe("hello from v1\nhello from v1\n");
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it("keeps a worker's policy copy in step with the host's (quarantine reaches it)", async () => {
+    const audit = new AuditLog();
+    const fd = fs.openSync(path.join(work, "w.out"), "w");
+    try {
+      const host = newHost({ isolation: "worker", audit });
+      await host.loadModule("r", compileC("reactor", { reactor: true }), {
+        wasi: { stdio: [0, fd, 2] },
+      });
+      expect(await host.call("r", "bump")).toBe(1);
+      await host.call("r", "say");
+      host.policy.quarantine("wasm:r", "test");
+      await host.call("r", "say");
+      expect(await host.call("r", "bump")).toBe(2); // same instance, state kept
+      const writes = audit
+        .entries()
+        .filter((e) => e.event.kind === "wasi" && e.event.call === "fd_write");
+      expect(writes.map((e) => e.event.effect)).toEqual(["allow", "deny"]);
+      expect(writes[1]!.event.rule).toBe("quarantined");
+      expect(fs.readFileSync(path.join(work, "w.out"), "utf8")).toBe("hello from v1\n");
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
   it("terminates", async () => {
     const host = newHost();
     await host.loadModule("r", compileC("reactor", { reactor: true }));

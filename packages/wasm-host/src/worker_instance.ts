@@ -21,6 +21,8 @@ export interface WorkerInit {
   readonly wasi: Omit<WasiOptions, "policy" | "audit" | "subject" | "deadline" | "log">;
   readonly subject: string;
   readonly policy: PolicyDocument;
+  /** Subjects quarantined when the worker starts. */
+  readonly quarantined?: ReadonlyArray<{ readonly subject: string; readonly reason: string }>;
   readonly onAudit: (e: AuditEvent) => void;
   readonly onQuarantine: (subject: string, reason: string) => void;
   readonly log?: (line: string) => void;
@@ -88,6 +90,7 @@ export class WorkerInstance {
         wasi: init.wasi,
         subject: init.subject,
         policy: init.policy,
+        quarantined: init.quarantined ?? [],
       },
       execArgv: [],
     });
@@ -151,6 +154,14 @@ export class WorkerInstance {
     }).finally(() => {
       if (this.#pending.size === 0 && !this.#dead) this.#worker.unref();
     });
+  }
+
+  /** Replaces the worker's copy of the policy (identities, rules, quarantines). */
+  updatePolicy(
+    doc: PolicyDocument,
+    quarantined: ReadonlyArray<{ subject: string; reason: string }>,
+  ): void {
+    if (!this.#dead) this.#worker.postMessage({ type: "policy", policy: doc, quarantined });
   }
 
   /** Calls an export in the worker. */
