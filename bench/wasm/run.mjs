@@ -16,9 +16,14 @@ import { WasiHost, WasmHost } from "../../packages/wasm-host/dist/mod.js";
 process.removeAllListeners("warning"); // node:wasi's ExperimentalWarning
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "forge-bench-wasm-"));
-const REPS = Number(process.env.REPS ?? 15);
-const WRITES = Number(process.env.WRITES ?? 100_000);
-const GRID = Number(process.env.GRID ?? 300);
+/** A number from the environment (REPS, WRITES, GRID tune the run). */
+function envNumber(name, fallback) {
+  const v = process.env[name];
+  return v === undefined ? fallback : Number(v);
+}
+const REPS = envNumber("REPS", 15);
+const WRITES = envNumber("WRITES", 100_000);
+const GRID = envNumber("GRID", 300);
 
 function build(name, extra = []) {
   const out = path.join(tmp, `${name}.wasm`);
