@@ -1,6 +1,6 @@
 // Bundles the built CLI (dist/main.js and the packages it imports) into dist/bundle/,
 // one chunk per command, so that `forge run` starts without resolving and loading
-// dozens of modules. koffi (native) stays external. Run by the package's build.
+// dozens of modules. Run by the package's build.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,12 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  external: ["koffi"],
+  // Third-party packages stay external: koffi is native, pino and ajv load parts of
+  // themselves by path at run time. Only the workspace's own code is bundled.
+  external: ["koffi", "pino", "pino/*", "ajv", "ajv/*"],
+  banner: {
+    js: 'import { createRequire as __forgeCreateRequire } from "node:module"; const require = __forgeCreateRequire(import.meta.url);',
+  },
   logLevel: "warning",
   legalComments: "none",
 });

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { wasm } from "@forge/sandbox";
+import * as wasm from "@forge/sandbox/wasm";
 import { many, parseCommandLine, parseDuration, parseInteger } from "./args.ts";
 import { CliError, type Command } from "./cli_error.ts";
 

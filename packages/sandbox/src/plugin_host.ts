@@ -14,7 +14,7 @@ export {
   type NativeHandle,
   type NativeLauncher,
   namespaceLauncher,
-  PLUGIN_CLONE_FLAGS,
+  pluginSandboxOptions,
 } from "./plugin_native.ts";
 
 /**

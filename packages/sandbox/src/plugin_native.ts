@@ -1,5 +1,7 @@
-import { CLONE, spawn } from "@forge/libc";
+import type { BindSpec } from "@forge/namespaces";
 import type { CapabilitySet } from "@forge/policy";
+import { loadProfile } from "./profile.ts";
+import { Sandbox } from "./sandbox.ts";
 
 /**
  * A running native plugin process.
@@ -35,21 +37,41 @@ export interface NativeLauncher {
   launch(command: string, args: readonly string[], caps: CapabilitySet): NativeHandle;
 }
 
-/** The namespaces a native plugin gets from {@link namespaceLauncher}. */
-export const PLUGIN_CLONE_FLAGS =
-  CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNET;
+/**
+ * What a native plugin's capabilities open in its process sandbox: resources
+ * `fs:ro:/abs/path` and `fs:rw:/abs/path` become read-only and read-write binds at the
+ * same path, and `custom.net = "host"` shares the host's network. Everything else
+ * stays closed.
+ *
+ * @example
+ * ```ts
+ * import { pluginSandboxOptions } from "@forge/sandbox";
+ * pluginSandboxOptions({ syscalls: [], resources: ["fs:ro:/srv/data"], apis: [], custom: {} });
+ * // { binds: [{ src: "/srv/data", dst: "/srv/data", readonly: true }], net: "none" }
+ * ```
+ */
+export function pluginSandboxOptions(caps: CapabilitySet): {
+  binds: BindSpec[];
+  net: "none" | "host";
+} {
+  const binds: BindSpec[] = [];
+  for (const r of caps.resources) {
+    const m = /^fs:(ro|rw):(\/.*)$/.exec(r);
+    if (m) binds.push({ src: m[2]!, dst: m[2]!, readonly: m[1] === "ro" });
+  }
+  return { binds, net: caps.custom.net === "host" ? "host" : "none" };
+}
 
 /**
- * The default native launcher: @forge/libc `spawn` with new user, pid, mount, ipc, uts
- * and net namespaces and a PID-1 reaper step, stdio inherited (stdin ignored), a clean
- * environment. Capabilities are not mapped to seccomp/Landlock here; the facade's
- * launcher does that when injected.
+ * The default launcher: each native plugin runs in a full process sandbox (the
+ * `default` profile, or the one named: new namespaces and root, no capabilities,
+ * seccomp, Landlock), opened up only as far as {@link pluginSandboxOptions} says.
  *
  * @example
  * ```ts
  * import { namespaceLauncher } from "@forge/sandbox";
- * const h = namespaceLauncher().launch("/bin/true", [], { syscalls: [], resources: [], apis: [], custom: {} });
- * console.log((await h.wait()).exitCode); // 0
+ * const h = namespaceLauncher().launch("/bin/sleep", ["1"], { syscalls: [], resources: [], apis: [], custom: {} });
+ * await h.wait();
  * ```
  */
 export function namespaceLauncher(
@@ -59,21 +81,22 @@ export function namespaceLauncher(
       "ignore" | "inherit" | number,
       "ignore" | "inherit" | number,
     ];
+    /** The sandbox profile (default "default"). */
+    profile?: string;
   } = {},
 ): NativeLauncher {
   return {
-    launch(command, args) {
-      const child = spawn({
+    launch(command, args, caps) {
+      const box = Sandbox.start({
         argv: [command, ...args],
-        env: { PATH: "/usr/local/bin:/usr/bin:/bin" },
-        cloneFlags: PLUGIN_CLONE_FLAGS,
-        steps: [{ kind: "reaper", label: "become the plugin's PID 1 reaper" }],
+        profile: loadProfile(opts.profile ?? "default"),
+        ...pluginSandboxOptions(caps),
         stdio: opts.stdio ?? ["ignore", "inherit", "inherit"],
       });
       return {
-        pid: child.pid,
-        wait: async () => ({ exitCode: (await child.wait()).exitCode }),
-        kill: (signal = "SIGTERM") => child.kill(signal),
+        pid: box.pid,
+        wait: async () => ({ exitCode: (await box.wait()).status.exitCode }),
+        kill: (signal = "SIGTERM") => box.kill(signal),
       };
     },
   };
