@@ -102,6 +102,16 @@ function oneOf<T extends string>(v: unknown, name: string, allowed: readonly T[]
   return v as T;
 }
 
+/** Loads --profile; a missing or invalid profile is the user's to fix (exit 2). */
+function profileOf(name: string | undefined) {
+  try {
+    return loadProfile(name ?? "default");
+  } catch (e) {
+    if ((e as Error).name === "ProfileError") throw new CliError((e as Error).message, 2);
+    throw e;
+  }
+}
+
 /** Builds the sandbox options from the command line. */
 export function runOptions(argv: string[]): {
   options: SandboxOptions;
@@ -132,7 +142,7 @@ export function runOptions(argv: string[]): {
   const idMap = oneOf(v["id-map"], "id-map", ["unprivileged", "identity"] as const);
   const options: SandboxOptions = {
     argv: cmd,
-    profile: loadProfile((v.profile as string | undefined) ?? "default"),
+    profile: profileOf(v.profile as string | undefined),
     binds: usage(() => many(v.bind).map(parseBind)),
     tmpfs: usage(() => many(v.tmpfs).map(parseTmpfs)),
     ...(v.net !== undefined ? { net: oneOf(v.net, "net", ["none", "host"] as const)! } : {}),
