@@ -43,6 +43,7 @@ Limits (cgroups):
   --io-max SPEC        "MAJ:MIN rbps=1M wiops=100" or "/dev/sda wbps=10M" (repeatable)
   --limits WORDS       clawos (256M, 5% CPU, 32 pids, no swap, OOM group kill),
                        strict (default: fail if a limit cannot hold) or best-effort
+  --cgroup-parent P    make the sandbox's cgroup under P (e.g. /my.slice/forge)
 
 Run:
   --timeout DUR        kill the whole sandbox after DUR (e.g. 10s, 500ms); exit 124
@@ -78,6 +79,7 @@ const OPTIONS = {
   pids: { type: "string" },
   "io-max": { type: "string", multiple: true },
   limits: { type: "string", multiple: true },
+  "cgroup-parent": { type: "string" },
   timeout: { type: "string" },
   "json-status": { type: "string" },
 } as const;
@@ -161,6 +163,7 @@ export function runOptions(argv: string[]): {
     keepEnv: many(v["keep-env"]),
     ...(Object.keys(limits).length ? { limits } : {}),
     ...(limitsOpt.mode ? { limitsMode: limitsOpt.mode } : {}),
+    ...(v["cgroup-parent"] !== undefined ? { cgroupParent: v["cgroup-parent"] as string } : {}),
     ...(v.timeout !== undefined
       ? { timeoutMs: parseDuration(v.timeout as string, "--timeout") }
       : {}),

@@ -44,6 +44,8 @@ export interface SandboxOptions {
   readonly limits?: cgroups.LimitsInput;
   /** "strict" (default) fails when a limit cannot hold; "best-effort" warns and goes on. */
   readonly limitsMode?: "strict" | "best-effort";
+  /** The cgroup under which the sandbox's own is made ("/my.slice/forge"); default: see @forge/cgroups. */
+  readonly cgroupParent?: string;
   /** Kill the whole sandbox after this many milliseconds. */
   readonly timeoutMs?: number;
   readonly stdio?: readonly [StdioSpec, StdioSpec, StdioSpec];
@@ -232,7 +234,10 @@ export class Sandbox {
     if (Object.keys(r.limits).length) {
       limits = cgroups.parseLimits(r.limits);
       if (cgroups.hasLimits(limits)) {
-        cg = cgroups.createCgroup(limits, { mode: r.limitsMode });
+        cg = cgroups.createCgroup(limits, {
+          mode: r.limitsMode,
+          ...(o.cgroupParent ? { parent: o.cgroupParent } : {}),
+        });
         warnings.push(...cg.warnings);
       }
     }
