@@ -8,6 +8,7 @@ import { describe, expect, test } from "vitest";
 import { libseccompAvailable, libseccompCompile, libseccompKnows } from "./_libseccomp.ts";
 import { randomProfile } from "./_random_profile.ts";
 import { type Action, formatAction, sameAction } from "./action.ts";
+import type { Instruction } from "./bpf.ts";
 import { compileResolved } from "./compile.ts";
 import { emulate } from "./emulator.ts";
 import type { SeccompProfile } from "./profile.ts";
@@ -37,14 +38,41 @@ import { describeVector, testVectors, type Vector } from "./verify.ts";
  *   drops the syscall's conditional rules with other actions, so narrow exceptions
  *   (ioctl TIOCSTI denied on top of ioctl allowed) are silently lost. Forge applies
  *   the kernel's precedence: the more restrictive action wins where both match.
+ * - LIBSECCOMP_MERGES_RULES: several conditional rules of one syscall are merged into
+ *   one decision tree, and the merge is wrong in two ways seen here, on every ABI:
+ *   (a) the rule database (db.c) attaches one rule's remaining conditions under
+ *   another rule's node on the same argument: with `a0 <= 37 && a1 >= 0xfffffffe` and
+ *   `a0 <= 780818442 && a1 >= 2^64-1` (same action), a0 = 780818441 and a1 = 2^32-2
+ *   matches (its PFC shows the first rule's a1 test below `a0 <= 780818442`); likewise
+ *   for two NE conditions on one argument, and rules get lost as well;
+ *   (b) the code generator (gen_bpf.c, _gen_bpf_chain) emits the alternatives of one
+ *   tree level with a single accumulator state: an alternative comparing the same word
+ *   as the one before it omits its `ld`, yet it is also where every failing node deeper
+ *   in the earlier alternative falls through to, with another argument in A (on arm:
+ *   `ld [args[3].lo]; and 0xc; jeq A, 0x4` failing into `jeq A, 0x37`, meant for a0).
+ *   Checked exactly: for such an input, libseccomp's filter of each rule of that
+ *   syscall alone, combined by precedence, gives the reference answer (under the other
+ *   documented differences), while its filter of all the rules does not.
+ * - LIBSECCOMP_HANGS: seccomp_export_bpf never returns (100% CPU) for some profiles;
+ *   see libseccompWouldHang. Those random profiles are left out (counted, bounded).
+ *
+ * Not a difference, though it looks like one: on i386 and arm both compare rule values
+ * modulo 2^32 against the low half of the argument. The kernel hands an i386 filter on
+ * x86_64 the full 64-bit register (syscall_get_arguments copies pt_regs->bx; checked
+ * here on 6.18: `int $0x80` from 64-bit code with rbx = 0xdead000000000012 shows the
+ * filter args[0].hi = 0xdead, not zero), so the upper half is the caller's to choose and
+ * only the low word, which the syscall uses (signed parameters sign-extended by the
+ * compat wrappers), may decide; and a value written sign-extended, such as AT_FDCWD as
+ * 0xffffffffffffff9c, must match the i386 word 0xffffff9c, which truncating does.
  */
 type Discrepancy =
   | "LIBSECCOMP_UNKNOWN_SYSCALL"
   | "LIBSECCOMP_X32_IS_32BIT"
   | "LIBSECCOMP_MASKS_DATUM"
-  | "LIBSECCOMP_UNCONDITIONAL_WINS";
+  | "LIBSECCOMP_UNCONDITIONAL_WINS"
+  | "LIBSECCOMP_MERGES_RULES";
 
-type Alt = Exclude<Discrepancy, "LIBSECCOMP_UNKNOWN_SYSCALL">;
+type Alt = Exclude<Discrepancy, "LIBSECCOMP_UNKNOWN_SYSCALL" | "LIBSECCOMP_MERGES_RULES">;
 const ALTS: Alt[] = [
   "LIBSECCOMP_X32_IS_32BIT",
   "LIBSECCOMP_MASKS_DATUM",
@@ -77,21 +105,86 @@ function alternative(r: ResolvedProfile, alts: readonly Alt[]): ResolvedProfile 
   };
 }
 
-function explain(r: ResolvedProfile, v: Vector, lib: Action): Discrepancy[] | undefined {
+const SUBSETS: Alt[][] = (() => {
+  const subsets: Alt[][] = [[]];
+  for (const a of ALTS) for (const s of [...subsets]) subsets.push([...s, a]);
+  return subsets.sort((x, y) => x.length - y.length);
+})();
+
+/** decide() under a set of differences, the alternative profiles built once. */
+function decider(r: ResolvedProfile): (s: readonly Alt[], v: Vector) => Action {
+  const cache = new Map<string, ResolvedProfile>();
+  return (s, v) => {
+    let alt = cache.get(s.join());
+    if (!alt) {
+      alt = alternative(r, s);
+      cache.set(s.join(), alt);
+    }
+    return decide(alt, v.arch, v.nr, v.args);
+  };
+}
+
+/**
+ * The smallest set of documented differences that gives libseccomp's answer `lib`, or
+ * undefined. `isolated` answers with libseccomp's filters of single rules.
+ */
+function explain(
+  r: ResolvedProfile,
+  v: Vector,
+  lib: Action,
+  under: (s: readonly Alt[], v: Vector) => Action,
+  isolated: (v: Vector) => Action,
+): Discrepancy[] | undefined {
   const abi = abiFor(r, v.arch, v.nr);
   if (!abi) return undefined;
   const name = abi.names.get(v.nr);
   if (name && !libseccompKnows(abi.arch, name) && sameAction(lib, r.defaultAction))
     return ["LIBSECCOMP_UNKNOWN_SYSCALL"];
-  // The smallest set of documented differences that gives libseccomp's answer.
-  const subsets: Alt[][] = [[]];
-  for (const a of ALTS) for (const s of [...subsets]) subsets.push([...s, a]);
-  subsets.sort((x, y) => x.length - y.length);
-  for (const s of subsets.slice(1)) {
-    if (sameAction(decide(alternative(r, s), v.arch, v.nr, v.args), lib)) return s;
+  for (const s of SUBSETS.slice(1)) if (sameAction(under(s, v), lib)) return s;
+  const rules = abi.rules.get(v.nr >>> 0) ?? [];
+  if (rules.filter((x) => x.conditions.length > 0).length < 2) return undefined;
+  // Each rule alone is right, only the merge of the rules changes the answer.
+  const alone = isolated(v);
+  if (sameAction(alone, lib)) return undefined;
+  for (const s of SUBSETS) {
+    if (sameAction(under(s, v), alone)) return [...s, "LIBSECCOMP_MERGES_RULES"];
   }
   return undefined;
 }
+
+/**
+ * libseccomp's answer when every rule of the called syscall is compiled alone (no
+ * merge), combined the way the reference combines rules: the first rule in precedence
+ * order whose filter returns its action wins, else the default.
+ */
+function isolatedRules(
+  profile: SeccompProfile,
+  r: ResolvedProfile,
+  arch: Arch,
+): (v: Vector) => Action {
+  const cache = new Map<string, Instruction[]>();
+  return (v) => {
+    const abi = abiFor(r, v.arch, v.nr)!;
+    const name = abi.names.get(v.nr >>> 0)!;
+    for (const rule of abi.rules.get(v.nr >>> 0) ?? []) {
+      const key = `${name}/${rule.source}`;
+      let program = cache.get(key);
+      if (!program) {
+        const one = { ...profile.syscalls![rule.source]!, names: [name] };
+        delete (one as { name?: string }).name;
+        program = libseccompCompile(
+          { ...profile, syscalls: [one] },
+          { arch, kernel: "6.1", optimize: 2 },
+        ).program;
+        cache.set(key, program);
+      }
+      const got = emulate(program, v).action;
+      if (sameAction(got, rule.action)) return got;
+    }
+    return r.defaultAction;
+  };
+}
+
 interface Outcome {
   forgeDiffs: string[];
   unexplained: string[];
@@ -108,6 +201,8 @@ function differential(
   const forge = compileResolved(resolved);
   const lib = libseccompCompile(profile, { arch, kernel: "6.1", optimize: 2 });
   expect(lib.refused).toEqual([]);
+  const under = decider(resolved);
+  const isolated = isolatedRules(profile, resolved, arch);
   const out: Outcome = { forgeDiffs: [], unexplained: [], explained: new Map(), checked: 0 };
   for (const v of testVectors(resolved, opts)) {
     out.checked++;
@@ -118,13 +213,62 @@ function differential(
     if (!sameAction(want, f))
       out.forgeDiffs.push(`${call}: want ${formatAction(want)}, forge ${formatAction(f)}`);
     if (!sameAction(want, l)) {
-      const why = explain(resolved, v, l);
+      const why = explain(resolved, v, l, under, isolated);
       if (why) for (const w of why) out.explained.set(w, (out.explained.get(w) ?? 0) + 1);
       else
         out.unexplained.push(`${call}: want ${formatAction(want)}, libseccomp ${formatAction(l)}`);
     }
   }
   return out;
+}
+
+const RANDOM_PROFILES = 100;
+const HANG_OPS = new Set<string>([
+  "SCMP_CMP_GT",
+  "SCMP_CMP_GE",
+  "SCMP_CMP_LT",
+  "SCMP_CMP_LE",
+  "SCMP_CMP_NE",
+]);
+
+/**
+ * LIBSECCOMP_HANGS: seccomp_export_bpf never returns (100% CPU, libseccomp 2.5.4) when,
+ * on a 64-bit ABI, two rules of one syscall begin (in argument order, the order in
+ * which libseccomp chains conditions) with the same conditions, the last of them a
+ * 64-bit GT/GE/LT/LE/NE (several BPF nodes), and both go on with more conditions; e.g.
+ * `a0 > 5 && a1 == 7` with `a0 > 5 && a2 == 9` (python3-seccomp hangs on it too). A
+ * synchronous call into C cannot be interrupted, so such profiles are recognised
+ * before libseccomp sees them and left out; Forge compiles them like any other.
+ */
+function libseccompWouldHang(r: ResolvedProfile): string | undefined {
+  for (const abi of r.abis) {
+    if (abi.argBits !== 64 || abi.arch === "x32") continue;
+    for (const [nr, rules] of abi.rules) {
+      // An unconditional rule makes libseccomp drop the others (UNCONDITIONAL_WINS).
+      if (rules.some((x) => x.conditions.length === 0)) continue;
+      const chains = [...rules]
+        .sort((a, b) => a.source - b.source)
+        .map((x) => [...x.conditions].sort((a, b) => a.index - b.index));
+      for (let i = 0; i < chains.length; i++) {
+        for (let j = i + 1; j < chains.length; j++) {
+          const [a, b] = [chains[i]!, chains[j]!];
+          let k = 0;
+          while (
+            k < a.length &&
+            k < b.length &&
+            a[k]!.index === b[k]!.index &&
+            a[k]!.op === b[k]!.op &&
+            a[k]!.value === b[k]!.value &&
+            a[k]!.valueTwo === b[k]!.valueTwo
+          )
+            k++;
+          if (k > 0 && HANG_OPS.has(a[k - 1]!.op) && k < a.length && k < b.length)
+            return `${abi.arch} ${abi.names.get(nr)}: two rules begin with the same conditions, up to ${a[k - 1]!.op} on arg${a[k - 1]!.index}`;
+        }
+      }
+    }
+  }
+  return undefined;
 }
 
 describe.skipIf(!libseccompAvailable())("differential against libseccomp", () => {
@@ -137,18 +281,32 @@ describe.skipIf(!libseccompAvailable())("differential against libseccomp", () =>
         expect(o.checked).toBeGreaterThan(2000);
       });
     }
-    // OPEN: on random profiles libseccomp still differs on 32-bit ABIs (i386/arm) in
-    // cases not yet characterised (multi-rule syscalls with values >= 2^32); Forge
-    // itself matches the reference semantics there. Skipped until each case is named.
-    test.skip(`random profiles on ${arch}`, () => {
-      for (let seed = 1; seed <= 12; seed++) {
-        const o = differential(randomProfile(seed * 7919 + (arch === "x86_64" ? 0 : 1)), arch, {
-          random: 6,
-          seed,
-        });
+    // 100 random profiles per target (200 in all): several rules per syscall, values
+    // around 2^32 and 2^64, on the target and its sub-architectures.
+    test(`random profiles on ${arch}`, () => {
+      const explained = new Map<Discrepancy, number>();
+      const hangs: string[] = [];
+      let checked = 0;
+      for (let seed = 1; seed <= RANDOM_PROFILES; seed++) {
+        const profile = randomProfile(seed * 7919 + (arch === "x86_64" ? 0 : 1));
+        const hang = libseccompWouldHang(resolveProfile(profile, { arch, kernel: "6.1" }));
+        if (hang) {
+          hangs.push(`seed ${seed}: ${hang}`);
+          continue;
+        }
+        const o = differential(profile, arch, { random: 6, seed });
         expect(o.forgeDiffs, `seed ${seed}`).toEqual([]);
         expect(o.unexplained, `seed ${seed}`).toEqual([]);
+        checked += o.checked;
+        for (const [k, n] of o.explained) explained.set(k, (explained.get(k) ?? 0) + n);
       }
+      if (process.env.FORGE_DIFF_REPORT)
+        console.log(arch, { checked, hangs, explained: Object.fromEntries(explained) });
+      // The exclusions stay the exception, and the named differences do occur.
+      expect(hangs.length, hangs.join("\n")).toBeLessThan(RANDOM_PROFILES / 5);
+      expect(checked).toBeGreaterThan(RANDOM_PROFILES * 1500);
+      expect(explained.get("LIBSECCOMP_MERGES_RULES") ?? 0).toBeGreaterThan(0);
+      expect(explained.get("LIBSECCOMP_MASKS_DATUM") ?? 0).toBeGreaterThan(0);
     });
   }
 
