@@ -10,7 +10,7 @@ Usage:
   forge seccomp sim PROFILE --arch ARCH --syscall NAME|NR [--args A0,A1,...]
   forge seccomp disasm FILE.bpf --arch ARCH
   forge seccomp verify PROFILE --arch ARCH
-  forge seccomp export PROFILE --format oci|k8s|kubelet [-o OUT]
+  forge seccomp export PROFILE --format oci|k8s|kubelet [--arch ARCH] [-o OUT]
   forge seccomp profiles
 
 PROFILE is a JSON file (OCI linux.seccomp or Docker format) or a built-in name
@@ -206,12 +206,17 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
       allowPositionals: true,
       options: {
         format: { type: "string" },
+        arch: { type: "string" },
+        cap: { type: "string", multiple: true },
         name: { type: "string" },
         namespace: { type: "string" },
         o: { type: "string", short: "o" },
       },
     });
-    if (p.length !== 1) throw new CliError("usage: forge seccomp export PROFILE --format oci|k8s");
+    if (p.length !== 1)
+      throw new CliError(
+        "usage: forge seccomp export PROFILE --format oci|k8s|kubelet [--arch ARCH] [-o OUT]",
+      );
     let loaded: { profile: seccomp.SeccompProfile; source: string };
     try {
       loaded = seccomp.loadProfile(p[0]!);
@@ -219,6 +224,7 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
     } catch (e) {
       throw new CliError((e as Error).message);
     }
+    const opts = { arch: arch(v.arch), caps: v.cap ?? [] };
     const name =
       v.name ??
       `forge-${loaded.source
@@ -226,22 +232,30 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
         .replace(/\.json$/, "")
         .replace(/[^a-z0-9-]/gi, "-")
         .toLowerCase()}`;
-    switch (v.format ?? "oci") {
-      case "oci":
-        out(v.o, `${JSON.stringify(seccomp.toOciFragment(loaded.profile), null, 2)}\n`);
-        break;
-      case "k8s":
-        out(
-          v.o,
-          `${JSON.stringify(seccomp.toSpoSeccompProfile(loaded.profile, name, v.namespace), null, 2)}\n`,
-        );
-        break;
-      case "kubelet":
-        out(v.o, seccomp.toKubeletJson(loaded.profile));
-        break;
-      default:
-        throw new CliError(`--format: unknown format "${v.format}"; expected oci, k8s or kubelet`);
+    let text: string;
+    try {
+      switch (v.format ?? "oci") {
+        case "oci":
+          text = seccomp.exportJson(seccomp.toOciFragment(loaded.profile, opts));
+          break;
+        case "k8s":
+          text = seccomp.exportJson(
+            seccomp.toSpoSeccompProfile(loaded.profile, name, v.namespace, opts),
+          );
+          break;
+        case "kubelet":
+          text = seccomp.toKubeletJson(loaded.profile, opts);
+          break;
+        default:
+          throw new CliError(
+            `--format: unknown format "${v.format}"; expected oci, k8s or kubelet`,
+          );
+      }
+    } catch (e) {
+      if (e instanceof RangeError) throw new CliError(`${loaded.source}: ${e.message}`);
+      throw e;
     }
+    out(v.o, text);
     return 0;
   },
 
@@ -261,14 +275,14 @@ export const command: Command = {
     const run = sub ? SUBCOMMANDS[sub] : undefined;
     if (!run) {
       throw new CliError(
-        `forge seccomp: ${sub ? `unknown sub-command "${sub}"` : "missing sub-command"}; expected ${Object.keys(SUBCOMMANDS).join(", ")}`,
+        `seccomp: ${sub ? `unknown sub-command "${sub}"` : "missing sub-command"}; expected ${Object.keys(SUBCOMMANDS).join(", ")}`,
       );
     }
     try {
       return run(rest);
     } catch (e) {
       if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))
-        throw new CliError(`forge seccomp ${sub}: ${(e as Error).message}`);
+        throw new CliError(`seccomp ${sub}: ${(e as Error).message}`);
       throw e;
     }
   },

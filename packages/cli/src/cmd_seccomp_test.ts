@@ -1,0 +1,256 @@
+// `forge seccomp` end to end through the built CLI (bin/forge.mjs → dist/bundle).
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/forge.mjs");
+const built = fs.existsSync(path.resolve(bin, "../../dist/main.js"));
+
+function forge(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, "seccomp", ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A user error: exit 2, one "forge: ..." message (plus listed problems), no stack trace. */
+function userError(r: ReturnType<typeof forge>, message: RegExp): void {
+  expect(r.code, r.err).toBe(2);
+  expect(r.err).toMatch(/^forge: /);
+  expect(r.err).toMatch(message);
+  expect(r.err).not.toMatch(/\n\s+at /);
+}
+
+describe.skipIf(!built)("forge seccomp (built CLI)", () => {
+  let dir = "";
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-cli-seccomp-"));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("compile --format raw, then disasm, hex, c, json and asm of the same filter", () => {
+    const raw = path.join(dir, "default.bpf");
+    const c = forge("compile", "default", "--arch", "x86_64", "--format", "raw", "-o", raw);
+    expect(c.code, c.err).toBe(0);
+    const bytes = fs.readFileSync(raw);
+    const n = bytes.length / 8;
+    expect(Number.isInteger(n) && n > 100 && n <= 4096).toBe(true);
+    expect(c.err).toBe(`${raw}: ${n} instructions (x86_64, i386, x32)\n`);
+
+    const d = forge("disasm", raw, "--arch", "x86_64");
+    expect(d.code, d.err).toBe(0);
+    expect(d.err).toBe(""); // the kernel would accept it
+    const lines = d.out.trimEnd().split("\n");
+    expect(lines).toHaveLength(n);
+    expect(lines[0]).toBe("0000: ld   [arch]");
+    expect(d.out).toMatch(/\(ioctl\)/);
+    expect(d.out).toMatch(/ret {2}KILL_PROCESS/);
+
+    const asm = forge("compile", "default", "--arch", "x86_64", "--format", "asm");
+    expect(asm.out).toBe(d.out);
+    const hex = forge("compile", "default", "--arch", "x86_64", "--format", "hex");
+    expect(hex.out.trim()).toBe(bytes.toString("hex"));
+    const json = JSON.parse(
+      forge("compile", "default", "--arch", "x86_64", "--format", "json").out,
+    );
+    expect(json).toMatchObject({ arch: "x86_64", arches: ["x86_64", "i386", "x32"], length: n });
+    expect(json.program).toHaveLength(n);
+    const cText = forge("compile", "default", "--arch", "x86_64", "--format", "c").out;
+    expect(cText).toContain(`.len = ${n},`);
+
+    // raw refuses to write binary to a terminal only; to a pipe it is the same bytes.
+    const piped = spawnSync(
+      process.execPath,
+      [bin, "seccomp", "compile", "default", "--arch", "x86_64", "--format", "raw"],
+      { timeout: 60_000 },
+    );
+    expect(Buffer.compare(piped.stdout, bytes)).toBe(0);
+  });
+
+  it("sim decides calls by name or number, on the target or a sub-architecture", () => {
+    const ioctl = forge(
+      "sim",
+      "default",
+      "--arch",
+      "x86_64",
+      "--syscall",
+      "ioctl",
+      "--args",
+      "1,0xdead00005412",
+    );
+    expect(ioctl.code, ioctl.err).toBe(0);
+    expect(ioctl.out).toMatch(
+      /^x86_64 ioctl\(0x1, 0xdead00005412\): ERRNO\(1\) \(0x00050001\) after \d+ instructions\n$/,
+    );
+    const i386 = forge(
+      "sim",
+      "default",
+      "--arch",
+      "x86_64",
+      "--abi",
+      "i386",
+      "--syscall",
+      "54",
+      "--args",
+      "1,0x5412",
+    );
+    expect(i386.out).toMatch(/^i386 ioctl\(0x1, 0x5412\): ERRNO\(1\)/);
+    const getpid = forge("sim", "default", "--arch", "aarch64", "--syscall", "getpid");
+    expect(getpid.out).toMatch(
+      /^aarch64 getpid\(\): ALLOW \(0x7fff0000\) after \d+ instructions, no argument loaded\n$/,
+    );
+    const x32 = forge("sim", "minimal", "--arch", "x86_64", "--abi", "x32", "--syscall", "ptrace");
+    expect(x32.out).toMatch(/^x32 ptrace\(\): ERRNO\(1\)/);
+  });
+
+  it("verify checks a built-in and a file profile", () => {
+    const v = forge("verify", "default", "--arch", "aarch64");
+    expect(v.code, v.err).toBe(0);
+    expect(v.out).toMatch(
+      /^ok: \d+ calls on aarch64, arm match the profile \(\d+ instructions\)\n$/,
+    );
+    const file = path.join(dir, "p.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ERRNO",
+        architectures: ["SCMP_ARCH_X86_64"],
+        syscalls: [
+          { names: ["read", "write"], action: "SCMP_ACT_ALLOW" },
+          {
+            names: ["ioctl"],
+            action: "SCMP_ACT_ALLOW",
+            args: [{ index: 1, value: 21523, op: "SCMP_CMP_EQ" }],
+          },
+        ],
+      }),
+    );
+    const f = forge("verify", file, "--arch", "x86_64");
+    expect(f.code, f.err).toBe(0);
+    expect(f.out).toMatch(/^ok: \d+ calls on x86_64 match/);
+  });
+
+  it("export --format oci, k8s and kubelet", () => {
+    const oci = JSON.parse(
+      forge("export", "docker-default", "--format", "oci", "--arch", "x86_64").out,
+    );
+    expect(Object.keys(oci)).toEqual(["linux"]);
+    expect(oci.linux.seccomp.architectures).toEqual([
+      "SCMP_ARCH_X86_64",
+      "SCMP_ARCH_X86",
+      "SCMP_ARCH_X32",
+    ]);
+    expect(
+      oci.linux.seccomp.syscalls.some((r: { names: string[] }) => r.names.includes("clone")),
+    ).toBe(true);
+    const k8s = forge(
+      "export",
+      "default",
+      "--format",
+      "k8s",
+      "--arch",
+      "aarch64",
+      "--namespace",
+      "apps",
+    );
+    expect(k8s.code, k8s.err).toBe(0);
+    const res = JSON.parse(k8s.out);
+    expect(res).toMatchObject({
+      apiVersion: "security-profiles-operator.x-k8s.io/v1beta1",
+      kind: "SeccompProfile",
+      metadata: { name: "forge-default", namespace: "apps" },
+      spec: {
+        defaultAction: "SCMP_ACT_ERRNO",
+        architectures: ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+      },
+    });
+    for (const s of res.spec.syscalls)
+      if ("errnoRet" in s) expect(typeof s.errnoRet).toBe("string");
+    const out = path.join(dir, "kubelet.json");
+    expect(
+      forge("export", "minimal", "--format", "kubelet", "--arch", "x86_64", "-o", out).code,
+    ).toBe(0);
+    const kubelet = JSON.parse(fs.readFileSync(out, "utf8"));
+    expect(kubelet.defaultAction).toBe("SCMP_ACT_ERRNO");
+    // The kubelet file is itself a profile forge compiles.
+    expect(forge("verify", out, "--arch", "x86_64").code).toBe(0);
+  });
+
+  it("profiles lists the built-ins", () => {
+    const p = forge("profiles");
+    expect(p.code).toBe(0);
+    const names = p.out
+      .trimEnd()
+      .split("\n")
+      .map((l) => l.split(/\s+/)[0]);
+    expect(names).toEqual([
+      "default",
+      "docker-default",
+      "minimal",
+      "python-safe",
+      "node-safe",
+      "shell-readonly",
+    ]);
+  });
+
+  it("bad profiles and bad arguments are one-message user errors (exit 2)", () => {
+    const bad = path.join(dir, "bad.json");
+    fs.writeFileSync(
+      bad,
+      '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["opne"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQQ"}]}]}',
+    );
+    const r = forge("compile", bad, "--arch", "x86_64", "-o", path.join(dir, "x.bpf"));
+    userError(r, /invalid seccomp profile \(2 problems\)/);
+    expect(r.err).toMatch(/\/syscalls\/0\/args\/0\/op: unknown operator "SCMP_CMP_EQQ"/);
+    expect(r.err).toMatch(/\/syscalls\/0\/names\/0: unknown syscall "opne".*did you mean "open"/);
+    expect(fs.existsSync(path.join(dir, "x.bpf"))).toBe(false);
+    userError(forge("verify", bad), /\/syscalls\/0\/args\/0\/op/);
+    userError(forge("export", bad, "--format", "k8s"), /\/syscalls\/0\/names\/0/);
+    fs.writeFileSync(path.join(dir, "broken.json"), "{ not json");
+    userError(forge("sim", path.join(dir, "broken.json"), "--syscall", "read"), /not valid JSON/);
+    userError(
+      forge("compile", "nope", "-o", path.join(dir, "y.bpf")),
+      /no such file and no built-in of that name; built-in: default, docker-default/,
+    );
+    userError(
+      forge("compile", "default", "--arch", "sparc", "-o", path.join(dir, "y.bpf")),
+      /--arch: unknown architecture "sparc"/,
+    );
+    userError(forge("compile", "default", "--format", "elf"), /--format: unknown format "elf"/);
+    userError(
+      forge("sim", "default", "--syscall", "nosuch", "--arch", "x86_64"),
+      /no syscall "nosuch" on x86_64/,
+    );
+    userError(
+      forge("sim", "default", "--syscall", "read", "--args", "1,zz"),
+      /--args\[1\]: "zz" is not a number/,
+    );
+    fs.writeFileSync(path.join(dir, "odd.bpf"), "abc");
+    userError(
+      forge("disasm", path.join(dir, "odd.bpf"), "--arch", "x86_64"),
+      /multiple of 8 bytes; got 3/,
+    );
+    userError(forge("disasm", path.join(dir, "missing.bpf")), /cannot read it \(ENOENT\)/);
+    fs.writeFileSync(
+      path.join(dir, "e13.json"),
+      '{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":13}',
+    );
+    userError(forge("export", path.join(dir, "e13.json"), "--format", "k8s"), /no defaultErrnoRet/);
+    userError(
+      forge("export", "default", "--format", "yaml"),
+      /unknown format "yaml"; expected oci, k8s or kubelet/,
+    );
+    userError(
+      forge("compile", "default", "--bogus"),
+      /^forge: seccomp compile: Unknown option '--bogus'/,
+    );
+    userError(
+      forge("bogus"),
+      /^forge: seccomp: unknown sub-command "bogus"; expected compile, sim/,
+    );
+  });
+});
