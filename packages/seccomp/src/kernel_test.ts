@@ -4,9 +4,10 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "@forge/libc";
+import { ARCHES, spawn } from "@forge/libc";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { compileProfile } from "./compile.ts";
+import { argHi, BPF, encodeFilter, insn, SECCOMP_DATA } from "./bpf.ts";
+import { type CompiledFilter, compileProfile } from "./compile.ts";
 import { seccompSteps } from "./install.ts";
 import { builtinProfile } from "./profiles.ts";
 
@@ -59,7 +60,13 @@ async function run(
   profile: unknown,
   args: string[],
 ): Promise<{ out: string; signal: string | null }> {
-  const f = compileProfile(profile, { kernel: os.release() });
+  return runFilter(compileProfile(profile, { kernel: os.release() }), args);
+}
+
+async function runFilter(
+  f: CompiledFilter,
+  args: string[],
+): Promise<{ out: string; signal: string | null }> {
   const child = spawn({
     argv: [probe, ...args],
     stdio: ["ignore", "pipe", "inherit"],
@@ -118,6 +125,34 @@ describe.skipIf(process.platform !== "linux")("filters in the kernel", () => {
       };
       expect((await run(q, ["int80", "60", "0xdead000000000012"])).out).toBe("-1");
       expect((await run(q, ["int80", "60", "0x12"])).out).toBe("-1");
+    },
+  );
+
+  test.skipIf(!x86)(
+    "the kernel shows an i386 filter the upper half a 64-bit caller left in a register",
+    async () => {
+      // Why Forge decides i386 calls on the low word only: seccomp_data.args[0] of an
+      // int $0x80 umask is the full rbx, not its zero-extended low half.
+      const program = [
+        insn(BPF.LD | BPF.W | BPF.ABS, SECCOMP_DATA.ARCH),
+        insn(BPF.JMP | BPF.JEQ | BPF.K, ARCHES.i386.auditArch, 0, 4),
+        insn(BPF.LD | BPF.W | BPF.ABS, SECCOMP_DATA.NR),
+        insn(BPF.JMP | BPF.JEQ | BPF.K, 60 /* i386 umask */, 0, 2),
+        insn(BPF.LD | BPF.W | BPF.ABS, argHi(0)),
+        insn(BPF.JMP | BPF.JEQ | BPF.K, 0xdead0000, 1, 0),
+        insn(BPF.RET | BPF.K, 0x7fff0000),
+        insn(BPF.RET | BPF.K, 0x00050000 | 5), // ERRNO(5): args[0].hi was 0xdead0000
+      ];
+      const resolved = compileProfile({ defaultAction: "SCMP_ACT_ALLOW" }).resolved;
+      const f = {
+        arch: resolved.target,
+        program,
+        bytes: encodeFilter(program),
+        resolved,
+        conflicts: [],
+      };
+      expect((await runFilter(f, ["int80", "60", "0xdead000000000012"])).out).toBe("-5");
+      expect((await runFilter(f, ["int80", "60", "0x12"])).out).not.toBe("-5");
     },
   );
 

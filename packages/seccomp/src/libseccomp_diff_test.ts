@@ -58,9 +58,9 @@ import { describeVector, testVectors, type Vector } from "./verify.ts";
  *
  * Not a difference, though it looks like one: on i386 and arm both compare rule values
  * modulo 2^32 against the low half of the argument. The kernel hands an i386 filter on
- * x86_64 the full 64-bit register (syscall_get_arguments copies pt_regs->bx; checked
- * here on 6.18: `int $0x80` from 64-bit code with rbx = 0xdead000000000012 shows the
- * filter args[0].hi = 0xdead, not zero), so the upper half is the caller's to choose and
+ * x86_64 the full 64-bit register (syscall_get_arguments copies pt_regs->bx; kernel_test
+ * shows it: `int $0x80` from 64-bit code with rbx = 0xdead000000000012 gives the filter
+ * args[0].hi = 0xdead0000, not zero), so the upper half is the caller's to choose and
  * only the low word, which the syscall uses (signed parameters sign-extended by the
  * compat wrappers), may decide; and a value written sign-extended, such as AT_FDCWD as
  * 0xffffffffffffff9c, must match the i386 word 0xffffff9c, which truncating does.
