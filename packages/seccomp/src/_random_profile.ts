@@ -3,18 +3,9 @@
  *
  * @module
  */
-import type { Operator, SeccompProfile, SeccompRule } from "./profile.ts";
+import { OPERATORS, type SeccompProfile, type SeccompRule } from "./profile.ts";
 import { prng } from "./verify.ts";
 
-const OPS: Operator[] = [
-  "SCMP_CMP_NE",
-  "SCMP_CMP_LT",
-  "SCMP_CMP_LE",
-  "SCMP_CMP_EQ",
-  "SCMP_CMP_GE",
-  "SCMP_CMP_GT",
-  "SCMP_CMP_MASKED_EQ",
-];
 const NAMES = [
   "read",
   "write",
@@ -92,7 +83,7 @@ export function randomProfile(seed: number, maxRules = 3): SeccompProfile {
       const n = Number(rnd() % 4n);
       const indices = [0, 1, 2, 3, 4, 5].sort(() => Number(rnd() % 3n) - 1).slice(0, n);
       const args = indices.map((index) => {
-        const op = pick(OPS);
+        const op = pick(OPERATORS);
         return op === "SCMP_CMP_MASKED_EQ"
           ? { index, op, value: value(), valueTwo: rnd() % 2n === 0n ? "0" : value() }
           : { index, op, value: value() };
