@@ -45,7 +45,14 @@ export {
   type Resolved,
   resolvePath,
 } from "./preopen.ts";
-export { RIGHTS, sleepSync, WASI_FUNCTIONS, WasiHost, type WasiOptions } from "./wasi.ts";
+export {
+  RIGHTS,
+  type SocketOps,
+  sleepSync,
+  WASI_FUNCTIONS,
+  WasiHost,
+  type WasiOptions,
+} from "./wasi.ts";
 export { HOST_ERROR, WASI_ERRNO, wasiErrno } from "./wasi_errno.ts";
 export {
   clearCompileCache,

@@ -164,6 +164,23 @@ export const WASI_FUNCTIONS = [
  * const o: WasiOptions = { args: ["app"], env: { LANG: "C" }, preopens: [{ host: "/tmp/x", guest: "/data", readOnly: true }] };
  * ```
  */
+/**
+ * Native socket operations, injected so that this package stays free of native code.
+ *
+ * @example
+ * ```ts
+ * import type { SocketOps } from "@forge/wasm-host";
+ * declare const ops: SocketOps;
+ * const conn = ops.accept(3, false);
+ * ```
+ */
+export interface SocketOps {
+  /** accept4(2) with close-on-exec: the connected socket's host fd; throws an error with an errno `code`. */
+  accept(listenerFd: number, nonblock: boolean): number;
+  /** shutdown(2): how is 0 (SHUT_RD), 1 (SHUT_WR) or 2 (SHUT_RDWR). */
+  shutdown(fd: number, how: number): void;
+}
+
 export interface WasiOptions {
   /** argv, argv[0] included (default: none). */
   readonly args?: readonly string[];
@@ -175,6 +192,14 @@ export interface WasiOptions {
   readonly stdio?: readonly [number, number, number];
   /** Connected stream sockets granted to the module (host fds); sockets are off otherwise. */
   readonly sockets?: readonly number[];
+  /** Listening sockets granted to the module (host fds), for sock_accept; needs `socketOps`. */
+  readonly listeners?: readonly number[];
+  /**
+   * The socket calls Node cannot make on a raw fd (accept, shutdown). @forge/sandbox
+   * provides them through libc (`nativeSocketOps()`); without them sock_accept answers
+   * ENOTSUP and sock_shutdown only closes the module's fd.
+   */
+  readonly socketOps?: SocketOps;
   /** The subject the policy sees (default "wasm:anonymous"). */
   readonly subject?: string;
   /** The policy asked about every call; default: one that lets the subject use what it was given. */
@@ -302,6 +327,7 @@ export class WasiHost {
   #outLen = 0;
   #outFd = -1;
   #outError: unknown;
+  #socketOps: SocketOps | undefined;
 
   constructor(opts: WasiOptions = {}) {
     this.subject = opts.subject ?? "wasm:anonymous";
@@ -364,19 +390,17 @@ export class WasiHost {
       for (const p of this.#preopens) fs.closeSync(p.rootFd);
       throw e;
     }
-    for (const s of opts.sockets ?? []) {
-      this.#fds.set(next++, {
-        kind: "socket",
-        hostFd: s,
-        filetype: FT.STREAM,
-        base: R.FD_READ | R.FD_WRITE | R.POLL_FD_READWRITE | R.SOCK_SHUTDOWN | R.FD_FILESTAT_GET,
-        inh: 0,
-        flags: 0,
-        pos: 0,
-        rel: [],
-        owned: false,
-      });
-    }
+    for (const s of opts.sockets ?? []) this.#fds.set(next++, socketEntry(s, SOCKET_RIGHTS, false));
+    for (const s of opts.listeners ?? [])
+      this.#fds.set(
+        next++,
+        socketEntry(
+          s,
+          R.SOCK_ACCEPT | R.POLL_FD_READWRITE | R.FD_FILESTAT_GET | R.FD_FDSTAT_SET_FLAGS,
+          false,
+        ),
+      );
+    this.#socketOps = opts.socketOps;
   }
 
   /** Sets the memory the module exports (done by {@link WasiHost.start}/{@link WasiHost.initialize}). */
@@ -1496,16 +1520,27 @@ export class WasiHost {
           randomFillSync(this.#bytesAt(buf, len));
           return E.SUCCESS!;
         }),
-      sock_accept: (fd: number, _flags: number, _out: number) =>
+      sock_accept: (fd: number, flags: number, out: number) =>
         run("sock_accept", fdRes(fd), () => {
           const e = this.#fd(fd);
           if (e.kind !== "socket") throw fsError("ENOTSOCK", "not a socket");
           this.#need(e, R.SOCK_ACCEPT);
-          this.#authorize("sock_accept", fdRes(fd));
-          throw fsError(
-            "ENOTSUP",
-            "only connected sockets can be granted; accept is not available",
-          );
+          this.#authorize("sock_accept", fdRes(fd), { flags });
+          if (!this.#socketOps)
+            throw fsError(
+              "ENOTSUP",
+              "accepting needs native socket operations (WasiOptions.socketOps)",
+            );
+          if (flags & ~FDFLAG_NONBLOCK)
+            throw fsError("EINVAL", "only the NONBLOCK fd flag is allowed");
+          const hostFd = this.#socketOps.accept(e.hostFd, (flags & FDFLAG_NONBLOCK) !== 0);
+          let guest = 3;
+          while (this.#fds.has(guest)) guest++;
+          const conn = socketEntry(hostFd, SOCKET_RIGHTS, true);
+          conn.flags = flags & FDFLAG_NONBLOCK;
+          this.#fds.set(guest, conn);
+          this.#mem().setUint32(out, guest, true);
+          return E.SUCCESS!;
         }),
       sock_recv: (
         fd: number,
@@ -1547,7 +1582,12 @@ export class WasiHost {
           this.#need(e, R.SOCK_SHUTDOWN);
           this.#authorize("sock_shutdown", fdRes(fd), { how });
           if (how < 1 || how > 3) throw fsError("EINVAL", "how must be RD, WR or both");
-          // Node cannot shutdown(2) a raw fd; closing our side is the closest honest effect.
+          if (this.#socketOps) {
+            this.#socketOps.shutdown(e.hostFd, how - 1); // WASI RD=1, WR=2 → SHUT_RD=0, SHUT_WR=1, SHUT_RDWR=2
+            return E.SUCCESS!;
+          }
+          // Without native operations Node cannot shutdown(2) a raw fd; closing our side
+          // is the closest honest effect.
           this.#fds.delete(fd);
           return E.SUCCESS!;
         }),
@@ -1590,6 +1630,24 @@ export class WasiHost {
     this.#fds.clear();
     for (const p of this.#preopens) fs.closeSync(p.rootFd);
   }
+}
+
+const FDFLAG_NONBLOCK = 4;
+const SOCKET_RIGHTS =
+  R.FD_READ | R.FD_WRITE | R.POLL_FD_READWRITE | R.SOCK_SHUTDOWN | R.FD_FILESTAT_GET;
+
+function socketEntry(hostFd: number, base: number, owned: boolean): FdEntry {
+  return {
+    kind: "socket",
+    hostFd,
+    filetype: FT.STREAM,
+    base,
+    inh: 0,
+    flags: 0,
+    pos: 0,
+    rel: [],
+    owned,
+  };
 }
 
 const NAMES = new Map<number, string>();
