@@ -221,7 +221,6 @@ export function spawn(opts: SpawnOptions): ChildHandle {
 
   const parentClose: number[] = []; // fds of ours that the child got copies of
   const streams: (net.Socket | null)[] = [null, null, null];
-  const ownEnds: number[] = [];
   const lib = openLibc();
   let statusR: number | undefined;
   let syncW: number | undefined;
@@ -260,7 +259,6 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       } else if (spec === "pipe") {
         const [r, w] = lib.pipe2(O.CLOEXEC);
         const [mine, theirs] = i === 0 ? [w, r] : [r, w];
-        ownEnds.push(mine);
         parentClose.push(theirs);
         streams[i] = new net.Socket({ fd: mine, readable: i !== 0, writable: i === 0 });
         moves.push({ from: theirs, to: i, what });
