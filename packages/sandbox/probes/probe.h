@@ -182,6 +182,22 @@ static __attribute__((unused)) ssize_t read_file(const char *path, char *buf, si
 }
 
 /* The value after "Key:" in /proc/self/status, or NULL. */
+/* The start of the first writable mapping of pid 1 (from /proc/1/maps), or 0 with errno
+ * set when the maps cannot be read. */
+static __attribute__((unused)) unsigned long init_writable_addr(void) {
+  static char maps[65536];
+  if (read_file("/proc/1/maps", maps, sizeof maps) <= 0) return 0;
+  for (char *l = maps; l && *l;) {
+    unsigned long lo, hi;
+    char perms[8];
+    if (sscanf(l, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[0] == 'r' && perms[1] == 'w') return lo;
+    l = strchr(l, '\n');
+    if (l) l++;
+  }
+  errno = ENOENT;
+  return 0;
+}
+
 static __attribute__((unused)) const char *status_field(const char *key) {
   static char buf[8192];
   static char val[256];

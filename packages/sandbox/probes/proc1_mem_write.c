@@ -5,18 +5,7 @@ static long attempt(void *a, struct res *r) {
   (void)a;
   int fd = open("/proc/1/mem", O_RDWR | O_CLOEXEC);
   if (fd < 0) { snprintf(r->note, sizeof r->note, "open"); return -1; }
-  char maps[65536];
-  unsigned long addr = 0;
-  if (read_file("/proc/1/maps", maps, sizeof maps) > 0) {
-    char *l = maps;
-    while (l && *l) {
-      unsigned long lo, hi;
-      char perms[8];
-      if (sscanf(l, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[0] == 'r' && perms[1] == 'w') { addr = lo; break; }
-      l = strchr(l, '\n');
-      if (l) l++;
-    }
-  }
+  unsigned long addr = init_writable_addr();
   if (!addr) { snprintf(r->note, sizeof r->note, "opened for writing; /proc/1/maps unreadable"); return 0; }
   char b[8];
   if (pread(fd, b, sizeof b, (off_t)addr) != sizeof b) { snprintf(r->note, sizeof r->note, "opened; pread"); return -1; }

@@ -6,17 +6,9 @@
 static long attempt(void *a, struct res *r) {
   (void)a;
   unsigned long addr = 0x10000; /* fallback: a permission failure comes before EFAULT */
-  char maps[65536];
-  if (read_file("/proc/1/maps", maps, sizeof maps) > 0) {
-    char *l = maps;
-    while (l && *l) {
-      unsigned long lo, hi;
-      char perms[8];
-      if (sscanf(l, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[0] == 'r' && perms[1] == 'w') { addr = lo; break; }
-      l = strchr(l, '\n');
-      if (l) l++;
-    }
-  } else snprintf(r->note, sizeof r->note, "/proc/1/maps: %s", ename(errno));
+  unsigned long found = init_writable_addr();
+  if (found) addr = found;
+  else snprintf(r->note, sizeof r->note, "/proc/1/maps: %s", ename(errno));
   char b[8];
   struct iovec lv = {b, sizeof b}, rv = {(void *)addr, sizeof b};
   long n = process_vm_readv(1, &lv, 1, &rv, 1, 0);
