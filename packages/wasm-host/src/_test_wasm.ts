@@ -5,6 +5,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeEach } from "vitest";
+import { WasmHost } from "./wasm_host.ts";
 
 export const TESTDATA = fileURLToPath(new URL("../testdata/", import.meta.url));
 let dir: string | undefined;
@@ -56,4 +58,35 @@ export function compileC(
 /** A fresh temporary directory; remove it with fs.rmSync in a finally/afterEach. */
 export function tempDir(prefix = "forge-wasm-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * Per-test fixtures shared by the host's test files: a fresh work directory for each
+ * test, hosts made with `newHost` terminated after it, compiled programs removed at
+ * the end.
+ */
+export function useHostFixtures(): {
+  readonly work: string;
+  newHost(opts?: ConstructorParameters<typeof WasmHost>[0]): WasmHost;
+} {
+  let work = "";
+  const hosts: WasmHost[] = [];
+  beforeEach(() => {
+    work = tempDir();
+  });
+  afterEach(async () => {
+    for (const h of hosts.splice(0)) await h.terminate();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  afterAll(cleanCompiled);
+  return {
+    get work() {
+      return work;
+    },
+    newHost(opts = {}) {
+      const h = new WasmHost(opts);
+      hosts.push(h);
+      return h;
+    },
+  };
 }

@@ -2,10 +2,10 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { AuditLog, Policy } from "@forge/policy";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cleanCompiled, compileC, tempDir } from "./_test_wasm.ts";
+import { describe, expect, it } from "vitest";
+import { compileC, useHostFixtures } from "./_test_wasm.ts";
 import { WASI_FUNCTIONS } from "./wasi.ts";
-import { WasmHost } from "./wasm_host.ts";
+import type { WasmHost } from "./wasm_host.ts";
 
 const EXPECTED = `argc=3
 argv[0]=conformance
@@ -112,28 +112,14 @@ unlink through symlink dir: Capabilities insufficient
 create through dangling out link: Capabilities insufficient
 `;
 
-let work: string;
-const hosts: WasmHost[] = [];
-beforeEach(() => {
-  work = tempDir();
-});
-afterEach(async () => {
-  for (const h of hosts.splice(0)) await h.terminate();
-  fs.rmSync(work, { recursive: true, force: true });
-});
-afterAll(cleanCompiled);
-
-function newHost(opts: ConstructorParameters<typeof WasmHost>[0] = {}): WasmHost {
-  const h = new WasmHost(opts);
-  hosts.push(h);
-  return h;
-}
+const fx = useHostFixtures();
+const newHost = fx.newHost;
 
 /** Runs a command module with stdio on files; returns exit code, stdout, stderr. */
 async function runCaptured(host: WasmHost, name: string, stdin = "") {
-  const fin = path.join(work, "stdin");
-  const fout = path.join(work, "stdout");
-  const ferr = path.join(work, "stderr");
+  const fin = path.join(fx.work, "stdin");
+  const fout = path.join(fx.work, "stdout");
+  const ferr = path.join(fx.work, "stderr");
   fs.writeFileSync(fin, stdin);
   const fds = [fs.openSync(fin, "r"), fs.openSync(fout, "w"), fs.openSync(ferr, "w")] as const;
   try {
@@ -145,9 +131,9 @@ async function runCaptured(host: WasmHost, name: string, stdin = "") {
 }
 
 function sandboxDirs() {
-  const sb = path.join(work, "sb");
-  const ro = path.join(work, "ro");
-  const outside = path.join(work, "outside");
+  const sb = path.join(fx.work, "sb");
+  const ro = path.join(fx.work, "ro");
+  const outside = path.join(fx.work, "outside");
   for (const d of [sb, ro, outside]) fs.mkdirSync(d);
   fs.writeFileSync(path.join(ro, "data.txt"), "read only data\n");
   fs.writeFileSync(path.join(outside, "secret"), "OUTSIDE secret\n");

@@ -4,14 +4,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuditLog } from "@forge/policy";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { cleanCompiled, compileC, tempDir } from "./_test_wasm.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { compileC, useHostFixtures } from "./_test_wasm.ts";
 import { WasmLimitError, WasmModuleError } from "./errors.ts";
 import { inspectModule } from "./module_info.ts";
-import { WasmHost } from "./wasm_host.ts";
+import type { WasmHost } from "./wasm_host.ts";
 
-let work: string;
-const hosts: WasmHost[] = [];
 beforeAll(() => {
   // Worker isolation loads the compiled worker entry from dist/.
   const entry = fileURLToPath(new URL("../dist/_worker.js", import.meta.url));
@@ -20,20 +18,8 @@ beforeAll(() => {
       cwd: fileURLToPath(new URL("../../..", import.meta.url)),
     });
 });
-beforeEach(() => {
-  work = tempDir();
-});
-afterEach(async () => {
-  for (const h of hosts.splice(0)) await h.terminate();
-  fs.rmSync(work, { recursive: true, force: true });
-});
-afterAll(cleanCompiled);
-
-function newHost(opts: ConstructorParameters<typeof WasmHost>[0] = {}): WasmHost {
-  const h = new WasmHost(opts);
-  hosts.push(h);
-  return h;
-}
+const fx = useHostFixtures();
+const newHost = fx.newHost;
 
 async function runOut(
   host: WasmHost,
@@ -41,7 +27,7 @@ async function runOut(
   args: string[],
   opts: { timeoutMs?: number; fuel?: number } = {},
 ) {
-  const out = path.join(work, `out-${Math.random()}`);
+  const out = path.join(fx.work, `out-${Math.random()}`);
   const fd = fs.openSync(out, "w");
   try {
     const r = await host.run(name, { ...opts, wasi: { args, stdio: [0, fd, fd] } });
@@ -97,7 +83,7 @@ describe("WasmHost loading", () => {
       host.loadModule("c", bytes, { signature: sign(null, bytes, other.privateKey).subarray(1) }),
     ).rejects.toThrow(/does not verify/);
     await expect(host.loadModule("d", bytes)).rejects.toThrow(/not signed/);
-    const copy = path.join(work, "m.wasm");
+    const copy = path.join(fx.work, "m.wasm");
     fs.copyFileSync(file, copy);
     fs.writeFileSync(`${copy}.sig`, sig.toString("base64"));
     expect((await host.loadModule("e", copy)).signed).toBe(true);
@@ -262,7 +248,7 @@ describe("calls, host interface and hot reload", () => {
   });
 
   it("flushes coalesced stdout at the end of each call", async () => {
-    const out = path.join(work, "say.out");
+    const out = path.join(fx.work, "say.out");
     const fd = fs.openSync(out, "w");
     try {
       const host = newHost();
@@ -280,7 +266,7 @@ describe("calls, host interface and hot reload", () => {
 
   it("keeps a worker's policy copy in step with the host's (quarantine reaches it)", async () => {
     const audit = new AuditLog();
-    const fd = fs.openSync(path.join(work, "w.out"), "w");
+    const fd = fs.openSync(path.join(fx.work, "w.out"), "w");
     try {
       const host = newHost({ isolation: "worker", audit });
       await host.loadModule("r", compileC("reactor", { reactor: true }), {
@@ -296,7 +282,7 @@ describe("calls, host interface and hot reload", () => {
         .filter((e) => e.event.kind === "wasi" && e.event.call === "fd_write");
       expect(writes.map((e) => e.event.effect)).toEqual(["allow", "deny"]);
       expect(writes[1]!.event.rule).toBe("quarantined");
-      expect(fs.readFileSync(path.join(work, "w.out"), "utf8")).toBe("hello from v1\n");
+      expect(fs.readFileSync(path.join(fx.work, "w.out"), "utf8")).toBe("hello from v1\n");
     } finally {
       fs.closeSync(fd);
     }
