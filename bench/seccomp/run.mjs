@@ -5,11 +5,8 @@
 import { performance } from "node:perf_hooks";
 import { libseccompCompile } from "../../packages/seccomp/dist/_libseccomp.js";
 import * as S from "../../packages/seccomp/dist/mod.js";
+import { median } from "../_stats.mjs";
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const time = (fn, n) => {
   const ts = [];
   for (let i = 0; i < n; i++) {

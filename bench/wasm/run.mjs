@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { WASI } from "node:wasi";
 import { WasiHost, WasmHost } from "../../packages/wasm-host/dist/mod.js";
+import { median } from "../_stats.mjs";
 
 process.removeAllListeners("warning"); // node:wasi's ExperimentalWarning
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,11 +38,6 @@ function build(name, extra = []) {
     path.join(here, `${name}.c`),
   ]);
   return out;
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function measure(fn) {

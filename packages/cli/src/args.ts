@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { parseDuration as parseSandboxDuration } from "@forge/sandbox/duration";
 import { CliError } from "./cli_error.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -65,7 +66,7 @@ export function parseCommandLine(
 
 /**
  * Parses a duration such as `500ms`, `2s`, `1.5m` or `1h` (a bare number is seconds)
- * into milliseconds.
+ * into milliseconds; a bad one is a usage error naming the option.
  *
  * @example
  * ```ts
@@ -74,15 +75,11 @@ export function parseCommandLine(
  * ```
  */
 export function parseDuration(text: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m)
-    throw new CliError(`${what}: expected a duration such as 500ms, 10s, 2m or 1h, got "${text}"`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? "s";
-  const ms =
-    unit === "ms" ? n : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n * 3_600_000;
-  if (ms <= 0) throw new CliError(`${what}: the duration must be more than zero, got "${text}"`);
-  return ms;
+  try {
+    return parseSandboxDuration(text, what);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
 }
 
 /**

@@ -15,6 +15,7 @@ export * as policy from "@forge/policy";
 export * as seccomp from "@forge/seccomp";
 export * as wasm from "@forge/wasm-host";
 export * from "./doctor.ts";
+export * from "./duration.ts";
 export * from "./launch.ts";
 export * from "./plugin_host.ts";
 export * from "./profile.ts";

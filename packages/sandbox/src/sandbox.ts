@@ -10,6 +10,7 @@ import * as cgroups from "@forge/cgroups";
 import type { ExitStatus, StdioSpec } from "@forge/libc";
 import type * as ns from "@forge/namespaces";
 import * as seccomp from "@forge/seccomp";
+import { parseDuration } from "./duration.ts";
 import { cleanEnv, type LaunchOptions, launch, type SandboxProcess } from "./launch.ts";
 import type { SandboxProfile } from "./profile.ts";
 import { type Rlimit, rlimitsFromRecord } from "./rlimits.ts";
@@ -88,16 +89,6 @@ function compiledFilter(spec: string, caps: readonly string[]): seccomp.Compiled
   return f;
 }
 
-function parseDurationText(t: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(t);
-  if (!m) throw new RangeError(`timeout: expected a duration such as 10s, got "${t}"`);
-  const n = Number(m[1]);
-  return (
-    n *
-    ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[(m[2] ?? "s") as "ms" | "s" | "m" | "h"]
-  );
-}
-
 /** Turns a profile plus overrides into launch options (no side effects but reading the host's paths). */
 export function resolveSandboxOptions(o: SandboxOptions): {
   launch: Omit<LaunchOptions, "seccompSteps" | "placement">;
@@ -146,7 +137,9 @@ export function resolveSandboxOptions(o: SandboxOptions): {
   const hostname = o.hostname ?? p?.hostname;
   const landlock = o.landlock ?? p?.landlock;
   const seccompSpec = o.seccomp ?? p?.seccomp;
-  const timeout = o.timeoutMs ?? (p?.timeout ? parseDurationText(p.timeout) : undefined);
+  const timeout =
+    o.timeoutMs ??
+    (p?.timeout ? parseDuration(p.timeout, `profile ${p.name}: timeout`) : undefined);
   return {
     launch: {
       argv: o.argv,
