@@ -1,7 +1,7 @@
 /*
  * forge-init: the PID 1 of a Forge sandbox's pid namespace. The trampoline's reaper op
- * execs it (through an fd, so it works after pivot_root) once the payload has exec'd,
- * so that PID 1 has an address space of its own instead of sharing Node's.
+ * execs it (through an fd) right after it has cloned the payload, so that PID 1 has an
+ * address space of its own instead of sharing Node's.
  *
  * argv: forge-init PAYLOAD_PID STATUS_FD
  * It forwards every signal to the payload, reaps orphans, writes the payload's raw

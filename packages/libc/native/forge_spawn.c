@@ -23,6 +23,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -32,7 +34,7 @@
 
 #include "forge_raw.h"
 
-#define FORGE_ABI 3
+#define FORGE_ABI 4
 #define MAX_OPS 2048
 #define CLOSE_RANGE_CLOEXEC_FLAG 4
 #define STACK_SIZE (128 * 1024)
@@ -157,8 +159,11 @@ static char *utoa(char *end, long v) {
   return end;
 }
 
-/* OP_REAPER: vfork the payload (it goes on with the next op); once it has exec'd,
- * exec forge-init through init_fd to be PID 1 with an address space of its own. */
+/* OP_REAPER: clone the payload (it goes on with the next op, on its own stack in the
+ * region) and exec forge-init through init_fd at once, to be PID 1 with an address
+ * space of its own while the payload sets itself up. The payload reads `payload` and
+ * the results array, which stay mapped in Node's memory until PID 1 has been reaped
+ * (the region is freed then), and nothing writes to them once this process has exec'd. */
 static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd, int init_fd) {
   if (ctx->mode != MODE_ASYNC || !ctx->payload_stack_top || init_fd < 0) return -EINVAL;
   sigset_t all;
@@ -170,7 +175,7 @@ static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd, 
   payload.payload_stack_top = NULL;
   struct clone_args ca;
   memset(&ca, 0, sizeof ca);
-  ca.flags = CLONE_VM | CLONE_VFORK;
+  ca.flags = CLONE_VM;
   ca.exit_signal = SIGCHLD;
   ca.stack = (uint64_t)(uintptr_t)(ctx->payload_stack_top - STACK_SIZE);
   ca.stack_size = STACK_SIZE;
@@ -184,8 +189,8 @@ static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd, 
   char pidbuf[24], fdbuf[24];
   char *argv[] = {"forge-init", utoa(pidbuf + sizeof pidbuf, pid), utoa(fdbuf + sizeof fdbuf, status_fd), NULL};
   char *envp[] = {NULL};
-  /* The payload has exec'd (or failed and said so): close the error pipe now, so the
-   * parent need not wait for this exec; everything but the status pipe closes at it. */
+  /* The payload holds its own end of the error pipe until it execs (or fails and says
+   * so); ours closes now, everything but the status pipe at the exec. */
   raw(SYS_close, ctx->err_w, 0, 0, 0, 0, 0);
   raw(SYS_close_range, 0, ~0U, CLOSE_RANGE_CLOEXEC_FLAG, 0, 0, 0);
   if (status_fd >= 0) raw(SYS_fcntl, status_fd, F_SETFD, 0, 0, 0, 0);
@@ -228,11 +233,8 @@ static int run_program(struct child_ctx *ctx) {
   child_fail(ctx, (int32_t)ctx->nops, 0);
 }
 
-static int child_main(void *arg) {
-  struct child_ctx *ctx = arg;
-  int64_t results[MAX_OPS];
-  ctx->results = results;
-  /* Node's handlers must never run here: every signal back to its default, then unblock. */
+/* Node's handlers must never run in a child: every signal back to its default, then unblock. */
+static void default_signals(void) {
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
@@ -242,7 +244,47 @@ static int child_main(void *arg) {
   sigset_t none;
   sigemptyset(&none);
   set_mask(SIG_SETMASK, &none);
+}
+
+static int child_main(void *arg) {
+  struct child_ctx *ctx = arg;
+  int64_t results[MAX_OPS];
+  ctx->results = results;
+  default_signals();
   return run_program(ctx);
+}
+
+/* ---- spares: children cloned (with their namespaces) before they are needed ----
+ *
+ * A spare shares the parent's fd table (CLONE_FILES) while it is parked on a futex in
+ * its region, so that when it is released it sees the fds the parent has opened since.
+ * Released, it takes a private copy of the table (unshare(CLONE_FILES)), which is what
+ * a clone at that moment would have given it, says so, and runs its program. */
+
+enum { SPARE_PARKED = 0, SPARE_RUN = 1 };
+
+struct spare {
+  uint32_t go;  /* SPARE_PARKED until forge_release */
+  int32_t ack;  /* 0 until the child has its own fd table; then 1, or -errno */
+  size_t capacity;
+  uint8_t *area; /* ops, then data */
+  struct child_ctx ctx;
+};
+
+static int spare_main(void *arg) {
+  struct spare *sp = arg;
+  default_signals();
+  /* Parked, it must not outlive the thread that made it (the program sets this again). */
+  raw(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0);
+  while (__atomic_load_n(&sp->go, __ATOMIC_ACQUIRE) == SPARE_PARKED)
+    raw(SYS_futex, (long)&sp->go, FUTEX_WAIT, SPARE_PARKED, 0, 0, 0);
+  long r = raw(SYS_unshare, CLONE_FILES, 0, 0, 0, 0, 0);
+  __atomic_store_n(&sp->ack, r < 0 ? (int32_t)r : 1, __ATOMIC_RELEASE);
+  raw(SYS_futex, (long)&sp->ack, FUTEX_WAKE, 1, 0, 0, 0);
+  if (r < 0) child_exit(127);
+  int64_t results[MAX_OPS];
+  sp->ctx.results = results;
+  return run_program(&sp->ctx);
 }
 
 /* ---- regions: stacks and the program copy of children that outlive forge_spawn ---- */
@@ -266,19 +308,24 @@ static void region_keep(int pidfd, void *base, size_t size, struct region *node)
   pthread_mutex_unlock(&regions_lock);
 }
 
-/* Unmaps the region of a reaped child (called by the watcher thread). */
-static void region_release(int pidfd) {
+/* Takes the region of a reaped child off the list (called by the watcher thread, which
+ * unmaps it with region_unmap). */
+static struct region *region_detach(int pidfd) {
   pthread_mutex_lock(&regions_lock);
   for (struct region **p = &regions; *p; p = &(*p)->next) {
     if ((*p)->pidfd == pidfd) {
       struct region *r = *p;
       *p = r->next;
       pthread_mutex_unlock(&regions_lock);
-      munmap(r->base, r->size);
-      return;
+      return r;
     }
   }
   pthread_mutex_unlock(&regions_lock);
+  return NULL;
+}
+
+static void region_unmap(struct region *r) {
+  if (r) munmap(r->base, r->size);
 }
 
 /* How many child regions are still mapped (for tests: 0 once every child is reaped). */
@@ -379,6 +426,143 @@ int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t
   return 0;
 }
 
+/* Whether base is the region of a live child (so that a handle from JavaScript is never
+ * taken on trust). */
+static int region_known(void *base) {
+  int found = 0;
+  pthread_mutex_lock(&regions_lock);
+  for (struct region *r = regions; r; r = r->next) {
+    if (r->base == base) {
+      found = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&regions_lock);
+  return found;
+}
+
+/*
+ * Clones a spare with these namespace flags; it waits, parked, for forge_release.
+ * Returns 0 with out = {pid, pidfd} and *handle set, or -errno. `capacity` bytes of the
+ * region hold the program later. The caller registers the pidfd with forge_watch_add
+ * once the spare is released or killed, which frees the region when it is reaped.
+ */
+int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *handle) {
+  size_t page = 4096;
+  size_t extra = sizeof(struct region) + sizeof(struct spare) + 64 + capacity;
+  size_t size = 2 * STACK_SIZE + ((extra + page - 1) & ~(page - 1));
+  uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (base == MAP_FAILED) return -errno;
+  struct region *node = (struct region *)(base + 2 * STACK_SIZE);
+  struct spare *sp = (struct spare *)(((uintptr_t)(node + 1) + 15) & ~(uintptr_t)15);
+  memset(sp, 0, sizeof *sp);
+  sp->capacity = capacity;
+  sp->area = (uint8_t *)(((uintptr_t)(sp + 1) + 15) & ~(uintptr_t)15);
+
+  int pidfd = -1;
+  struct clone_args ca;
+  memset(&ca, 0, sizeof ca);
+  ca.flags = flags | CLONE_VM | CLONE_FILES | CLONE_PIDFD;
+  ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+  ca.exit_signal = SIGCHLD;
+  ca.stack = (uint64_t)(uintptr_t)base;
+  ca.stack_size = STACK_SIZE;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  long pid = clone3_run(&ca, spare_main, sp);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (pid < 0) {
+    munmap(base, size);
+    return (int)pid;
+  }
+  region_keep(pidfd, base, size, node);
+  out[0] = (int32_t)pid;
+  out[1] = pidfd;
+  *handle = (uint64_t)(uintptr_t)base;
+  return 0;
+}
+
+static struct spare *spare_of(uint64_t handle, int32_t pidfd) {
+  uint8_t *base = (uint8_t *)(uintptr_t)handle;
+  if (!region_known(base)) return NULL;
+  struct region *node = (struct region *)(base + 2 * STACK_SIZE);
+  if (node->pidfd != pidfd) return NULL;
+  return (struct spare *)(((uintptr_t)(node + 1) + 15) & ~(uintptr_t)15);
+}
+
+/*
+ * Gives a parked spare its program (as forge_spawn takes it, always in async mode) and
+ * lets it go, without waiting: out[0] is the error pipe's read end. The caller must
+ * call forge_release_wait before it closes any fd the program uses (until then the
+ * child shares our fd table). -E2BIG if the program does not fit, -EINVAL for an
+ * unknown or already released spare, -ESRCH if it has died; the spare is untouched
+ * then. The region stays mapped until the child is reaped: register it with
+ * forge_watch_add only after forge_release_wait (or after killing it).
+ */
+int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t nops, const uint8_t *data,
+                  uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, int32_t *out) {
+  struct spare *sp = spare_of(handle, pidfd);
+  if (!sp || __atomic_load_n(&sp->go, __ATOMIC_ACQUIRE) != SPARE_PARKED) return -EINVAL;
+  struct pollfd dead = {pidfd, POLLIN, 0};
+  if (poll(&dead, 1, 0) == 1) return -ESRCH; /* killed while parked */
+  uint8_t *base = (uint8_t *)(uintptr_t)handle;
+  if (nops > MAX_OPS) return -E2BIG;
+  size_t ops_len = (size_t)nops * sizeof(struct forge_op);
+  size_t data_off = (ops_len + 15) & ~(size_t)15;
+  if (data_off + data_len > sp->capacity) return -E2BIG;
+  for (uint32_t i = 0; i < nrelocs; i++) {
+    if (relocs[i] + 8 > data_len) return -EFAULT;
+  }
+  uint8_t *data_copy = sp->area + data_off;
+  memcpy(sp->area, ops, ops_len);
+  memcpy(data_copy, data, data_len);
+  for (uint32_t i = 0; i < nrelocs; i++) {
+    uint64_t v;
+    memcpy(&v, data_copy + relocs[i], 8);
+    v += (uint64_t)(uintptr_t)data_copy;
+    memcpy(data_copy + relocs[i], &v, 8);
+  }
+  int errp[2];
+  if (pipe2(errp, O_CLOEXEC) < 0) return -errno;
+  memset(&sp->ctx, 0, sizeof sp->ctx);
+  sp->ctx.ops = (const struct forge_op *)sp->area;
+  sp->ctx.nops = nops;
+  sp->ctx.data = data_copy;
+  sp->ctx.err_w = errp[1];
+  sp->ctx.mode = MODE_ASYNC;
+  sp->ctx.payload_stack_top = (char *)base + 2 * STACK_SIZE;
+  __atomic_store_n(&sp->go, SPARE_RUN, __ATOMIC_RELEASE);
+  syscall(SYS_futex, &sp->go, FUTEX_WAKE, 1, NULL, NULL, 0);
+  out[0] = errp[0];
+  return 0;
+}
+
+/*
+ * Waits until a released spare has its own copy of the fd table, then closes our end
+ * of its error pipe (before that, closing it would close the child's too). Returns 0,
+ * -ESRCH if the spare died before it took its table (it ran no step; the error pipe
+ * then reads EOF), or -errno of its unshare.
+ */
+int forge_release_wait(uint64_t handle, int32_t pidfd) {
+  struct spare *sp = spare_of(handle, pidfd);
+  if (!sp || __atomic_load_n(&sp->go, __ATOMIC_ACQUIRE) != SPARE_RUN) return -EINVAL;
+  for (;;) {
+    int32_t ack = __atomic_load_n(&sp->ack, __ATOMIC_ACQUIRE);
+    if (ack != 0) {
+      close(sp->ctx.err_w);
+      return ack < 0 ? ack : 0;
+    }
+    struct timespec ts = {0, 2 * 1000 * 1000};
+    syscall(SYS_futex, &sp->ack, FUTEX_WAIT, 0, &ts, NULL, 0);
+    struct pollfd p = {pidfd, POLLIN, 0};
+    if (__atomic_load_n(&sp->ack, __ATOMIC_ACQUIRE) == 0 && poll(&p, 1, 0) == 1) {
+      close(sp->ctx.err_w);
+      return -ESRCH;
+    }
+  }
+}
+
 /* ---- exit watcher: one thread reaps every spawned child through its pidfd ---- */
 
 static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
@@ -401,10 +585,13 @@ static void *watch_main(void *unused) {
         si.si_code = -errno;
       }
       epoll_ctl(watch_ep, EPOLL_CTL_DEL, fd, NULL);
-      region_release(fd);
+      /* Off the list before the report (after it, JavaScript may close the pidfd and
+       * the number may name another child's), unmapped after it, so as not to delay it. */
+      struct region *r = region_detach(fd);
       int32_t rec[3] = {token, si.si_code, si.si_status};
       while (write(watch_w, rec, sizeof rec) < 0 && errno == EINTR) {
       }
+      region_unmap(r);
     }
   }
   return NULL;

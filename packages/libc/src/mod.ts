@@ -23,6 +23,7 @@ export * from "./koffi_libc.ts";
 export * from "./libc.ts";
 export { loadTrampoline, type Trampoline, trampolinePath } from "./native.ts";
 export * from "./program.ts";
+export { SparePool, type SparePoolOptions } from "./spare_pool.ts";
 export * from "./spawn.ts";
 export * from "./syscall_error.ts";
 export * from "./syscall_table.ts";

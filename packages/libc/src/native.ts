@@ -18,6 +18,22 @@ export interface Trampoline {
     cgroupFd: number,
     out: Int32Array,
   ): number;
+  /** Clones a parked spare (see spare_pool.ts): out = [pid, pidfd], handle[0] = its region. */
+  prestart(flags: bigint, capacity: bigint, out: Int32Array, handle: BigUint64Array): number;
+  /** Gives a spare its program and lets it go, without waiting: out[0] = the error pipe's read end. */
+  release(
+    handle: bigint,
+    pidfd: number,
+    ops: Uint8Array,
+    nops: number,
+    data: Uint8Array,
+    dataLen: number,
+    relocs: BigUint64Array,
+    nrelocs: number,
+    out: Int32Array,
+  ): number;
+  /** Waits until a released spare has its own fd table (call before closing fds it uses). */
+  releaseWait(handle: bigint, pidfd: number): number;
   watchFd(): number;
   watchAdd(pidfd: number, token: number): number;
   abiVersion(): number;
@@ -25,16 +41,20 @@ export interface Trampoline {
   liveRegions(): number;
 }
 
-const ABI = 3;
+const ABI = 4;
 let loaded: Trampoline | undefined;
 
-/** This package's folder, found by name so that it also works from a bundle. */
+let pkgDir: string | undefined;
+
+/** This package's folder, found by name so that it also works from a bundle (once per process). */
 function packageDir(): string {
+  if (pkgDir) return pkgDir;
   try {
-    return path.dirname(createRequire(import.meta.url).resolve("@forge/libc/package.json"));
+    pkgDir = path.dirname(createRequire(import.meta.url).resolve("@forge/libc/package.json"));
   } catch {
-    return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+    pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   }
+  return pkgDir;
 }
 
 /** Where the trampoline library is looked for: FORGE_TRAMPOLINE, else the package's prebuilds. */
@@ -70,6 +90,13 @@ export function loadTrampoline(): Trampoline {
     spawn: lib.func(
       "int forge_spawn(const uint8_t *ops, uint32_t nops, uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, uint64_t flags, int32_t mode, int32_t cgroup_fd, int32_t *out)",
     ),
+    prestart: lib.func(
+      "int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *handle)",
+    ),
+    release: lib.func(
+      "int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, int32_t *out)",
+    ),
+    releaseWait: lib.func("int forge_release_wait(uint64_t handle, int32_t pidfd)"),
     watchFd: lib.func("int forge_watch_fd(void)"),
     watchAdd: lib.func("int forge_watch_add(int32_t pidfd, int32_t token)"),
     abiVersion: lib.func("int forge_abi_version(void)"),

@@ -59,9 +59,8 @@ export interface WaitByteStep {
 
 /**
  * Makes the current process the PID 1 of its pid namespace: it starts the payload,
- * which goes on with the next steps, and once the payload has exec'd it execs
- * forge-init (through `initFd`), which forwards signals, reaps orphans and exits with
- * the payload's status. {@link spawn} fills `statusFd` and `initFd`.
+ * which goes on with the next steps, and at once execs forge-init (through `initFd`),
+ * which forwards signals, reaps orphans and exits with the payload's status. {@link spawn} fills `statusFd` and `initFd`.
  */
 export interface ReaperStep {
   readonly kind: "reaper";
@@ -122,7 +121,11 @@ class Blob {
   }
   cstring(s: string): number {
     if (s.includes("\0")) throw new TypeError(`string contains a NUL byte: ${JSON.stringify(s)}`);
-    return this.bytes(Buffer.from(`${s}\0`));
+    const n = Buffer.byteLength(s);
+    const off = this.alloc(n + 1);
+    this.#buf[off + n] = 0;
+    Buffer.from(this.#buf.buffer, this.#buf.byteOffset + off, n).write(s);
+    return off;
   }
   pointer(at: number, target: number): void {
     new DataView(this.#buf.buffer).setBigUint64(at, BigInt(target), true);
@@ -179,12 +182,20 @@ export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()):
       throw new RangeError(`step ${i} (${step.label}): at most 6 arguments, got ${args.length}`);
     view.setUint32(base, code, true);
     view.setUint32(base + 4, flags, true);
-    view.setBigInt64(base + 8, BigInt(nr), true);
-    args.forEach((a, j) => {
+    setInt64(view, base + 8, nr);
+    for (let j = 0; j < args.length; j++) {
+      const a = args[j]!;
+      const at = base + 24 + j * 8;
+      if (typeof a === "number" && Number.isSafeInteger(a)) {
+        // The common case, without a BigInt per argument (this runs on every launch).
+        ops[base + 16 + j] = ARG_IMM;
+        setInt64(view, at, a);
+        continue;
+      }
       const [kind, value] = encodeArg(a, blob, ids, step.label, i);
       ops[base + 16 + j] = kind;
-      view.setBigInt64(base + 24 + j * 8, value, true);
-    });
+      view.setBigInt64(at, value, true);
+    }
     if (step.kind !== "reaper" && step.id !== undefined) {
       if (ids.has(step.id))
         throw new RangeError(`step ${i} (${step.label}): duplicate id "${step.id}"`);
@@ -198,6 +209,12 @@ export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()):
     relocs: BigUint64Array.from(blob.relocs.map(BigInt)),
     steps,
   };
+}
+
+/** Writes a safe integer as a little-endian int64. */
+function setInt64(view: DataView, at: number, v: number): void {
+  view.setUint32(at, v >>> 0, true);
+  view.setInt32(at + 4, Math.floor(v / 0x100000000), true);
 }
 
 function encodeArg(

@@ -13,7 +13,8 @@ import { errnoMessage, errnoName } from "./errno.ts";
 import { type ChildExit, closeQuietly, watchExit } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { forgeInitPath, loadTrampoline } from "./native.ts";
-import { compileProgram, type Step, type StepArg } from "./program.ts";
+import { compileProgram, OP_SIZE, type Step, type StepArg } from "./program.ts";
+import { discardSpare, type Spare, type SparePool } from "./spare_pool.ts";
 import { SyscallError } from "./syscall_error.ts";
 
 /** Where a child's stdin, stdout or stderr goes. */
@@ -55,6 +56,11 @@ export interface SpawnOptions {
    * automatically when a reaper, `beforeStart` or `cgroupFd` needs it.
    */
   readonly mode?: "vfork" | "fork";
+  /**
+   * Take the child from this pool of children cloned ahead of time, when it has one
+   * with the same clone flags (and refill it afterwards). Not used with `cgroupFd`.
+   */
+  readonly pool?: SparePool;
 }
 
 /** How a spawned process ended. */
@@ -198,6 +204,7 @@ const F_DUPFD_CLOEXEC = 1030;
 const CLOSE_RANGE_CLOEXEC = 4;
 const MODE_VFORK = 0;
 const MODE_ASYNC = 1;
+const MAX_OPS = 2048; // as the trampoline's
 
 /**
  * Starts a child through the trampoline. Synchronous: it returns once the child has
@@ -308,63 +315,142 @@ export function spawn(opts: SpawnOptions): ChildHandle {
     const all = [...pre, ...steps];
     const prog = compileProgram(all, lib.arch);
     const out = new Int32Array(3);
-    const flags = BigInt(opts.cloneFlags ?? 0);
-    const r = t.spawn(
-      prog.ops,
-      prog.opCount,
-      prog.data,
-      prog.data.length,
-      prog.relocs,
-      prog.relocs.length,
-      flags,
-      fork ? MODE_ASYNC : MODE_VFORK,
-      opts.cgroupFd ?? -1,
-      out,
-    );
-    if (r < 0)
-      throw new SpawnError(
-        `clone the child (${cloneFlagNames(opts.cloneFlags ?? 0)})`,
-        -1,
-        "clone",
-        -r,
-      );
-    const [pid, pidfd, errR] = [out[0]!, out[1]!, out[2]!];
-    for (const fd of parentClose) closeQuietly(fd);
-    parentClose.length = 0;
-
-    // From here on the handle owns the child: it is reaped whatever happens next.
-    const child = new ChildHandle(pid, pidfd, streams, statusR);
-    statusR = undefined;
-    let failure: [number, number] | undefined;
-    try {
+    const cloneFlags = opts.cloneFlags ?? 0;
+    const pool = opts.cgroupFd === undefined ? opts.pool : undefined;
+    let spare: Spare | undefined = pool?.take(cloneFlags);
+    if (spare && !fitsSpare(spare, prog.opCount, prog.data.length)) {
+      discardSpare(spare); // clone afresh
+      spare = undefined;
+    }
+    if (spare) {
+      // The spare's pid is known: the parent's side of the set-up (id maps) is done
+      // before it is released, so that it runs its program without stopping.
       if (opts.beforeStart) {
         try {
-          opts.beforeStart({ pid, pidfd });
+          opts.beforeStart({ pid: spare.pid, pidfd: spare.pidfd });
           lib.write(syncW!, Uint8Array.of(1));
         } catch (e) {
-          child.kill("SIGKILL");
+          discardSpare(spare);
           throw e;
         } finally {
           closeQuietly(syncW);
           syncW = undefined;
         }
       }
+      const r = t.release(
+        spare.handle,
+        spare.pidfd,
+        prog.ops,
+        prog.opCount,
+        prog.data,
+        prog.data.length,
+        prog.relocs,
+        prog.relocs.length,
+        out,
+      );
+      if (r < 0) {
+        // It died while parked; the set-up done for it is lost: start over.
+        discardSpare(spare);
+        throw new RetrySpawn();
+      }
+      out[2] = out[0]!;
+      out[0] = spare.pid;
+      out[1] = spare.pidfd;
+    }
+    if (!spare) {
+      const r = t.spawn(
+        prog.ops,
+        prog.opCount,
+        prog.data,
+        prog.data.length,
+        prog.relocs,
+        prog.relocs.length,
+        BigInt(cloneFlags),
+        fork ? MODE_ASYNC : MODE_VFORK,
+        opts.cgroupFd ?? -1,
+        out,
+      );
+      if (r < 0)
+        throw new SpawnError(`clone the child (${cloneFlagNames(cloneFlags)})`, -1, "clone", -r);
+    }
+    const [pid, pidfd, errR] = [out[0]!, out[1]!, out[2]!];
+    if (!spare) {
+      for (const fd of parentClose) closeQuietly(fd);
+      parentClose.length = 0;
+    }
+
+    // Once the handle exists it owns the child: it is reaped whatever happens next. A
+    // released spare gets its handle only after it has copied our fd table, since
+    // reaping it unmaps the region that forge_release_wait reads.
+    let child: ChildHandle | undefined;
+    const own = (): ChildHandle => {
+      child ??= new ChildHandle(pid, pidfd, streams, statusR);
+      statusR = undefined;
+      return child;
+    };
+    if (!spare) own();
+    let failure: [number, number] | undefined;
+    try {
+      if (opts.beforeStart && !spare) {
+        try {
+          opts.beforeStart({ pid, pidfd });
+          lib.write(syncW!, Uint8Array.of(1));
+        } catch (e) {
+          try {
+            lib.pidfdSendSignal(pidfd, 9);
+          } catch {
+            // already gone
+          }
+          throw e;
+        } finally {
+          closeQuietly(syncW);
+          syncW = undefined;
+        }
+      }
+      if (spare) {
+        // The spare shares our fd table until it has copied it: only then may the fds
+        // it uses be closed here.
+        const w = t.releaseWait(spare.handle, spare.pidfd);
+        for (const fd of parentClose) closeQuietly(fd);
+        parentClose.length = 0;
+        if (w < 0)
+          throw new SpawnError(
+            `start the spare child (${cloneFlagNames(cloneFlags)})`,
+            -1,
+            "unshare",
+            -w,
+          );
+      }
+      own();
+      // The next spare is cloned now, while the child sets itself up.
+      pool?.refill(cloneFlags);
       failure = readFailure(errR);
     } finally {
       closeQuietly(errR);
+      own(); // on every path, so that the child is reaped
     }
     if (failure) {
       const [index, errno] = failure;
       throw stepError(all, index, errno, opts, searched);
     }
-    return child;
+    return own();
   } catch (e) {
     for (const fd of parentClose) closeQuietly(fd);
     for (const s of streams) s?.destroy();
     closeQuietly(syncW);
     closeQuietly(statusR);
+    if (e instanceof RetrySpawn) return spawn(opts); // the pool's next spare, or a clone
     throw e;
   }
+}
+
+/** A spare died before it could be used, after work was done for it. */
+class RetrySpawn extends Error {}
+
+/** Whether a program fits the room a spare has for it (as forge_release lays it out). */
+function fitsSpare(spare: Spare, opCount: number, dataLen: number): boolean {
+  const opsLen = (opCount * OP_SIZE + 15) & ~15;
+  return opCount <= MAX_OPS && opsLen + dataLen <= spare.capacity;
 }
 
 /** Steps that move fds into place without one move clobbering another's source. */

@@ -1,0 +1,267 @@
+import { execFileSync, spawn as nodeSpawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { CLONE } from "./constants.ts";
+import { openLibc } from "./koffi_libc.ts";
+import { loadTrampoline } from "./native.ts";
+import { SparePool } from "./spare_pool.ts";
+import { type ChildHandle, spawn } from "./spawn.ts";
+
+const FLAGS =
+  CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNET;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+async function stdout(child: ChildHandle): Promise<{ out: string; code: number }> {
+  let out = "";
+  child.stdout?.on("data", (d) => (out += d));
+  const st = await child.wait();
+  await new Promise((r) => setImmediate(r));
+  return { out, code: st.exitCode };
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const pools: SparePool[] = [];
+function pool(): SparePool {
+  const p = new SparePool();
+  pools.push(p);
+  return p;
+}
+afterEach(() => {
+  for (const p of pools.splice(0)) p.close();
+});
+
+describe("SparePool", () => {
+  it("hands a pre-cloned child to spawn and clones the next one", async () => {
+    const p = pool();
+    p.fill(FLAGS);
+    const [spare] = p.pids();
+    expect(p.count(FLAGS)).toBe(1);
+    const child = spawn({
+      argv: ["/bin/sh", "-c", "echo $$; readlink /proc/self/ns/net"],
+      cloneFlags: FLAGS,
+      stdio: ["ignore", "pipe", "inherit"],
+      pool: p,
+    });
+    expect(child.pid).toBe(spare);
+    const { out, code } = await stdout(child);
+    expect(code).toBe(0);
+    const [pid, netns] = out.trim().split("\n");
+    expect(pid).toBe("1"); // the spare was made with its pid namespace
+    expect(netns).not.toBe(fs.readlinkSync("/proc/self/ns/net"));
+    expect(p.count(FLAGS)).toBe(1);
+    expect(p.pids()[0]).not.toBe(spare);
+  });
+
+  it("gives the child fds opened after the spare was cloned, and nothing else", async () => {
+    const p = pool();
+    p.fill(FLAGS);
+    const file = path.join(os.tmpdir(), `forge-spare-${process.pid}`);
+    fs.writeFileSync(file, "late fd\n");
+    const fd = fs.openSync(file, "r");
+    const stray = fs.openSync(file, "r"); // opened later too, not passed: must not leak in
+    try {
+      const child = spawn({
+        argv: ["/bin/sh", "-c", "cat <&5; ls /proc/self/fd | sort -n | tr '\\n' ' '"],
+        cloneFlags: FLAGS,
+        stdio: ["ignore", "pipe", "inherit"],
+        passFds: [{ fd, as: 5 }],
+        pool: p,
+      });
+      const { out, code } = await stdout(child);
+      expect(code).toBe(0);
+      const [text, fds] = out.split("\n");
+      expect(text).toBe("late fd");
+      // 0-2, the passed fd, and the one ls opens to list the directory.
+      expect(fds!.trim().split(" ").map(Number)).toEqual([0, 1, 2, 3, 5]);
+    } finally {
+      fs.closeSync(fd);
+      fs.closeSync(stray);
+      fs.rmSync(file, { force: true });
+    }
+  });
+
+  it("writes id maps and runs steps as a fresh child would", async () => {
+    const p = pool();
+    p.fill(CLONE.NEWUSER | CLONE.NEWNS);
+    const child = spawn({
+      argv: ["/bin/sh", "-c", "id -u; cat /proc/self/uid_map"],
+      cloneFlags: CLONE.NEWUSER | CLONE.NEWNS,
+      stdio: ["ignore", "pipe", "inherit"],
+      beforeStart: ({ pid }) => {
+        fs.writeFileSync(`/proc/${pid}/uid_map`, `0 ${process.getuid!()} 1\n`);
+      },
+      steps: [{ label: "become root inside", syscall: "setresuid", args: [0, 0, 0] }],
+      pool: p,
+    });
+    const { out, code } = await stdout(child);
+    expect(code).toBe(0);
+    expect(out.split("\n")[0]).toBe("0");
+    expect(out).toMatch(new RegExp(`^\\s*0\\s+${process.getuid!()}\\s+1$`, "m"));
+  });
+
+  it("falls back to a fresh clone when its spare has died, and reports step failures", async () => {
+    const p = pool();
+    p.fill(FLAGS);
+    const [spare] = p.pids();
+    process.kill(spare!, "SIGKILL");
+    await until(() => !alive(spare!));
+    const child = spawn({ argv: ["/bin/true"], cloneFlags: FLAGS, pool: p });
+    expect(child.pid).not.toBe(spare);
+    expect((await child.wait()).exitCode).toBe(0);
+    // A step failure in a spare reads as it does in a fresh child.
+    expect(() =>
+      spawn({
+        argv: ["/bin/true"],
+        cloneFlags: FLAGS,
+        pool: p,
+        steps: [
+          {
+            label: "enter /nonexistent/dir",
+            syscall: "chdir",
+            args: [{ cstring: "/nonexistent/dir" }],
+          },
+        ],
+      }),
+    ).toThrow("enter /nonexistent/dir: ENOENT (No such file or directory)");
+  });
+
+  it("does not use a spare cloned in another working directory", async () => {
+    const p = pool();
+    const cwd = process.cwd();
+    p.fill(FLAGS);
+    const [spare] = p.pids();
+    process.chdir(os.tmpdir());
+    try {
+      const child = spawn({
+        argv: ["/bin/pwd"],
+        cloneFlags: FLAGS,
+        stdio: ["ignore", "pipe", "inherit"],
+        pool: p,
+      });
+      expect(child.pid).not.toBe(spare);
+      expect((await stdout(child)).out.trim()).toBe(fs.realpathSync(os.tmpdir()));
+    } finally {
+      process.chdir(cwd);
+    }
+    await until(() => !alive(spare!));
+  });
+
+  it("leaves no process, zombie, fd or region behind", async () => {
+    const lib = openLibc();
+    const before = fs.readdirSync("/proc/self/fd").length;
+    const p = new SparePool({ size: 2 });
+    for (let i = 0; i < 40; i++) {
+      const c = spawn({
+        argv: ["/bin/true"],
+        cloneFlags: FLAGS,
+        stdio: ["ignore", "pipe", "ignore"],
+        pool: p,
+      });
+      expect((await c.wait()).exitCode).toBe(0);
+      c.stdout!.destroy();
+    }
+    const parked = p.pids();
+    expect(parked).toHaveLength(2);
+    p.close();
+    expect(p.count()).toBe(0);
+    expect(() => p.fill(FLAGS)).toThrow("fill after close");
+    await until(() => parked.every((pid) => !fs.existsSync(`/proc/${pid}`)));
+    await until(() => loadTrampoline().liveRegions() === 0);
+    expect(fs.readdirSync("/proc/self/fd").length).toBeLessThanOrEqual(before + 2);
+    expect(lib.geteuid()).toBe(process.geteuid!());
+  });
+
+  it("checks its options", () => {
+    expect(() => new SparePool({ size: -1 })).toThrow("size must be an integer from 0 to 64");
+    expect(() => new SparePool({ capacity: 10 })).toThrow("capacity must be an integer");
+  });
+
+  it("clones afresh when the program does not fit the spare", async () => {
+    const p = new SparePool({ capacity: 4096 });
+    pools.push(p);
+    p.fill(FLAGS);
+    const [spare] = p.pids();
+    const big = "x".repeat(8000);
+    const child = spawn({
+      argv: ["/bin/sh", "-c", 'printf %s "$BIG" | wc -c'],
+      env: { BIG: big },
+      cloneFlags: FLAGS,
+      stdio: ["ignore", "pipe", "inherit"],
+      pool: p,
+    });
+    expect(child.pid).not.toBe(spare);
+    expect((await stdout(child)).out.trim()).toBe("8000");
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("dies with the process that made it", async () => {
+    const dist = path.resolve(here, "../dist/mod.js");
+    if (!fs.existsSync(dist)) return;
+    const script = `import { SparePool, CLONE } from ${JSON.stringify(dist)};
+      const p = new SparePool({ size: 3 }); p.fill(CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNET);
+      console.log(JSON.stringify(p.pids())); setInterval(() => {}, 1000);`;
+    const node = nodeSpawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      const line = await new Promise<string>((resolve) =>
+        node.stdout.once("data", (d) => resolve(String(d))),
+      );
+      const pids: number[] = JSON.parse(line);
+      expect(pids).toHaveLength(3);
+      expect(pids.every(alive)).toBe(true);
+      node.kill("SIGKILL");
+      await until(() => pids.every((pid) => !alive(pid)));
+    } finally {
+      node.kill("SIGKILL");
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("works for an unprivileged caller", () => {
+    const dist = path.resolve(here, "../dist/mod.js");
+    if (!fs.existsSync(dist)) return;
+    const script = `import { SparePool, spawn, CLONE, O } from ${JSON.stringify(dist)};
+      const flags = CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNS | CLONE.NEWNET;
+      const p = new SparePool(); p.fill(flags);
+      const codes = [];
+      for (let i = 0; i < 3; i++) {
+        const c = spawn({ argv: ["/bin/sh", "-c", "exit 3"], cloneFlags: flags, pool: p });
+        codes.push((await c.wait()).exitCode);
+      }
+      console.log(JSON.stringify({ codes, parked: p.count(flags) })); p.close();`;
+    const out = execFileSync(
+      "setpriv",
+      [
+        "--reuid",
+        "65534",
+        "--regid",
+        "65534",
+        "--clear-groups",
+        process.execPath,
+        "--input-type=module",
+        "-e",
+        script,
+      ],
+      { encoding: "utf8", cwd: "/" },
+    );
+    expect(JSON.parse(out)).toEqual({ codes: [3, 3, 3], parked: 1 });
+  });
+});
