@@ -143,12 +143,8 @@ export function landlockRulesFromMounts(spec: MountSpec): LandlockRule[] {
   const rules: LandlockRule[] = [{ inside: "/", access: ["list"] }];
   for (const b of spec.binds ?? []) {
     let src = b.src;
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(src);
-    } catch {
-      continue; // mountPlan reports a missing source
-    }
+    const st = fs.lstatSync(src, { throwIfNoEntry: false });
+    if (!st) continue; // mountPlan reports a missing source
     if (st.isSymbolicLink()) {
       if ((b.symlink ?? "replicate") !== "follow") continue;
       src = fs.realpathSync(src);

@@ -712,12 +712,9 @@ export function mountPlan(
     for (const p of spec.maskedPaths ?? DEFAULT_MASKED_PATHS) {
       if (!mounted(p)) continue;
       const host = `${procRoot}${p.slice("/proc".length)}`;
-      let st: fs.Stats;
-      try {
-        st = fs.lstatSync(host);
-      } catch {
-        continue; // not on this kernel
-      }
+      // Absent on this kernel: nothing to mask (no exception: this runs on every launch).
+      const st = fs.lstatSync(host, { throwIfNoEntry: false });
+      if (!st) continue;
       const tag = `mnt.mask${m++}`;
       const target = targetSteps(steps, p, "existing", tag);
       if (st.isDirectory()) {
