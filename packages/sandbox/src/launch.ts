@@ -17,6 +17,7 @@ import {
   CLONE,
   type ExitStatus,
   PR,
+  type SparePool,
   type StdioSpec,
   type Step,
   spawn,
@@ -82,6 +83,11 @@ export interface LaunchOptions {
   readonly rlimits?: readonly Rlimit[];
   /** Landlock as a second wall behind the mounts: "strict", "best-effort" or "off" (default "best-effort" with a root). */
   readonly landlock?: "strict" | "best-effort" | "off";
+  /**
+   * Children cloned ahead of time (a {@link SparePool} from @forge/libc): a process that
+   * starts many sandboxes skips the clone and the creation of the namespaces.
+   */
+  readonly pool?: SparePool;
   /** cgroup placement from @forge/cgroups (`handle.placement()`). */
   readonly placement?: {
     readonly cgroupFd?: number;
@@ -163,6 +169,23 @@ function kindsOf(o: NamespaceOptions, net: "none" | "host"): ns.NamespaceKind[] 
  * ```
  */
 export function planLaunch(opts: LaunchOptions): LaunchPlan {
+  return withCommand(planSandbox(opts), opts);
+}
+
+/** Where the command is looked for inside the new root (when there is one). */
+function withCommand(plan: LaunchPlan, opts: LaunchOptions): LaunchPlan {
+  if (!opts.root) return plan;
+  const searchedPath = opts.env?.PATH ?? cleanEnv().PATH!;
+  const execCandidates = commandCandidates(
+    opts.argv[0]!,
+    searchedPath,
+    (opts.root.binds ?? []).map((b) => ({ src: b.src, dst: b.dst })),
+  );
+  return { ...plan, execCandidates, searchedPath };
+}
+
+/** The plan of everything but the command (which {@link withCommand} adds). */
+function planSandbox(opts: LaunchOptions): LaunchPlan {
   const net = opts.net ?? "none";
   const kinds = kindsOf(opts.namespaces ?? {}, net);
   const cloneFlags = ns.namespaceFlags(kinds);
@@ -223,8 +246,6 @@ export function planLaunch(opts: LaunchOptions): LaunchPlan {
     if (cloneFlags & CLONE.NEWPID)
       steps.push({ kind: "reaper", label: "start forge-init as the sandbox's PID 1" });
 
-    let execCandidates: string[] | undefined;
-    let searchedPath: string | undefined;
     let landlock: ns.LandlockPlan | undefined;
     if (opts.root) {
       if (!(cloneFlags & CLONE.NEWNS)) throw new RangeError("a new root needs the mount namespace");
@@ -245,13 +266,6 @@ export function planLaunch(opts: LaunchOptions): LaunchPlan {
         warnings.push(...landlock.warnings);
         steps.push(...landlock.prepareSteps);
       }
-      const pathVar = opts.env?.PATH ?? cleanEnv().PATH!;
-      searchedPath = pathVar;
-      execCandidates = commandCandidates(
-        opts.argv[0]!,
-        pathVar,
-        (opts.root.binds ?? []).map((b) => ({ src: b.src, dst: b.dst })),
-      );
     }
     if (opts.hostname !== undefined) {
       if (!(cloneFlags & CLONE.NEWUTS)) throw new RangeError("--hostname needs the uts namespace");
@@ -276,8 +290,6 @@ export function planLaunch(opts: LaunchOptions): LaunchPlan {
       cloneFlags,
       steps,
       lateSteps,
-      ...(execCandidates ? { execCandidates } : {}),
-      ...(searchedPath ? { searchedPath } : {}),
       ...(beforeStart ? { beforeStart } : {}),
       ...(opts.placement?.cgroupFd !== undefined ? { cgroupFd: opts.placement.cgroupFd } : {}),
       warnings,
@@ -301,7 +313,8 @@ export function planLaunch(opts: LaunchOptions): LaunchPlan {
  * ```
  */
 export function launch(opts: LaunchOptions): SandboxProcess {
-  const plan = planLaunch(opts);
+  const key = prefetchKey(opts);
+  const plan = withCommand((key && takePrefetched(opts.pool!, key)) || planSandbox(opts), opts);
   let child: ChildHandle;
   try {
     child = spawn({
@@ -314,12 +327,14 @@ export function launch(opts: LaunchOptions): SandboxProcess {
       ...(plan.beforeStart ? { beforeStart: plan.beforeStart } : {}),
       ...(plan.cgroupFd !== undefined ? { cgroupFd: plan.cgroupFd } : {}),
       cloneFlags: plan.cloneFlags,
+      ...(opts.pool ? { pool: opts.pool } : {}),
       steps: plan.steps,
       lateSteps: plan.lateSteps,
     });
   } finally {
     plan.close();
   }
+  if (key) prefetch(opts.pool!, key, opts);
   return {
     pid: child.pid,
     child,
@@ -327,4 +342,76 @@ export function launch(opts: LaunchOptions): SandboxProcess {
     wait: () => child.wait(),
     kill: (signal = "SIGTERM") => child.kill(signal),
   };
+}
+
+// ---- plans made ahead, for launches with a pool ----
+//
+// A process that starts sandboxes with a SparePool usually starts the next one with
+// the same options. Once a launch has started, the plan for the next one (its steps,
+// and the parent's fds for the binds and /dev nodes) is made while the event loop
+// would otherwise wait, and the next launch with the same options takes it. A plan
+// waits at most PREFETCH_TTL_MS (then it is remade, so that a sandbox never gets a
+// view of the host older than that), and the pool's close() closes it.
+
+const PREFETCH_TTL_MS = 1000;
+const prefetched = new WeakMap<SparePool, { key: string; plan: LaunchPlan; at: number }>();
+const hooked = new WeakSet<SparePool>();
+const stepIds = new WeakMap<readonly Step[], number>();
+let nextStepId = 1;
+
+/** What a launch's plan depends on (not the command, env or stdio), or undefined: no prefetch. */
+function prefetchKey(opts: LaunchOptions): string | undefined {
+  if (!opts.pool || opts.placement) return undefined;
+  let seccompId = 0;
+  if (opts.seccompSteps) {
+    seccompId = stepIds.get(opts.seccompSteps) ?? nextStepId++;
+    stepIds.set(opts.seccompSteps, seccompId);
+  }
+  return JSON.stringify(
+    [
+      opts.namespaces ?? null,
+      opts.net ?? null,
+      opts.hostname ?? null,
+      opts.uid ?? null,
+      opts.gid ?? null,
+      opts.idMap ?? null,
+      opts.root ?? null,
+      opts.capAdd ?? null,
+      opts.rlimits ?? null,
+      opts.landlock ?? null,
+      seccompId,
+    ],
+    (_k, v) => (typeof v === "bigint" ? `${v}n` : v),
+  );
+}
+
+function takePrefetched(pool: SparePool, key: string): LaunchPlan | undefined {
+  const p = prefetched.get(pool);
+  if (!p) return undefined;
+  prefetched.delete(pool);
+  if (p.key === key && Date.now() - p.at <= PREFETCH_TTL_MS) return p.plan;
+  p.plan.close();
+  return undefined;
+}
+
+function prefetch(pool: SparePool, key: string, opts: LaunchOptions): void {
+  if (!hooked.has(pool)) {
+    hooked.add(pool);
+    pool.onClose(() => {
+      prefetched.get(pool)?.plan.close();
+      prefetched.delete(pool);
+    });
+  }
+  setImmediate(() => {
+    if (pool.closed) return;
+    const old = prefetched.get(pool);
+    if (old?.key === key && Date.now() - old.at <= PREFETCH_TTL_MS / 2) return;
+    old?.plan.close();
+    prefetched.delete(pool);
+    try {
+      prefetched.set(pool, { key, plan: planSandbox(opts), at: Date.now() });
+    } catch {
+      // The launch that needs it plans afresh (and reports the error).
+    }
+  }).unref();
 }

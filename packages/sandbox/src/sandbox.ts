@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import * as cgroups from "@forge/cgroups";
-import type { ExitStatus, StdioSpec } from "@forge/libc";
+import type { ExitStatus, SparePool, StdioSpec, Step } from "@forge/libc";
 import type * as ns from "@forge/namespaces";
 import * as seccomp from "@forge/seccomp";
 import { parseDuration } from "./duration.ts";
@@ -50,6 +50,12 @@ export interface SandboxOptions {
   /** Kill the whole sandbox after this many milliseconds. */
   readonly timeoutMs?: number;
   readonly stdio?: readonly [StdioSpec, StdioSpec, StdioSpec];
+  /**
+   * Children cloned ahead of time: with a pool, each start takes a spare whose
+   * namespaces already exist and the pool clones the next one while this one runs.
+   * For processes that start many sandboxes; see {@link SparePool}.
+   */
+  readonly pool?: SparePool;
 }
 
 /** Why a sandbox ended, with the cgroup's figures when it had one. */
@@ -87,6 +93,39 @@ function compiledFilter(spec: string, caps: readonly string[]): seccomp.Compiled
     filters.set(key, f);
   }
   return f;
+}
+
+const stepsOf = new Map<string, { steps: Step[]; conflicts: readonly string[] }>();
+const compiledSteps = new WeakMap<seccomp.CompiledFilter, Step[]>();
+
+/**
+ * The steps that install a seccomp profile: a built-in one compiled at build time for
+ * this kernel when nothing changes it (decoded once per process), else the compiler's
+ * (cached as above). The same filter always gives the same steps object, which lets a
+ * launch recognise a plan made ahead for it.
+ */
+function filterSteps(
+  spec: string,
+  caps: readonly string[],
+): { steps: Step[]; conflicts: readonly string[] } {
+  if (!caps.length) {
+    let pre = stepsOf.get(spec);
+    if (!pre) {
+      const f = seccomp.precompiledFilter(spec);
+      if (f) {
+        pre = { steps: seccomp.precompiledSteps(f), conflicts: f.conflicts };
+        stepsOf.set(spec, pre);
+      }
+    }
+    if (pre) return pre;
+  }
+  const filter = compiledFilter(spec, caps);
+  let steps = compiledSteps.get(filter);
+  if (!steps) {
+    steps = seccomp.seccompSteps(filter);
+    compiledSteps.set(filter, steps);
+  }
+  return { steps, conflicts: filter.conflicts };
 }
 
 /** Turns a profile plus overrides into launch options (no side effects but reading the host's paths). */
@@ -211,16 +250,9 @@ export class Sandbox {
     const warnings: string[] = [];
     let seccompSteps: LaunchOptions["seccompSteps"];
     if (r.seccomp) {
-      // A built-in profile compiled at build time for this kernel, when nothing changes it.
-      const pre = r.launch.capAdd?.length ? undefined : seccomp.precompiledFilter(r.seccomp);
-      if (pre) {
-        warnings.push(...pre.conflicts);
-        seccompSteps = seccomp.precompiledSteps(pre);
-      } else {
-        const filter = compiledFilter(r.seccomp, r.launch.capAdd ?? []);
-        warnings.push(...filter.conflicts);
-        seccompSteps = seccomp.seccompSteps(filter);
-      }
+      const f = filterSteps(r.seccomp, r.launch.capAdd ?? []);
+      warnings.push(...f.conflicts);
+      seccompSteps = f.steps;
     }
     let limits: cgroups.Limits | undefined;
     let cg: cgroups.CgroupHandle | undefined;
@@ -239,6 +271,7 @@ export class Sandbox {
         ...r.launch,
         ...(seccompSteps ? { seccompSteps } : {}),
         ...(cg ? { placement: cg.placement() } : {}),
+        ...(o.pool ? { pool: o.pool } : {}),
       });
       warnings.push(...proc.warnings);
       return new Sandbox(proc, cg, warnings, r.timeoutMs);
@@ -304,5 +337,7 @@ export class Sandbox {
 }
 
 export { parseLimitsOption } from "@forge/cgroups";
+// Spares for Sandbox.start({ pool }), so that callers need only this package.
+export { SparePool, type SparePoolOptions } from "@forge/libc";
 // What the command line needs to parse its flags, so that it depends on this module only.
 export { parseBind, parseTmpfs } from "@forge/namespaces";

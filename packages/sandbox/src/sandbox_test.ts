@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadProfile } from "./profile.ts";
-import { resolveSandboxOptions, Sandbox, type SandboxOptions } from "./sandbox.ts";
+import { resolveSandboxOptions, Sandbox, type SandboxOptions, SparePool } from "./sandbox.ts";
 
 async function run(o: SandboxOptions) {
   const box = Sandbox.start({ stdio: ["ignore", "pipe", "pipe"], ...o });
@@ -101,6 +101,38 @@ describe("Sandbox", () => {
       expect(r.stats!.pids!.peak).toBeLessThanOrEqual(10);
     },
   );
+
+  it("starts the same sandbox from a pool of pre-cloned children", async () => {
+    // Everything the sandbox is made of, as the payload sees it (pids and inode numbers
+    // of namespaces differ between any two sandboxes, so they are left out).
+    const report =
+      "grep -E '^(Uid|Gid|Cap[A-Za-z]+|NoNewPrivs|Seccomp|Seccomp_filters):' /proc/self/status;" +
+      "echo pid=$$; hostname; ls /proc/self/fd | sort -n | tr '\\n' ' '; echo;" +
+      "cut -d' ' -f5,9 /proc/self/mountinfo; cat /proc/net/dev | cut -d: -f1 | tail -n +3;" +
+      "ulimit -c; pwd; env | sort";
+    const profile = loadProfile("default");
+    const fresh = await run({ argv: ["sh", "-c", report], profile });
+    expect(fresh.r.status.exitCode).toBe(0);
+    const pool = new SparePool();
+    try {
+      const outs: string[] = [];
+      const pids = new Set<number>();
+      for (let i = 0; i < 3; i++) {
+        const parked = pool.pids();
+        const { out, r, box } = await run({ argv: ["sh", "-c", report], profile, pool });
+        expect(r.status.exitCode).toBe(0);
+        if (i > 0) expect(parked).toContain(box.pid); // the spare made by the run before
+        pids.add(box.pid);
+        outs.push(out);
+      }
+      expect(pids.size).toBe(3);
+      for (const out of outs) expect(out).toBe(fresh.out);
+      expect(fresh.out).toMatch(/NoNewPrivs:\s+1/);
+      expect(fresh.out).toContain("pid=2\nforge\n0 1 2 3 \n"); // PID 1 is forge-init
+    } finally {
+      pool.close();
+    }
+  });
 
   it("fails to start with nothing left behind when a step cannot run", () => {
     expect(() =>
