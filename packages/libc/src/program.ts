@@ -95,6 +95,7 @@ const ARG_IMM = 0;
 const ARG_DATA = 1;
 const ARG_RESULT = 2;
 const ARG_MEM32 = 3;
+const ARG_MEM64 = 4;
 const STEP_OPTIONAL = 1;
 
 class Blob {
@@ -280,4 +281,62 @@ function named(
     blob.named.set(name, off);
   }
   return off;
+}
+
+/**
+ * Joins compiled programs into one, as if their steps had been compiled together:
+ * result references and data offsets of each part are moved past the parts before
+ * it. No part may refer to another's results or scratch buffers. Lets a caller compile
+ * the costly middle of a program ahead of time and add the parts that change per run.
+ *
+ * @example
+ * ```ts
+ * import { compileProgram, linkPrograms } from "@forge/libc";
+ * const a = compileProgram([{ label: "set hostname", syscall: "sethostname", args: [{ cstring: "box" }, 3] }]);
+ * const b = compileProgram([{ label: "get pid", syscall: "getpid", args: [] }]);
+ * console.log(linkPrograms([a, b]).opCount); // 2
+ * ```
+ */
+export function linkPrograms(parts: readonly Program[]): Program {
+  let opCount = 0;
+  let dataLen = 0;
+  const opAt: number[] = [];
+  const dataAt: number[] = [];
+  for (const p of parts) {
+    opAt.push(opCount);
+    dataLen = (dataLen + 7) & ~7;
+    dataAt.push(dataLen);
+    opCount += p.opCount;
+    dataLen += p.data.length;
+  }
+  const ops = new Uint8Array(opCount * OP_SIZE);
+  const data = new Uint8Array(Math.max(dataLen, 8));
+  const opView = new DataView(ops.buffer);
+  const dataView = new DataView(data.buffer);
+  const relocs: bigint[] = [];
+  const steps: Step[] = [];
+  parts.forEach((p, k) => {
+    const op0 = opAt[k]!;
+    const d0 = dataAt[k]!;
+    ops.set(p.ops.subarray(0, p.opCount * OP_SIZE), op0 * OP_SIZE);
+    data.set(p.data, d0);
+    for (let i = 0; i < p.opCount; i++) {
+      const base = (op0 + i) * OP_SIZE;
+      for (let j = 0; j < 6; j++) {
+        const kind = ops[base + 16 + j];
+        const at = base + 24 + j * 8;
+        if (kind === ARG_RESULT)
+          opView.setBigInt64(at, opView.getBigInt64(at, true) + BigInt(op0), true);
+        else if (kind === ARG_DATA || kind === ARG_MEM32 || kind === ARG_MEM64)
+          opView.setBigInt64(at, opView.getBigInt64(at, true) + BigInt(d0), true);
+      }
+    }
+    for (const r of p.relocs) {
+      const at = Number(r) + d0;
+      dataView.setBigUint64(at, dataView.getBigUint64(at, true) + BigInt(d0), true);
+      relocs.push(BigInt(at));
+    }
+    steps.push(...p.steps);
+  });
+  return { ops, opCount, data, relocs: BigUint64Array.from(relocs), steps };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileProgram, OP_SIZE } from "./program.ts";
+import { compileProgram, linkPrograms, OP_SIZE, type Step } from "./program.ts";
 
 const u32 = (b: Uint8Array, off: number) =>
   new DataView(b.buffer, b.byteOffset).getUint32(off, true);
@@ -115,5 +115,74 @@ describe("compileProgram", () => {
         { label: "g", syscall: "getpid", args: [], id: "x" },
       ]),
     ).toThrow('duplicate id "x"');
+  });
+});
+
+/** Every op's arguments as values that do not depend on layout: strings for data, step indices for results. */
+function resolved(p: ReturnType<typeof compileProgram>): unknown[] {
+  const cstr = (off: number) => {
+    const end = p.data.indexOf(0, off);
+    return Buffer.from(p.data.subarray(off, end)).toString();
+  };
+  const relocs = new Set([...p.relocs].map(Number));
+  const out: unknown[] = [];
+  for (let i = 0; i < p.opCount; i++) {
+    const base = i * OP_SIZE;
+    const row: unknown[] = [u32(p.ops, base), i64(p.ops, base + 8)];
+    for (let j = 0; j < 6; j++) {
+      const kind = p.ops[base + 16 + j]!;
+      const v = i64(p.ops, base + 24 + j * 8);
+      if (kind === 1) {
+        // a string, or a table of blob-relative pointers to strings
+        const off = Number(v);
+        if (relocs.has(off)) {
+          const table: string[] = [];
+          for (let k = off; relocs.has(k); k += 8) table.push(cstr(Number(i64(p.data, k))));
+          row.push(table);
+        } else row.push(cstr(off));
+      } else row.push([kind, v]);
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+describe("linkPrograms", () => {
+  const a: Step[] = [
+    { label: "open", syscall: "openat", args: [-100, { cstring: "/etc/hostname" }, 0], id: "f" },
+    { label: "close", syscall: "close", args: [{ result: "f" }] },
+  ];
+  const b: Step[] = [
+    { label: "pipe", syscall: "pipe2", args: [{ out: "p", size: 8 }, 0] },
+    { label: "close read end", syscall: "close", args: [{ load32: "p" }] },
+    { label: "set hostname", syscall: "sethostname", args: [{ cstring: "box" }, 3], id: "h" },
+    { label: "again", syscall: "getpid", args: [{ result: "h" }] },
+  ];
+  const c: Step[] = [
+    {
+      label: "exec",
+      syscall: "execve",
+      args: [{ cstring: "/bin/sh" }, { strings: ["sh", "-c", "x"] }, { strings: ["A=1"] }],
+    },
+  ];
+
+  it("gives the program one compile of all the steps gives", () => {
+    const linked = linkPrograms([compileProgram(a), compileProgram(b), compileProgram(c)]);
+    const whole = compileProgram([...a, ...b, ...c]);
+    expect(linked.opCount).toBe(whole.opCount);
+    expect(linked.steps).toEqual(whole.steps);
+    expect(resolved(linked)).toEqual(resolved(whole));
+    // Result references point at the same steps, moved past the parts before them.
+    expect(i64(linked.ops, 5 * OP_SIZE + 24)).toBe(4n);
+    expect(linked.relocs.length).toBe(whole.relocs.length);
+  });
+
+  it("keeps load32 offsets on their scratch buffer", () => {
+    const linked = linkPrograms([compileProgram(a), compileProgram(b)]);
+    const whole = compileProgram([...a, ...b]);
+    const load = (p: typeof linked) => Number(i64(p.ops, 3 * OP_SIZE + 24));
+    const buf = (p: typeof linked) => Number(i64(p.ops, 2 * OP_SIZE + 24));
+    expect(load(linked)).toBe(buf(linked));
+    expect(load(whole)).toBe(buf(whole));
   });
 });

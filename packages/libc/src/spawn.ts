@@ -13,7 +13,14 @@ import { errnoMessage, errnoName } from "./errno.ts";
 import { type ChildExit, closeQuietly, watchExit } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { forgeInitPath, loadTrampoline } from "./native.ts";
-import { compileProgram, OP_SIZE, type Step, type StepArg } from "./program.ts";
+import {
+  compileProgram,
+  linkPrograms,
+  OP_SIZE,
+  type Program,
+  type Step,
+  type StepArg,
+} from "./program.ts";
 import { discardSpare, type Spare, type SparePool } from "./spare_pool.ts";
 import { SyscallError } from "./syscall_error.ts";
 
@@ -56,6 +63,11 @@ export interface SpawnOptions {
    * automatically when a reaper, `beforeStart` or `cgroupFd` needs it.
    */
   readonly mode?: "vfork" | "fork";
+  /**
+   * `steps`, `cwd` and `lateSteps` compiled ahead by {@link prepareProgram} (give
+   * those three, or this). Used up by the spawn, which closes its fds.
+   */
+  readonly prepared?: PreparedProgram;
   /**
    * Take the child from this pool of children cloned ahead of time, when it has one
    * with the same clone flags (and refill it afterwards). Not used with `cgroupFd`.
@@ -219,6 +231,8 @@ const MAX_OPS = 2048; // as the trampoline's
  */
 export function spawn(opts: SpawnOptions): ChildHandle {
   if (opts.argv.length === 0) throw new TypeError("spawn: argv must name a command");
+  if (opts.prepared && (opts.steps || opts.lateSteps || opts.cwd !== undefined))
+    throw new TypeError("spawn: give steps, lateSteps and cwd, or a prepared program, not both");
   const t = loadTrampoline();
   const env = opts.env ?? process.env;
   const envList = Object.entries(env)
@@ -231,6 +245,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
   const lib = openLibc();
   let statusR: number | undefined;
   let syncW: number | undefined;
+  let taken: (Middle & { program: Program }) | undefined; // from opts.prepared
   try {
     const pre: Step[] = [];
     let fork = opts.mode === "fork" || opts.cgroupFd !== undefined;
@@ -277,43 +292,32 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       moves.push({ from: p.fd, to: p.as, what: `fd ${p.fd} as ${p.as}` });
     pre.push(...fdMoves(moves));
 
-    const steps: Step[] = [...(opts.steps ?? [])];
-    const reaper = steps.findIndex((s) => s.kind === "reaper");
-    if (reaper >= 0) {
-      const [r, w] = lib.pipe2(O.CLOEXEC);
-      statusR = r;
-      parentClose.push(w);
-      const init = forgeInitPath();
-      let initFd: number;
-      try {
-        initFd = fs.openSync(init, O.PATH | O.CLOEXEC);
-      } catch (e) {
-        throw new Error(
-          `@forge/libc: cannot open forge-init (${init}): ${(e as NodeJS.ErrnoException).code}; rebuild with "npm run build:native -w @forge/libc"`,
-        );
-      }
-      parentClose.push(initFd);
-      steps[reaper] = { ...(steps[reaper] as Step), kind: "reaper", statusFd: w, initFd } as Step;
-      fork = true;
+    const execs: Step[] = candidates.map((file, k) => ({
+      label: `execute ${file}`,
+      syscall: "execve",
+      args: [{ cstring: file }, { strings: opts.argv }, { strings: envList }],
+      optional: k < candidates.length - 1,
+    }));
+    let prog: Program;
+    if (opts.prepared) {
+      const m = opts.prepared.take();
+      taken = m;
+      parentClose.push(...m.fds);
+      statusR = m.statusR;
+      if (m.reaper) fork = true;
+      prog = linkPrograms([
+        compileProgram(pre, lib.arch),
+        m.program,
+        compileProgram(execs, lib.arch),
+      ]);
+    } else {
+      const m = middleSteps(opts, lib);
+      parentClose.push(...m.fds);
+      statusR = m.statusR;
+      if (m.reaper) fork = true;
+      prog = compileProgram([...pre, ...m.steps, ...execs], lib.arch);
     }
-    if (opts.cwd !== undefined)
-      steps.push({
-        label: `enter the working directory ${opts.cwd}`,
-        syscall: "chdir",
-        args: [{ cstring: opts.cwd }],
-      });
-    steps.push(...(opts.lateSteps ?? []));
-    candidates.forEach((file, k) => {
-      steps.push({
-        label: `execute ${file}`,
-        syscall: "execve",
-        args: [{ cstring: file }, { strings: opts.argv }, { strings: envList }],
-        optional: k < candidates.length - 1,
-      });
-    });
-
-    const all = [...pre, ...steps];
-    const prog = compileProgram(all, lib.arch);
+    const all = prog.steps as Step[];
     const out = new Int32Array(3);
     const cloneFlags = opts.cloneFlags ?? 0;
     const pool = opts.cgroupFd === undefined ? opts.pool : undefined;
@@ -435,11 +439,135 @@ export function spawn(opts: SpawnOptions): ChildHandle {
     }
     return own();
   } catch (e) {
-    for (const fd of parentClose) closeQuietly(fd);
+    // A retry gets the prepared program back, with its fds open.
+    const keep = e instanceof RetrySpawn && taken ? new Set([...taken.fds, taken.statusR]) : null;
+    for (const fd of parentClose) if (!keep?.has(fd)) closeQuietly(fd);
     for (const s of streams) s?.destroy();
     closeQuietly(syncW);
-    closeQuietly(statusR);
-    if (e instanceof RetrySpawn) return spawn(opts); // the pool's next spare, or a clone
+    if (!keep?.has(statusR)) closeQuietly(statusR);
+    if (e instanceof RetrySpawn) {
+      if (taken) opts.prepared!.restore(taken);
+      return spawn(opts); // the pool's next spare, or a clone
+    }
+    throw e;
+  }
+}
+
+/** The middle of a program: steps (with the reaper's fds), cwd, late steps. */
+interface Middle {
+  readonly steps: Step[];
+  /** The parent's copies of fds the child uses (close after the spawn). */
+  readonly fds: number[];
+  /** The read end of the reaper's status pipe. */
+  readonly statusR?: number;
+  readonly reaper: boolean;
+}
+
+function middleSteps(
+  opts: Pick<SpawnOptions, "steps" | "lateSteps" | "cwd">,
+  lib: ReturnType<typeof openLibc>,
+): Middle {
+  const steps: Step[] = [...(opts.steps ?? [])];
+  const fds: number[] = [];
+  let statusR: number | undefined;
+  const reaper = steps.findIndex((s) => s.kind === "reaper");
+  if (reaper >= 0) {
+    const [r, w] = lib.pipe2(O.CLOEXEC);
+    statusR = r;
+    fds.push(w);
+    const init = forgeInitPath();
+    let initFd: number;
+    try {
+      initFd = fs.openSync(init, O.PATH | O.CLOEXEC);
+    } catch (e) {
+      closeQuietly(r);
+      closeQuietly(w);
+      throw new Error(
+        `@forge/libc: cannot open forge-init (${init}): ${(e as NodeJS.ErrnoException).code}; rebuild with "npm run build:native -w @forge/libc"`,
+      );
+    }
+    fds.push(initFd);
+    steps[reaper] = { ...(steps[reaper] as Step), kind: "reaper", statusFd: w, initFd } as Step;
+  }
+  if (opts.cwd !== undefined)
+    steps.push({
+      label: `enter the working directory ${opts.cwd}`,
+      syscall: "chdir",
+      args: [{ cstring: opts.cwd }],
+    });
+  steps.push(...(opts.lateSteps ?? []));
+  return { steps, fds, ...(statusR !== undefined ? { statusR } : {}), reaper: reaper >= 0 };
+}
+
+/**
+ * The middle of a child's program (its steps, working directory and late steps)
+ * compiled ahead of the spawn, with the fds it needs: a caller that knows what it will
+ * spawn next can do this work while it waits. Give it to one {@link spawn} as
+ * `prepared`, or {@link close} it.
+ *
+ * @example
+ * ```ts
+ * import { CLONE, prepareProgram, spawn } from "@forge/libc";
+ * const prepared = prepareProgram({ steps: [{ label: "set hostname", syscall: "sethostname", args: [{ cstring: "box" }, 3] }] });
+ * await spawn({ argv: ["/bin/hostname"], cloneFlags: CLONE.NEWUTS, prepared }).wait();
+ * ```
+ */
+export class PreparedProgram {
+  #middle: (Middle & { program: Program }) | undefined;
+
+  /** @internal */
+  constructor(middle: Middle & { program: Program }) {
+    this.#middle = middle;
+  }
+
+  /** Whether it has been used or closed. */
+  get used(): boolean {
+    return this.#middle === undefined;
+  }
+
+  /** @internal Hands the program and its fds to a spawn (once). */
+  take(): Middle & { program: Program } {
+    const m = this.#middle;
+    if (!m) throw new TypeError("spawn: this prepared program has been used or closed");
+    this.#middle = undefined;
+    return m;
+  }
+
+  /** @internal Gives the program back (a spawn that retries). */
+  restore(m: Middle & { program: Program }): void {
+    this.#middle = m;
+  }
+
+  /** Closes its fds if no spawn has taken it. */
+  close(): void {
+    const m = this.#middle;
+    this.#middle = undefined;
+    if (!m) return;
+    for (const fd of m.fds) closeQuietly(fd);
+    closeQuietly(m.statusR);
+  }
+}
+
+/**
+ * Compiles the middle of a child's program ahead of its spawn (see {@link PreparedProgram}).
+ *
+ * @example
+ * ```ts
+ * import { prepareProgram } from "@forge/libc";
+ * const p = prepareProgram({ cwd: "/" });
+ * p.close();
+ * ```
+ */
+export function prepareProgram(
+  opts: Pick<SpawnOptions, "steps" | "lateSteps" | "cwd">,
+): PreparedProgram {
+  const lib = openLibc();
+  const m = middleSteps(opts, lib);
+  try {
+    return new PreparedProgram({ ...m, program: compileProgram(m.steps, lib.arch) });
+  } catch (e) {
+    for (const fd of m.fds) closeQuietly(fd);
+    closeQuietly(m.statusR);
     throw e;
   }
 }

@@ -8,7 +8,7 @@ import { CLONE, PR } from "./constants.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { loadTrampoline } from "./native.ts";
 import type { Step } from "./program.ts";
-import { type ChildHandle, SpawnError, spawn } from "./spawn.ts";
+import { type ChildHandle, prepareProgram, SpawnError, spawn } from "./spawn.ts";
 
 const ALL_NS =
   CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNET;
@@ -237,6 +237,37 @@ describe("spawn", () => {
     await c.wait();
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(5);
+  });
+
+  it("runs a program whose middle was compiled ahead", async () => {
+    await spawn({ argv: ["/bin/true"] }).wait(); // the exit watcher's fds are open from here
+    const before = openFds().length;
+    const prepared = prepareProgram({
+      steps: [
+        { label: "set hostname", syscall: "sethostname", args: [{ cstring: "ahead" }, 5] },
+        { kind: "reaper", label: "start forge-init as PID 1" },
+      ],
+      cwd: "/tmp",
+      lateSteps: [
+        { label: "no new privileges", syscall: "prctl", args: [PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0] },
+      ],
+    });
+    expect(() => spawn({ argv: ["/bin/true"], prepared, cwd: "/" })).toThrow("not both");
+    const child = spawn({
+      argv: ["/bin/sh", "-c", "hostname; pwd; echo $$; grep NoNewPrivs /proc/self/status; exit 4"],
+      cloneFlags: CLONE.NEWUTS | CLONE.NEWPID | CLONE.NEWUSER,
+      stdio: ["ignore", "pipe", "inherit"],
+      prepared,
+    });
+    expect(prepared.used).toBe(true);
+    const { out, code } = await output(child);
+    expect(code).toBe(4); // the payload's status, through forge-init
+    expect(out).toMatch(/^ahead\n\/tmp\n2\nNoNewPrivs:\s+1\n$/);
+    expect(() => spawn({ argv: ["/bin/true"], prepared })).toThrow("used or closed");
+    // Unused, closing it closes its fds (the reaper's pipe and forge-init's fd).
+    prepareProgram({ steps: [{ kind: "reaper", label: "PID 1" }] }).close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(openFds().length).toBe(before);
   });
 
   it("leaks no fds and leaves no zombies after 1000 spawns", async () => {

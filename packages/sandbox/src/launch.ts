@@ -17,6 +17,8 @@ import {
   CLONE,
   type ExitStatus,
   PR,
+  type PreparedProgram,
+  prepareProgram,
   type SparePool,
   type StdioSpec,
   type Step,
@@ -314,13 +316,20 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
  */
 export function launch(opts: LaunchOptions): SandboxProcess {
   const key = prefetchKey(opts);
-  const plan = withCommand((key && takePrefetched(opts.pool!, key)) || planSandbox(opts), opts);
+  const ahead = key ? takePrefetched(opts.pool!, key) : undefined;
+  const plan = withCommand(ahead?.plan ?? planSandbox(opts), opts);
   let child: ChildHandle;
   try {
     child = spawn({
       argv: opts.argv,
       env: opts.env ?? cleanEnv(),
-      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      ...(ahead
+        ? { prepared: ahead.prepared }
+        : {
+            ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+            steps: plan.steps,
+            lateSteps: plan.lateSteps,
+          }),
       ...(opts.stdio ? { stdio: opts.stdio } : {}),
       ...(plan.execCandidates ? { execCandidates: plan.execCandidates } : {}),
       ...(plan.searchedPath ? { searchedPath: plan.searchedPath } : {}),
@@ -328,10 +337,9 @@ export function launch(opts: LaunchOptions): SandboxProcess {
       ...(plan.cgroupFd !== undefined ? { cgroupFd: plan.cgroupFd } : {}),
       cloneFlags: plan.cloneFlags,
       ...(opts.pool ? { pool: opts.pool } : {}),
-      steps: plan.steps,
-      lateSteps: plan.lateSteps,
     });
   } finally {
+    ahead?.prepared.close(); // a no-op once the spawn has used it
     plan.close();
   }
   if (key) prefetch(opts.pool!, key, opts);
@@ -354,7 +362,14 @@ export function launch(opts: LaunchOptions): SandboxProcess {
 // view of the host older than that), and the pool's close() closes it.
 
 const PREFETCH_TTL_MS = 1000;
-const prefetched = new WeakMap<SparePool, { key: string; plan: LaunchPlan; at: number }>();
+interface Ahead {
+  readonly key: string;
+  readonly plan: LaunchPlan;
+  /** The plan's steps, cwd and late steps, compiled. */
+  readonly prepared: PreparedProgram;
+  readonly at: number;
+}
+const prefetched = new WeakMap<SparePool, Ahead>();
 const hooked = new WeakSet<SparePool>();
 const stepIds = new WeakMap<readonly Step[], number>();
 let nextStepId = 1;
@@ -379,26 +394,32 @@ function prefetchKey(opts: LaunchOptions): string | undefined {
       opts.capAdd ?? null,
       opts.rlimits ?? null,
       opts.landlock ?? null,
+      opts.cwd ?? null,
       seccompId,
     ],
     (_k, v) => (typeof v === "bigint" ? `${v}n` : v),
   );
 }
 
-function takePrefetched(pool: SparePool, key: string): LaunchPlan | undefined {
+function takePrefetched(pool: SparePool, key: string): Ahead | undefined {
   const p = prefetched.get(pool);
   if (!p) return undefined;
   prefetched.delete(pool);
-  if (p.key === key && Date.now() - p.at <= PREFETCH_TTL_MS) return p.plan;
-  p.plan.close();
+  if (p.key === key && Date.now() - p.at <= PREFETCH_TTL_MS) return p;
+  dropAhead(p);
   return undefined;
+}
+
+function dropAhead(p: Ahead | undefined): void {
+  p?.prepared.close();
+  p?.plan.close();
 }
 
 function prefetch(pool: SparePool, key: string, opts: LaunchOptions): void {
   if (!hooked.has(pool)) {
     hooked.add(pool);
     pool.onClose(() => {
-      prefetched.get(pool)?.plan.close();
+      dropAhead(prefetched.get(pool));
       prefetched.delete(pool);
     });
   }
@@ -406,12 +427,19 @@ function prefetch(pool: SparePool, key: string, opts: LaunchOptions): void {
     if (pool.closed) return;
     const old = prefetched.get(pool);
     if (old?.key === key && Date.now() - old.at <= PREFETCH_TTL_MS / 2) return;
-    old?.plan.close();
+    dropAhead(old);
     prefetched.delete(pool);
+    let plan: LaunchPlan | undefined;
     try {
-      prefetched.set(pool, { key, plan: planSandbox(opts), at: Date.now() });
+      plan = planSandbox(opts);
+      const prepared = prepareProgram({
+        steps: plan.steps,
+        lateSteps: plan.lateSteps,
+        ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      });
+      prefetched.set(pool, { key, plan, prepared, at: Date.now() });
     } catch {
-      // The launch that needs it plans afresh (and reports the error).
+      plan?.close(); // the launch that needs it plans afresh (and reports the error)
     }
   }).unref();
 }
