@@ -22,7 +22,7 @@ import { have, measure, median, report } from "../_stats.mjs";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const forge = path.resolve(here, "../../packages/cli/bin/forge.mjs");
 const coldRuns = Number(process.argv[2] ?? 30);
-const warmRuns = Number(process.argv[3] ?? 100);
+const warmRuns = Number(process.argv[3] ?? 200);
 if (!have("bwrap")) {
   console.error("bench/run: bwrap is not installed (Debian: apt-get install bubblewrap)");
   process.exit(1);
@@ -120,7 +120,8 @@ const warm = await measure(
       }
     },
   },
-  { runs: warmRuns },
+  // A warm process: V8 has compiled the launch path and the pool is in its steady state.
+  { runs: warmRuns, warmup: 100 },
 );
 const w = Object.keys(warm);
 report(

@@ -20,6 +20,14 @@ export interface Trampoline {
   ): number;
   /** Clones a parked spare (see spare_pool.ts): out = [pid, pidfd], handle[0] = its region. */
   prestart(flags: bigint, capacity: bigint, out: Int32Array, handle: BigUint64Array): number;
+  /** prestart on a libuv thread (which lives as long as the process, as PR_SET_PDEATHSIG needs). */
+  prestartAsync(
+    flags: bigint,
+    capacity: bigint,
+    out: Int32Array,
+    handle: BigUint64Array,
+    done: (err: unknown, r: number) => void,
+  ): void;
   /** Gives a spare its program and lets it go, without waiting: out[0] = the error pipe's read end. */
   release(
     handle: bigint,
@@ -86,13 +94,16 @@ export function loadTrampoline(): Trampoline {
     );
   }
   const lib = koffi.load(file);
+  const prestart = lib.func(
+    "int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *handle)",
+  );
   const t: Trampoline = {
     spawn: lib.func(
       "int forge_spawn(const uint8_t *ops, uint32_t nops, uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, uint64_t flags, int32_t mode, int32_t cgroup_fd, int32_t *out)",
     ),
-    prestart: lib.func(
-      "int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *handle)",
-    ),
+    prestart,
+    prestartAsync: (flags, capacity, out, handle, done) =>
+      prestart.async(flags, capacity, out, handle, done),
     release: lib.func(
       "int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, int32_t *out)",
     ),

@@ -42,12 +42,14 @@ const SIGKILL = 9;
 /**
  * Keeps children cloned ahead of time, per set of clone flags, for {@link spawn}'s
  * `pool` option: a spawn with the same flags takes one (skipping the clone and the
- * creation of its namespaces) and the pool clones the next one right after, while the
- * event loop is otherwise idle. A spare that no longer matches the process (cwd or
+ * creation of its namespaces) and the pool clones the next one on a libuv thread
+ * while the child sets itself up. A spare that no longer matches the process (cwd or
  * effective ids changed), has died, or cannot hold the program is thrown away and the
  * spawn clones afresh, so results never depend on the pool.
  *
- * Spares die with the thread that made them (PR_SET_PDEATHSIG) and with {@link close}.
+ * Spares die with the thread that made them (PR_SET_PDEATHSIG: the caller's for
+ * {@link fill}, a libuv thread, which lasts as long as the process, for refills) and
+ * with {@link close}.
  * They are not used for a spawn into a cgroup (`cgroupFd`), which needs the clone.
  *
  * @example
@@ -65,6 +67,8 @@ export class SparePool {
   readonly capacity: number;
   readonly #spares = new Map<number, Spare[]>();
   readonly #onClose: (() => void)[] = [];
+  /** Clones started by refill() and not reported yet, per set of flags. */
+  readonly #pending = new Map<number, number>();
   #closed = false;
 
   constructor(opts: SparePoolOptions = {}) {
@@ -93,13 +97,11 @@ export class SparePool {
     return [...this.#spares.values()].flatMap((l) => l.map((s) => s.pid));
   }
 
-  /** Clones spares for these flags until there are `size`; throws a SyscallError-like Error if the clone fails. */
+  /** Clones spares for these flags until there are `size`; throws an Error with the errno if a clone fails. */
   fill(cloneFlags: number): void {
     if (this.#closed) throw new Error("SparePool: fill after close");
-    const list = this.#spares.get(cloneFlags) ?? [];
-    this.#spares.set(cloneFlags, list);
+    const list = this.#list(cloneFlags);
     const t = loadTrampoline();
-    const lib = openLibc();
     while (list.length < this.size) {
       const out = new Int32Array(2);
       const handle = new BigUint64Array(1);
@@ -109,16 +111,7 @@ export class SparePool {
         (err as NodeJS.ErrnoException).errno = -r;
         throw err;
       }
-      list.push({
-        pid: out[0]!,
-        pidfd: out[1]!,
-        handle: handle[0]!,
-        flags: cloneFlags,
-        capacity: this.capacity,
-        cwd: process.cwd(),
-        uid: lib.geteuid(),
-        gid: lib.getegid(),
-      });
+      list.push(this.#spare(cloneFlags, out, handle));
     }
   }
 
@@ -140,14 +133,57 @@ export class SparePool {
     return undefined;
   }
 
-  /** Clones the spares used up for these flags; never throws (a spawn clones afresh). @internal */
+  /**
+   * Clones the spares used up for these flags on a libuv thread, so that neither the
+   * caller nor the child it has just started waits for the clone; never throws (a
+   * spawn that finds no spare clones afresh). @internal
+   */
   refill(cloneFlags: number): void {
     if (this.#closed) return;
-    try {
-      this.fill(cloneFlags);
-    } catch {
-      // The next spawn clones afresh (and reports the real error if there is one).
+    const list = this.#list(cloneFlags);
+    const t = loadTrampoline();
+    while (list.length + (this.#pending.get(cloneFlags) ?? 0) < this.size) {
+      this.#pending.set(cloneFlags, (this.#pending.get(cloneFlags) ?? 0) + 1);
+      const out = new Int32Array(2);
+      const handle = new BigUint64Array(1);
+      const done = (err: unknown, r: number) => {
+        this.#pending.set(cloneFlags, (this.#pending.get(cloneFlags) ?? 1) - 1);
+        if (err || r < 0) return;
+        const spare = this.#spare(cloneFlags, out, handle);
+        if (this.#closed) discardSpare(spare);
+        else list.push(spare);
+      };
+      try {
+        t.prestartAsync(BigInt(cloneFlags), BigInt(this.capacity), out, handle, done);
+      } catch (e) {
+        done(e, -1);
+        return;
+      }
     }
+  }
+
+  #list(cloneFlags: number): Spare[] {
+    let list = this.#spares.get(cloneFlags);
+    if (!list) {
+      list = [];
+      this.#spares.set(cloneFlags, list);
+    }
+    return list;
+  }
+
+  /** A spare just cloned. What it inherited is recorded now: a change since shows at take(). */
+  #spare(cloneFlags: number, out: Int32Array, handle: BigUint64Array): Spare {
+    const lib = openLibc();
+    return {
+      pid: out[0]!,
+      pidfd: out[1]!,
+      handle: handle[0]!,
+      flags: cloneFlags,
+      capacity: this.capacity,
+      cwd: process.cwd(),
+      uid: lib.geteuid(),
+      gid: lib.getegid(),
+    };
   }
 
   /** Whether {@link close} has been called. */

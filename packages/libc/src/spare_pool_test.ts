@@ -67,7 +67,7 @@ describe("SparePool", () => {
     const [pid, netns] = out.trim().split("\n");
     expect(pid).toBe("1"); // the spare was made with its pid namespace
     expect(netns).not.toBe(fs.readlinkSync("/proc/self/ns/net"));
-    expect(p.count(FLAGS)).toBe(1);
+    await until(() => p.count(FLAGS) === 1); // refilled on a libuv thread
     expect(p.pids()[0]).not.toBe(spare);
   });
 
@@ -179,8 +179,8 @@ describe("SparePool", () => {
       expect((await c.wait()).exitCode).toBe(0);
       c.stdout!.destroy();
     }
+    await until(() => p.count(FLAGS) === 2);
     const parked = p.pids();
-    expect(parked).toHaveLength(2);
     p.close();
     expect(p.count()).toBe(0);
     expect(() => p.fill(FLAGS)).toThrow("fill after close");
@@ -188,6 +188,15 @@ describe("SparePool", () => {
     await until(() => loadTrampoline().liveRegions() === 0);
     expect(fs.readdirSync("/proc/self/fd").length).toBeLessThanOrEqual(before + 2);
     expect(lib.geteuid()).toBe(process.geteuid!());
+  });
+
+  it("kills a spare whose refill ends after close()", async () => {
+    const p = new SparePool();
+    p.refill(FLAGS); // on a libuv thread
+    p.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(p.count()).toBe(0);
+    await until(() => loadTrampoline().liveRegions() === 0);
   });
 
   it("checks its options", () => {
@@ -246,6 +255,7 @@ describe("SparePool", () => {
         const c = spawn({ argv: ["/bin/sh", "-c", "exit 3"], cloneFlags: flags, pool: p });
         codes.push((await c.wait()).exitCode);
       }
+      while (p.count(flags) === 0) await new Promise((r) => setTimeout(r, 5));
       console.log(JSON.stringify({ codes, parked: p.count(flags) })); p.close();`;
     const out = execFileSync(
       "setpriv",

@@ -118,6 +118,9 @@ describe("Sandbox", () => {
       const outs: string[] = [];
       const pids = new Set<number>();
       for (let i = 0; i < 3; i++) {
+        if (i > 0)
+          for (let k = 0; k < 200 && pool.count() === 0; k++)
+            await new Promise((r) => setTimeout(r, 5));
         const parked = pool.pids();
         const { out, r, box } = await run({ argv: ["sh", "-c", report], profile, pool });
         expect(r.status.exitCode).toBe(0);
