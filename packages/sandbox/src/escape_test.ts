@@ -16,6 +16,8 @@ import {
   rootless,
   runProbes,
 } from "./_probes.ts";
+import { loadProfile } from "./profile.ts";
+import { Sandbox, SparePool } from "./sandbox.ts";
 
 const isRoot = process.getuid?.() === 0;
 const cliBuilt = fs.existsSync(path.join(path.dirname(FORGE_CLI), "..", "dist", "main.js"));
@@ -101,6 +103,87 @@ describe("escape probes", () => {
       `${bad.length} problem(s) with forge run --profile default:\n${bad.join("\n")}`,
     ).toBe(0);
   });
+
+  test.skipIf(!isRoot)(
+    "Sandbox.start with a SparePool: the probes that need no host fixture are SAFE",
+    async () => {
+      // Children cloned ahead and plans made ahead must contain exactly what a fresh
+      // launch does: the attacks on PID 1, namespaces, mounts, syscalls and devices.
+      const probes = [
+        "af_netlink",
+        "af_packet",
+        "af_vsock",
+        "bpf",
+        "caps_zero",
+        "chroot_escape",
+        "clone3",
+        "clone_newuser",
+        "clone_ns_flags",
+        "core_pattern_write",
+        "dev_contents",
+        "fsopen",
+        "i386_keyctl",
+        "i386_mount",
+        "i386_unshare",
+        "init_module",
+        "io_uring_setup",
+        "kexec_load",
+        "keyctl",
+        "mknod",
+        "mount_tmpfs",
+        "move_mount",
+        "no_new_privs",
+        "open_by_handle_at",
+        "open_tree",
+        "perf_event_open",
+        "pivot_root",
+        "proc1_mem_write",
+        "proc_kcore",
+        "proc_keys",
+        "process_vm_writev_init",
+        "ptrace_init",
+        "remount_rw",
+        "rlimit_core",
+        "seccomp_filter",
+        "sys_firmware",
+        "syslog_read",
+        "sysrq_trigger",
+        "umount_proc",
+        "unshare_mntns",
+        "unshare_userns",
+        "userfaultfd",
+        "x32_mount",
+        "x32_unshare",
+      ].filter((n) => compiled!.probes.includes(n));
+      const dir = compiled!.dir;
+      const profile = loadProfile("default");
+      const pool = new SparePool();
+      const bad: string[] = [];
+      try {
+        for (const name of probes) {
+          const box = Sandbox.start({
+            argv: [path.join(dir, name), `dir=${dir}`],
+            profile,
+            binds: [{ src: dir, dst: dir, readonly: true }],
+            stdio: ["ignore", "pipe", "pipe"],
+            timeoutMs: 20_000,
+            pool,
+          });
+          let out = "";
+          box.process.child.stdout!.on("data", (d) => (out += d));
+          box.process.child.stderr!.resume();
+          await box.wait();
+          await new Promise((r) => setImmediate(r));
+          const m = new RegExp(`^(SAFE|UNSAFE) ${name}: (.*)$`, "m").exec(out);
+          if (m?.[1] !== "SAFE") bad.push(`${m?.[1] ?? "ERROR"} ${name}: ${m?.[2] ?? out.trim()}`);
+        }
+      } finally {
+        pool.close();
+      }
+      expect(probes.length).toBeGreaterThanOrEqual(40);
+      expect(bad, bad.join("\n")).toEqual([]);
+    },
+  );
 
   test.skipIf(!isRoot)(
     "forge run --profile default (rootless, uid 65534): the subset is SAFE",
