@@ -22,7 +22,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -38,6 +40,7 @@
 #define MAX_OPS 2048
 #define CLOSE_RANGE_CLOEXEC_FLAG 4
 #define STACK_SIZE (128 * 1024)
+#define MAX_CAPACITY ((uint64_t)64 << 20) /* room for a spare's program */
 
 enum { OP_SYSCALL = 0, OP_WAIT_BYTE = 1, OP_REAPER = 2 };
 enum { ARG_IMM = 0, ARG_DATA = 1, ARG_RESULT = 2, ARG_MEM32 = 3, ARG_MEM64 = 4 };
@@ -166,6 +169,9 @@ static char *utoa(char *end, long v) {
  * (the region is freed then), and nothing writes to them once this process has exec'd. */
 static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd, int init_fd) {
   if (ctx->mode != MODE_ASYNC || !ctx->payload_stack_top || init_fd < 0) return -EINVAL;
+  /* Only as the PID 1 of a new pid namespace: its exit then kills and reaps the payload
+   * before the region the payload runs on can be freed. */
+  if (raw(SYS_getpid, 0, 0, 0, 0, 0, 0) != 1) return -EINVAL;
   sigset_t all;
   sigfillset(&all);
   /* Blocked before the payload exists and kept across the exec, so no SIGCHLD is lost. */
@@ -273,9 +279,10 @@ struct spare {
 
 static int spare_main(void *arg) {
   struct spare *sp = arg;
-  default_signals();
-  /* Parked, it must not outlive the thread that made it (the program sets this again). */
+  /* First: parked, it must not outlive the thread that made it (the program sets this
+   * again after its id switch). */
   raw(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0);
+  default_signals();
   while (__atomic_load_n(&sp->go, __ATOMIC_ACQUIRE) == SPARE_PARKED)
     raw(SYS_futex, (long)&sp->go, FUTEX_WAIT, SPARE_PARKED, 0, 0, 0);
   long r = raw(SYS_unshare, CLONE_FILES, 0, 0, 0, 0, 0);
@@ -350,8 +357,9 @@ int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t
                 const uint64_t *relocs, uint32_t nrelocs, uint64_t flags, int32_t mode,
                 int32_t cgroup_fd, int32_t *out) {
   if (nops > MAX_OPS) return -E2BIG;
+  if (data_len > MAX_CAPACITY) return -E2BIG;
   for (uint32_t i = 0; i < nrelocs; i++) {
-    if (relocs[i] + 8 > data_len) return -EFAULT;
+    if (data_len < 8 || relocs[i] > data_len - 8) return -EFAULT;
   }
   size_t ops_len = (size_t)nops * sizeof(struct forge_op);
   size_t page = 4096;
@@ -426,28 +434,94 @@ int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t
   return 0;
 }
 
-/* Whether base is the region of a live child (so that a handle from JavaScript is never
- * taken on trust). */
-static int region_known(void *base) {
-  int found = 0;
-  pthread_mutex_lock(&regions_lock);
-  for (struct region *r = regions; r; r = r->next) {
-    if (r->base == base) {
-      found = 1;
-      break;
+/* Appends a file's text (up to the room left) and a NUL to buf; returns the new length. */
+static size_t append_file(uint8_t *buf, size_t len, size_t cap, const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    for (;;) {
+      if (len + 1 >= cap) break;
+      ssize_t n = read(fd, buf + len, cap - len - 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      len += (size_t)n;
     }
+    close(fd);
   }
-  pthread_mutex_unlock(&regions_lock);
-  return found;
+  if (len < cap) buf[len++] = 0;
+  return len;
+}
+
+/* What a child cloned now by this thread inherits, as far as it can be read: this
+ * thread's status (ids, groups, capabilities, no_new_privs, seccomp, umask), the
+ * process's limits and cgroups, and the working directory's device and inode, as
+ * "status\0limits\0cgroup\0dev:ino\0". JavaScript compares it with the caller's. */
+static const char *const STATE_FIELDS[] = {"Umask:", "Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:",
+                                             "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:",
+                                             "Seccomp_filters:", NULL};
+
+/* Keeps, of the status text in buf[from, len), only the lines STATE_FIELDS name (the
+ * rest, such as context switch counts, changes all the time); returns the new length. */
+static size_t keep_state_lines(uint8_t *buf, size_t from, size_t len) {
+  size_t out = from;
+  for (size_t i = from; i < len;) {
+    size_t end = i;
+    while (end < len && buf[end] != '\n' && buf[end] != 0) end++;
+    int keep = 0;
+    for (const char *const *f = STATE_FIELDS; *f; f++) {
+      size_t n = strlen(*f);
+      if (end - i >= n && memcmp(buf + i, *f, n) == 0) keep = 1;
+    }
+    if (keep) {
+      memmove(buf + out, buf + i, end - i);
+      out += end - i;
+      buf[out++] = '\n';
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
+static size_t inherited_state(uint8_t *buf, size_t cap) {
+  size_t len = 0;
+  len = append_file(buf, len, cap, "/proc/thread-self/status");
+  if (len > 0) len = keep_state_lines(buf, 0, len - 1); /* without its NUL */
+  if (len < cap) buf[len++] = 0;
+  len = append_file(buf, len, cap, "/proc/self/limits");
+  len = append_file(buf, len, cap, "/proc/self/cgroup");
+  struct stat st;
+  char cwd[64] = "";
+  if (stat(".", &st) == 0) {
+    char *e = utoa(cwd + sizeof cwd, (long)st.st_ino);
+    char dev[24];
+    char *d = utoa(dev + sizeof dev, (long)st.st_dev);
+    size_t dl = strlen(d), el = strlen(e);
+    char tmp[64];
+    memcpy(tmp, d, dl);
+    tmp[dl] = ':';
+    memcpy(tmp + dl + 1, e, el + 1);
+    memcpy(cwd, tmp, dl + el + 2);
+  }
+  size_t n = strlen(cwd);
+  if (len + n + 1 <= cap) {
+    memcpy(buf + len, cwd, n + 1);
+    len += n + 1;
+  }
+  return len;
 }
 
 /*
  * Clones a spare with these namespace flags; it waits, parked, for forge_release.
- * Returns 0 with out = {pid, pidfd} and *handle set, or -errno. `capacity` bytes of the
- * region hold the program later. The caller registers the pidfd with forge_watch_add
- * once the spare is released or killed, which frees the region when it is reaped.
+ * Returns 0 with out = {pid, pidfd, state length, changed} and *handle set, or -errno.
+ * `state` receives what the spare inherited (see inherited_state); changed is 1 when
+ * that moved while it was being cloned (another thread changed the process: do not
+ * use it). `capacity` bytes of the region hold the program later. The caller registers
+ * the pidfd with forge_watch_add once the spare is released or killed, which frees the
+ * region when it is reaped.
  */
-int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *handle) {
+int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *handle, uint8_t *state,
+                   uint32_t state_cap) {
+  if (capacity < 4096 || capacity > MAX_CAPACITY || state_cap < 64) return -EINVAL;
+  size_t state_len = inherited_state(state, state_cap);
   size_t page = 4096;
   size_t extra = sizeof(struct region) + sizeof(struct spare) + 64 + capacity;
   size_t size = 2 * STACK_SIZE + ((extra + page - 1) & ~(page - 1));
@@ -477,18 +551,34 @@ int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *ha
     return (int)pid;
   }
   region_keep(pidfd, base, size, node);
+  /* Read again: equal unless another thread changed the process meanwhile. */
+  uint8_t *again = malloc(state_cap);
+  int changed = 1;
+  if (again) {
+    size_t n = inherited_state(again, state_cap);
+    changed = n != state_len || memcmp(again, state, n) != 0;
+    free(again);
+  }
   out[0] = (int32_t)pid;
   out[1] = pidfd;
+  out[2] = (int32_t)state_len;
+  out[3] = changed;
   *handle = (uint64_t)(uintptr_t)base;
   return 0;
 }
 
 static struct spare *spare_of(uint64_t handle, int32_t pidfd) {
   uint8_t *base = (uint8_t *)(uintptr_t)handle;
-  if (!region_known(base)) return NULL;
-  struct region *node = (struct region *)(base + 2 * STACK_SIZE);
-  if (node->pidfd != pidfd) return NULL;
-  return (struct spare *)(((uintptr_t)(node + 1) + 15) & ~(uintptr_t)15);
+  struct spare *sp = NULL;
+  pthread_mutex_lock(&regions_lock);
+  for (struct region *r = regions; r; r = r->next) {
+    if (r->base == base && r->pidfd == pidfd) {
+      sp = (struct spare *)(((uintptr_t)(r + 1) + 15) & ~(uintptr_t)15);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&regions_lock);
+  return sp;
 }
 
 /*
@@ -510,9 +600,9 @@ int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t n
   if (nops > MAX_OPS) return -E2BIG;
   size_t ops_len = (size_t)nops * sizeof(struct forge_op);
   size_t data_off = (ops_len + 15) & ~(size_t)15;
-  if (data_off + data_len > sp->capacity) return -E2BIG;
+  if (data_len > sp->capacity || data_off > sp->capacity - data_len) return -E2BIG;
   for (uint32_t i = 0; i < nrelocs; i++) {
-    if (relocs[i] + 8 > data_len) return -EFAULT;
+    if (data_len < 8 || relocs[i] > data_len - 8) return -EFAULT;
   }
   uint8_t *data_copy = sp->area + data_off;
   memcpy(sp->area, ops, ops_len);
@@ -542,12 +632,16 @@ int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t n
  * Waits until a released spare has its own copy of the fd table, then closes our end
  * of its error pipe (before that, closing it would close the child's too). Returns 0,
  * -ESRCH if the spare died before it took its table (it ran no step; the error pipe
- * then reads EOF), or -errno of its unshare.
+ * then reads EOF), -ETIMEDOUT if it did not answer in 2 s (our end stays open: kill
+ * the spare, then close it), or -errno of its unshare.
  */
 int forge_release_wait(uint64_t handle, int32_t pidfd) {
   struct spare *sp = spare_of(handle, pidfd);
   if (!sp || __atomic_load_n(&sp->go, __ATOMIC_ACQUIRE) != SPARE_RUN) return -EINVAL;
-  for (;;) {
+  /* A spare that does not answer within 2 s (stopped, say) is given up: -ETIMEDOUT,
+   * and the caller kills it. Until it answers, our end of the pipe stays open. */
+  for (int waited = 0;; waited++) {
+    if (waited >= 1000) return -ETIMEDOUT;
     int32_t ack = __atomic_load_n(&sp->ack, __ATOMIC_ACQUIRE);
     if (ack != 0) {
       close(sp->ctx.err_w);

@@ -18,16 +18,29 @@ export interface Trampoline {
     cgroupFd: number,
     out: Int32Array,
   ): number;
-  /** Clones a parked spare (see spare_pool.ts): out = [pid, pidfd], handle[0] = its region. */
-  prestart(flags: bigint, capacity: bigint, out: Int32Array, handle: BigUint64Array): number;
-  /** prestart on a libuv thread (which lives as long as the process, as PR_SET_PDEATHSIG needs). */
+  /**
+   * Clones a parked spare (see spare_pool.ts): out = [pid, pidfd, state length, changed],
+   * handle[0] = its region, `state` = what it inherited.
+   */
+  prestart(
+    flags: bigint,
+    capacity: bigint,
+    out: Int32Array,
+    handle: BigUint64Array,
+    state: Uint8Array,
+    stateCap: number,
+  ): number;
+  /** prestart on a libuv thread; `done` gets its result on this thread. */
   prestartAsync(
     flags: bigint,
     capacity: bigint,
     out: Int32Array,
     handle: BigUint64Array,
+    state: Uint8Array,
+    stateCap: number,
     done: (err: unknown, r: number) => void,
   ): void;
+
   /** Gives a spare its program and lets it go, without waiting: out[0] = the error pipe's read end. */
   release(
     handle: bigint,
@@ -95,15 +108,15 @@ export function loadTrampoline(): Trampoline {
   }
   const lib = koffi.load(file);
   const prestart = lib.func(
-    "int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *handle)",
+    "int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *handle, uint8_t *state, uint32_t state_cap)",
   );
   const t: Trampoline = {
     spawn: lib.func(
       "int forge_spawn(const uint8_t *ops, uint32_t nops, uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, uint64_t flags, int32_t mode, int32_t cgroup_fd, int32_t *out)",
     ),
     prestart,
-    prestartAsync: (flags, capacity, out, handle, done) =>
-      prestart.async(flags, capacity, out, handle, done),
+    prestartAsync: (flags, capacity, out, handle, state, stateCap, done) =>
+      prestart.async(flags, capacity, out, handle, state, stateCap, done),
     release: lib.func(
       "int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, int32_t *out)",
     ),

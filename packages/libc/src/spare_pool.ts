@@ -10,6 +10,8 @@
  *
  * @module
  */
+import fs from "node:fs";
+import { isMainThread } from "node:worker_threads";
 import { closeQuietly, watchExit } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { loadTrampoline } from "./native.ts";
@@ -23,11 +25,69 @@ export interface Spare {
   readonly flags: number;
   /** Bytes its region holds for the program. */
   readonly capacity: number;
-  /** What the clone inherited that a later clone might not: the cwd and effective ids. */
-  readonly cwd: string;
-  readonly uid: number;
-  readonly gid: number;
+  /** What the clone inherited, as far as it can be read (see {@link inheritedState}). */
+  readonly inherited: string;
 }
+
+const INHERITED_STATUS =
+  /^(Umask|Uid|Gid|Groups|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters):.*$/gm;
+
+/**
+ * What a child inherits, as far as it can be read cheaply: the umask, uids, gids and
+ * groups, the five capability sets, no_new_privs and seccomp (per thread), the
+ * working directory (by device and inode), the resource limits and the cgroups. Made
+ * from the same texts whether the trampoline read them in the cloning thread or this
+ * module reads them in the caller's (see {@link inheritedState}). Not visible, so not
+ * compared: a Landlock domain and the root directory.
+ */
+function normalizeState(status: string, limits: string, cgroup: string, cwd: string): string {
+  return [(status.match(INHERITED_STATUS) ?? []).join("\n"), cwd, limits, cgroup].join("\n");
+}
+
+/** The /proc files read at every take, kept open (close-on-exec, as Node opens every fd) while a pool is live: a read is ~2 us, an open ~10. */
+let procFds: { status: number; limits: number; cgroup: number } | undefined;
+const procBuf = Buffer.alloc(16384);
+
+function readProc(fd: number): string {
+  const n = fs.readSync(fd, procBuf, 0, procBuf.length, 0);
+  return procBuf.toString("latin1", 0, n);
+}
+
+/** The calling thread's {@link normalizeState} (~10 us). */
+function inheritedState(): string {
+  procFds ??= {
+    status: fs.openSync("/proc/thread-self/status", "r"),
+    limits: fs.openSync("/proc/self/limits", "r"),
+    cgroup: fs.openSync("/proc/self/cgroup", "r"),
+  };
+  const cwd = fs.statSync(".", { bigint: true });
+  return normalizeState(
+    readProc(procFds.status),
+    readProc(procFds.limits),
+    readProc(procFds.cgroup),
+    `${cwd.dev}:${cwd.ino}`,
+  );
+}
+
+function closeProcFds(): void {
+  if (!procFds) return;
+  for (const fd of Object.values(procFds)) closeQuietly(fd);
+  procFds = undefined;
+}
+
+/** {@link normalizeState} of what the trampoline read when it cloned a spare. */
+function stateFromNative(buf: Uint8Array, len: number): string {
+  const [status = "", limits = "", cgroup = "", cwd = ""] = Buffer.from(
+    buf.buffer,
+    buf.byteOffset,
+    len,
+  )
+    .toString("latin1")
+    .split("\0");
+  return normalizeState(status, limits, cgroup, cwd);
+}
+
+const STATE_CAP = 16384;
 
 /** How a {@link SparePool} behaves. */
 export interface SparePoolOptions {
@@ -42,14 +102,20 @@ const SIGKILL = 9;
 /**
  * Keeps children cloned ahead of time, per set of clone flags, for {@link spawn}'s
  * `pool` option: a spawn with the same flags takes one (skipping the clone and the
- * creation of its namespaces) and the pool clones the next one on a libuv thread
- * while the child sets itself up. A spare that no longer matches the process (cwd or
- * effective ids changed), has died, or cannot hold the program is thrown away and the
- * spawn clones afresh, so results never depend on the pool.
+ * creation of its namespaces) and the pool clones the next one: on a libuv thread in
+ * the main thread (nobody waits for it), on the Worker's own thread in a Worker. A
+ * spare inherits what the cloning thread and the process were when it was cloned; one
+ * that no longer matches the caller (see the checks below), has died, does not answer,
+ * or cannot hold the program is thrown away and the spawn clones afresh, so results
+ * do not depend on the pool.
  *
- * Spares die with the thread that made them (PR_SET_PDEATHSIG: the caller's for
- * {@link fill}, a libuv thread, which lasts as long as the process, for refills) and
- * with {@link close}.
+ * Compared at every take, with what the cloning thread had: umask, uids, gids, groups,
+ * capabilities, no_new_privs, seccomp, working directory, resource limits, cgroups.
+ * Not visible, so not compared: a Landlock domain and the root directory; a process
+ * that restricts itself that way should do it before it starts threads (as it must
+ * anyway for libuv's own) and make its pools after. Spares die with the thread that
+ * made them (PR_SET_PDEATHSIG; libuv's live as long as the process), when a Worker
+ * exits (its pool closes itself), and with {@link close}.
  * They are not used for a spawn into a cgroup (`cgroupFd`), which needs the clone.
  *
  * @example
@@ -67,7 +133,9 @@ export class SparePool {
   readonly capacity: number;
   readonly #spares = new Map<number, Spare[]>();
   readonly #onClose: (() => void)[] = [];
-  /** Clones started by refill() and not reported yet, per set of flags. */
+  /** Flags with a refill scheduled (Workers). */
+  readonly #refills = new Set<number>();
+  /** Clones started on a libuv thread and not reported yet, per set of flags. */
   readonly #pending = new Map<number, number>();
   #closed = false;
 
@@ -102,16 +170,25 @@ export class SparePool {
     if (this.#closed) throw new Error("SparePool: fill after close");
     const list = this.#list(cloneFlags);
     const t = loadTrampoline();
+    this.#watchExit();
     while (list.length < this.size) {
-      const out = new Int32Array(2);
+      const out = new Int32Array(4);
       const handle = new BigUint64Array(1);
-      const r = t.prestart(BigInt(cloneFlags), BigInt(this.capacity), out, handle);
+      const state = new Uint8Array(STATE_CAP);
+      const r = t.prestart(
+        BigInt(cloneFlags),
+        BigInt(this.capacity),
+        out,
+        handle,
+        state,
+        STATE_CAP,
+      );
       if (r < 0) {
         const err = new Error(`SparePool: cannot clone a spare: errno ${-r}`);
         (err as NodeJS.ErrnoException).errno = -r;
         throw err;
       }
-      list.push(this.#spare(cloneFlags, out, handle));
+      this.#keep(cloneFlags, out, handle, state);
     }
   }
 
@@ -121,45 +198,80 @@ export class SparePool {
   take(cloneFlags: number): Spare | undefined {
     const list = this.#spares.get(cloneFlags);
     if (!list?.length) return undefined;
-    const lib = openLibc();
-    const cwd = process.cwd();
-    const uid = lib.geteuid();
-    const gid = lib.getegid();
+    let now: string;
+    try {
+      now = inheritedState();
+    } catch {
+      now = ""; // cannot tell: use none
+    }
     while (list.length) {
       const s = list.shift()!;
-      if (s.cwd === cwd && s.uid === uid && s.gid === gid) return s;
+      if (now && s.inherited === now && !exited(s)) return s;
       discardSpare(s);
     }
     return undefined;
   }
 
   /**
-   * Clones the spares used up for these flags on a libuv thread, so that neither the
-   * caller nor the child it has just started waits for the clone; never throws (a
-   * spawn that finds no spare clones afresh). @internal
+   * Clones the spares used up for these flags once the event loop is free, on this
+   * thread (the one whose state they must inherit); never throws (a spawn that finds
+   * no spare clones afresh). @internal
    */
   refill(cloneFlags: number): void {
     if (this.#closed) return;
+    if (!isMainThread) {
+      // A Worker's spares are cloned by the Worker's thread, so that they (and the
+      // sandboxes started from them) die with it, as a fresh child would.
+      if (this.#refills.has(cloneFlags)) return;
+      this.#refills.add(cloneFlags);
+      setImmediate(() => {
+        this.#refills.delete(cloneFlags);
+        if (this.#closed) return;
+        try {
+          this.fill(cloneFlags);
+        } catch {
+          // The next spawn clones afresh (and reports the real error if there is one).
+        }
+      }).unref();
+      return;
+    }
+    // On the main thread, a libuv thread clones: neither the caller nor the child it
+    // has just started waits for the clone. libuv's threads live as long as the
+    // process (as PR_SET_PDEATHSIG needs); what they pass on is compared at take().
     const list = this.#list(cloneFlags);
     const t = loadTrampoline();
+    this.#watchExit();
     while (list.length + (this.#pending.get(cloneFlags) ?? 0) < this.size) {
       this.#pending.set(cloneFlags, (this.#pending.get(cloneFlags) ?? 0) + 1);
-      const out = new Int32Array(2);
+      const out = new Int32Array(4);
       const handle = new BigUint64Array(1);
+      const state = new Uint8Array(STATE_CAP);
       const done = (err: unknown, r: number) => {
         this.#pending.set(cloneFlags, (this.#pending.get(cloneFlags) ?? 1) - 1);
-        if (err || r < 0) return;
-        const spare = this.#spare(cloneFlags, out, handle);
-        if (this.#closed) discardSpare(spare);
-        else list.push(spare);
+        if (!err && r >= 0) this.#keep(cloneFlags, out, handle, state);
       };
       try {
-        t.prestartAsync(BigInt(cloneFlags), BigInt(this.capacity), out, handle, done);
+        t.prestartAsync(
+          BigInt(cloneFlags),
+          BigInt(this.capacity),
+          out,
+          handle,
+          state,
+          STATE_CAP,
+          done,
+        );
       } catch (e) {
         done(e, -1);
         return;
       }
     }
+  }
+
+  /** Files a spare just cloned, or discards it (pool closed, or the process changed meanwhile). */
+  #keep(cloneFlags: number, out: Int32Array, handle: BigUint64Array, state: Uint8Array): void {
+    const spare = this.#spare(cloneFlags, out, handle, stateFromNative(state, out[2]!));
+    if (this.#closed || out[3] !== 0) discardSpare(spare);
+    else this.#list(cloneFlags).push(spare);
   }
 
   #list(cloneFlags: number): Spare[] {
@@ -171,18 +283,15 @@ export class SparePool {
     return list;
   }
 
-  /** A spare just cloned. What it inherited is recorded now: a change since shows at take(). */
-  #spare(cloneFlags: number, out: Int32Array, handle: BigUint64Array): Spare {
-    const lib = openLibc();
+  /** A spare just cloned, on this thread, so that what it inherited is what reads now. */
+  #spare(cloneFlags: number, out: Int32Array, handle: BigUint64Array, inherited: string): Spare {
     return {
       pid: out[0]!,
       pidfd: out[1]!,
       handle: handle[0]!,
       flags: cloneFlags,
       capacity: this.capacity,
-      cwd: process.cwd(),
-      uid: lib.geteuid(),
-      gid: lib.getegid(),
+      inherited,
     };
   }
 
@@ -200,13 +309,44 @@ export class SparePool {
     else this.#onClose.push(fn);
   }
 
+  /** A pool in a Worker closes itself when the Worker exits (its spares die with it). */
+  #watchExit(): void {
+    if (!exitHooked) process.once("exit", closeLivePools);
+    exitHooked = true;
+    livePools.add(this);
+  }
+
   /** Kills and reaps every spare; the pool clones no more. */
   close(): void {
+    livePools.delete(this);
+    if (!livePools.size) closeProcFds();
     if (!this.#closed) for (const fn of this.#onClose.splice(0)) fn();
     this.#closed = true;
     for (const list of this.#spares.values()) for (const s of list.splice(0)) discardSpare(s);
     this.#spares.clear();
   }
+}
+
+const P_PIDFD = 3;
+const WEXITED = 4;
+const WNOHANG = 1;
+const WNOWAIT = 0x01000000;
+
+/** Whether a spare has ended (killed while parked), without reaping it. */
+function exited(s: Spare): boolean {
+  try {
+    return openLibc().waitid(P_PIDFD, s.pidfd, WEXITED | WNOHANG | WNOWAIT).pid !== 0;
+  } catch {
+    return true;
+  }
+}
+
+/** Pools of this thread with spares, closed when it exits. */
+const livePools = new Set<SparePool>();
+let exitHooked = false;
+
+function closeLivePools(): void {
+  for (const p of [...livePools]) p.close();
 }
 
 /** Kills a spare that will not be used and reaps it (which frees its region). */

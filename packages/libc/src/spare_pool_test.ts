@@ -8,11 +8,12 @@ import { CLONE } from "./constants.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { loadTrampoline } from "./native.ts";
 import { SparePool } from "./spare_pool.ts";
-import { type ChildHandle, spawn } from "./spawn.ts";
+import { type ChildHandle, prepareProgram, spawn } from "./spawn.ts";
 
 const FLAGS =
   CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNS | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNET;
 const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.resolve(here, "../dist/mod.js");
 
 async function stdout(child: ChildHandle): Promise<{ out: string; code: number }> {
   let out = "";
@@ -78,6 +79,7 @@ describe("SparePool", () => {
     fs.writeFileSync(file, "late fd\n");
     const fd = fs.openSync(file, "r");
     const stray = fs.openSync(file, "r"); // opened later too, not passed: must not leak in
+    const [spare] = p.pids();
     try {
       const child = spawn({
         argv: ["/bin/sh", "-c", "cat <&5; ls /proc/self/fd | sort -n | tr '\\n' ' '"],
@@ -86,6 +88,7 @@ describe("SparePool", () => {
         passFds: [{ fd, as: 5 }],
         pool: p,
       });
+      expect(child.pid).toBe(spare);
       const { out, code } = await stdout(child);
       expect(code).toBe(0);
       const [text, fds] = out.split("\n");
@@ -102,6 +105,7 @@ describe("SparePool", () => {
   it("writes id maps and runs steps as a fresh child would", async () => {
     const p = pool();
     p.fill(CLONE.NEWUSER | CLONE.NEWNS);
+    const [spare] = p.pids();
     const child = spawn({
       argv: ["/bin/sh", "-c", "id -u; cat /proc/self/uid_map"],
       cloneFlags: CLONE.NEWUSER | CLONE.NEWNS,
@@ -112,6 +116,7 @@ describe("SparePool", () => {
       steps: [{ label: "become root inside", syscall: "setresuid", args: [0, 0, 0] }],
       pool: p,
     });
+    expect(child.pid).toBe(spare);
     const { out, code } = await stdout(child);
     expect(code).toBe(0);
     expect(out.split("\n")[0]).toBe("0");
@@ -128,6 +133,8 @@ describe("SparePool", () => {
     expect(child.pid).not.toBe(spare);
     expect((await child.wait()).exitCode).toBe(0);
     // A step failure in a spare reads as it does in a fresh child.
+    await until(() => p.count(FLAGS) === 1);
+    const [next] = p.pids();
     expect(() =>
       spawn({
         argv: ["/bin/true"],
@@ -142,6 +149,60 @@ describe("SparePool", () => {
         ],
       }),
     ).toThrow("enter /nonexistent/dir: ENOENT (No such file or directory)");
+    expect(p.pids()).not.toContain(next); // it was the spare that failed
+  });
+
+  it("retries with the prepared program when its spare dies after the set-up began", async () => {
+    const p = pool();
+    p.fill(FLAGS);
+    const [spare] = p.pids();
+    let kills = 0;
+    const prepared = prepareProgram({ cwd: "/" });
+    const child = spawn({
+      argv: ["/bin/pwd"],
+      cloneFlags: FLAGS,
+      stdio: ["ignore", "pipe", "inherit"],
+      prepared,
+      pool: p,
+      // The parent's part of the set-up kills the spare it was given (once).
+      beforeStart: ({ pid }) => {
+        if (kills++ === 0) process.kill(pid, "SIGKILL");
+      },
+    });
+    expect(kills).toBe(2);
+    expect(child.pid).not.toBe(spare);
+    expect((await stdout(child)).out.trim()).toBe("/");
+    expect(prepared.used).toBe(true);
+  });
+
+  it("does not use a spare made before the process changed (umask)", async () => {
+    const p = pool();
+    p.fill(FLAGS);
+    const [spare] = p.pids();
+    const old = process.umask(0o077);
+    try {
+      const child = spawn({
+        argv: ["/bin/sh", "-c", "umask"],
+        cloneFlags: FLAGS,
+        stdio: ["ignore", "pipe", "inherit"],
+        pool: p,
+      });
+      expect(child.pid).not.toBe(spare);
+      expect((await stdout(child)).out.trim()).toBe("0077");
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  it("gives up on a spare that does not answer (stopped) and clones afresh", async () => {
+    const p = pool();
+    p.fill(FLAGS);
+    const [spare] = p.pids();
+    process.kill(spare!, "SIGSTOP");
+    const child = spawn({ argv: ["/bin/true"], cloneFlags: FLAGS, pool: p });
+    expect(child.pid).not.toBe(spare);
+    expect((await child.wait()).exitCode).toBe(0);
+    await until(() => !alive(spare!));
   });
 
   it("does not use a spare cloned in another working directory", async () => {
@@ -221,33 +282,52 @@ describe("SparePool", () => {
     expect((await stdout(child)).out.trim()).toBe("8000");
   });
 
-  it.skipIf(process.getuid?.() !== 0)("dies with the process that made it", async () => {
-    const dist = path.resolve(here, "../dist/mod.js");
-    if (!fs.existsSync(dist)) return;
-    const script = `import { SparePool, CLONE } from ${JSON.stringify(dist)};
+  it.skipIf(process.getuid?.() !== 0 || !fs.existsSync(dist))(
+    "dies with the process that made it",
+    async () => {
+      const script = `import { SparePool, CLONE } from ${JSON.stringify(dist)};
       const p = new SparePool({ size: 3 }); p.fill(CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNET);
       console.log(JSON.stringify(p.pids())); setInterval(() => {}, 1000);`;
-    const node = nodeSpawn(process.execPath, ["--input-type=module", "-e", script], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    try {
-      const line = await new Promise<string>((resolve) =>
-        node.stdout.once("data", (d) => resolve(String(d))),
-      );
-      const pids: number[] = JSON.parse(line);
-      expect(pids).toHaveLength(3);
-      expect(pids.every(alive)).toBe(true);
-      node.kill("SIGKILL");
-      await until(() => pids.every((pid) => !alive(pid)));
-    } finally {
-      node.kill("SIGKILL");
-    }
-  });
+      const node = nodeSpawn(process.execPath, ["--input-type=module", "-e", script], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      try {
+        const line = await new Promise<string>((resolve) =>
+          node.stdout.once("data", (d) => resolve(String(d))),
+        );
+        const pids: number[] = JSON.parse(line);
+        expect(pids).toHaveLength(3);
+        expect(pids.every(alive)).toBe(true);
+        node.kill("SIGKILL");
+        await until(() => pids.every((pid) => !alive(pid)));
+      } finally {
+        node.kill("SIGKILL");
+      }
+    },
+  );
 
-  it.skipIf(process.getuid?.() !== 0)("works for an unprivileged caller", () => {
-    const dist = path.resolve(here, "../dist/mod.js");
-    if (!fs.existsSync(dist)) return;
-    const script = `import { SparePool, spawn, CLONE, O } from ${JSON.stringify(dist)};
+  it.skipIf(!fs.existsSync(dist))(
+    "does not use a spare made before the thread restricted itself (no_new_privs)",
+    () => {
+      // In a process of its own: no_new_privs cannot be undone.
+      const script = `import { SparePool, spawn, openLibc, CLONE, PR } from ${JSON.stringify(dist)};
+      const flags = CLONE.NEWUSER | CLONE.NEWPID;
+      const p = new SparePool(); p.fill(flags); const [spare] = p.pids();
+      openLibc().prctl(PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+      const c = spawn({ argv: ["/bin/grep", "NoNewPrivs", "/proc/self/status"], cloneFlags: flags, pool: p, stdio: ["ignore", "pipe", "inherit"] });
+      let out = ""; c.stdout.on("data", (d) => (out += d)); await c.wait();
+      console.log(JSON.stringify({ fresh: c.pid !== spare, out: out.trim() })); p.close();`;
+      const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+        encoding: "utf8",
+      });
+      expect(JSON.parse(out)).toEqual({ fresh: true, out: "NoNewPrivs:\t1" });
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0 || !fs.existsSync(dist))(
+    "works for an unprivileged caller",
+    () => {
+      const script = `import { SparePool, spawn, CLONE, O } from ${JSON.stringify(dist)};
       const flags = CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNS | CLONE.NEWNET;
       const p = new SparePool(); p.fill(flags);
       const codes = [];
@@ -257,21 +337,22 @@ describe("SparePool", () => {
       }
       while (p.count(flags) === 0) await new Promise((r) => setTimeout(r, 5));
       console.log(JSON.stringify({ codes, parked: p.count(flags) })); p.close();`;
-    const out = execFileSync(
-      "setpriv",
-      [
-        "--reuid",
-        "65534",
-        "--regid",
-        "65534",
-        "--clear-groups",
-        process.execPath,
-        "--input-type=module",
-        "-e",
-        script,
-      ],
-      { encoding: "utf8", cwd: "/" },
-    );
-    expect(JSON.parse(out)).toEqual({ codes: [3, 3, 3], parked: 1 });
-  });
+      const out = execFileSync(
+        "setpriv",
+        [
+          "--reuid",
+          "65534",
+          "--regid",
+          "65534",
+          "--clear-groups",
+          process.execPath,
+          "--input-type=module",
+          "-e",
+          script,
+        ],
+        { encoding: "utf8", cwd: "/" },
+      );
+      expect(JSON.parse(out)).toEqual({ codes: [3, 3, 3], parked: 1 });
+    },
+  );
 });

@@ -217,6 +217,8 @@ const CLOSE_RANGE_CLOEXEC = 4;
 const MODE_VFORK = 0;
 const MODE_ASYNC = 1;
 const MAX_OPS = 2048; // as the trampoline's
+const ESRCH = 3;
+const ETIMEDOUT = 110;
 
 /**
  * Starts a child through the trampoline. Synchronous: it returns once the child has
@@ -393,6 +395,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       return child;
     };
     if (!spare) own();
+    let abandoned = false; // a dead spare, reaped by discardSpare
     let failure: [number, number] | undefined;
     try {
       if (opts.beforeStart && !spare) {
@@ -414,7 +417,22 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       if (spare) {
         // The spare shares our fd table until it has copied it: only then may the fds
         // it uses be closed here.
-        const w = t.releaseWait(spare.handle, spare.pidfd);
+        let w = t.releaseWait(spare.handle, spare.pidfd);
+        while (w === -ETIMEDOUT) {
+          // It does not answer (stopped?): end it, and wait for the kernel to say so.
+          try {
+            lib.pidfdSendSignal(spare.pidfd, 9);
+          } catch {
+            // already gone
+          }
+          w = t.releaseWait(spare.handle, spare.pidfd);
+        }
+        if (w === -ESRCH) {
+          // It died before it ran a step: reap it and start over.
+          abandoned = true;
+          discardSpare(spare);
+          throw new RetrySpawn();
+        }
         for (const fd of parentClose) closeQuietly(fd);
         parentClose.length = 0;
         if (w < 0)
@@ -431,7 +449,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       failure = readFailure(errR);
     } finally {
       closeQuietly(errR);
-      own(); // on every path, so that the child is reaped
+      if (!abandoned) own(); // on every path, so that the child is reaped
     }
     if (failure) {
       const [index, errno] = failure;

@@ -143,7 +143,12 @@ export function landlockRulesFromMounts(spec: MountSpec): LandlockRule[] {
   const rules: LandlockRule[] = [{ inside: "/", access: ["list"] }];
   for (const b of spec.binds ?? []) {
     let src = b.src;
-    const st = fs.lstatSync(src, { throwIfNoEntry: false });
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(src, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
     if (!st) continue; // mountPlan reports a missing source
     if (st.isSymbolicLink()) {
       if ((b.symlink ?? "replicate") !== "follow") continue;

@@ -161,6 +161,11 @@ export interface MountPlan {
   readonly mounts: PlannedMount[];
   /** Closes `fds`. */
   close(): void;
+  /**
+   * Whether every bind source still names what the plan opened (same symlink target,
+   * or same device and inode): a plan made ahead of its launch must be remade when not.
+   */
+  isCurrent(): boolean;
 }
 
 /**
@@ -239,6 +244,17 @@ function statxFd(
     devMajor: v.getUint32(136, true),
     devMinor: v.getUint32(140, true),
   };
+}
+
+/** Whether a path (followed or not) still names the object described by `info`. */
+function sameObject(path: string, follow: boolean, info: SourceInfo): boolean {
+  const st = (follow ? fs.statSync : fs.lstatSync)(path, { bigint: true, throwIfNoEntry: false });
+  if (!st) return false;
+  // st_dev as the kernel encodes it for stat(2) (new_encode_dev).
+  const major = BigInt(info.devMajor);
+  const minor = BigInt(info.devMinor);
+  const dev = (minor & 0xffn) | (major << 8n) | ((minor & ~0xffn) << 12n);
+  return st.ino === info.ino && st.dev === dev;
 }
 
 /** Opens a host path O_PATH without following any symlink; throws MountPlanError. */
@@ -361,6 +377,7 @@ export function mountPlan(
     want === "auto" ? ((process.geteuid?.() ?? 1) === 0 ? "parent-clone" : "child-verify") : want;
   const fds: number[] = [];
   const opened: number[] = [];
+  const checks: (() => boolean)[] = []; // for isCurrent()
   const close = () => {
     for (const fd of fds.splice(0)) {
       try {
@@ -406,10 +423,26 @@ export function mountPlan(
     for (const b of spec.binds ?? []) {
       const path = claim(b.dst, `bind destination`);
       const r = inspectSource(libc, b);
-      if ("symlink" in r) entries.push({ kind: "symlink", path, target: r.symlink });
-      else {
+      if ("symlink" in r) {
+        entries.push({ kind: "symlink", path, target: r.symlink });
+        checks.push(() => {
+          try {
+            return fs.readlinkSync(b.src) === r.symlink;
+          } catch {
+            return false;
+          }
+        });
+      } else {
         opened.push(r.fd);
         entries.push({ kind: "bind", path, b, src: r, k: k++ });
+        const follow = (b.symlink ?? "replicate") === "follow";
+        checks.push(() => {
+          try {
+            return sameObject(b.src, follow, r.info);
+          } catch {
+            return false;
+          }
+        });
       }
     }
     if (dev) {
@@ -712,8 +745,14 @@ export function mountPlan(
     for (const p of spec.maskedPaths ?? DEFAULT_MASKED_PATHS) {
       if (!mounted(p)) continue;
       const host = `${procRoot}${p.slice("/proc".length)}`;
-      // Absent on this kernel: nothing to mask (no exception: this runs on every launch).
-      const st = fs.lstatSync(host, { throwIfNoEntry: false });
+      // Absent on this kernel: nothing to mask (ENOENT without an exception: this runs
+      // on every launch; any other error skips the path as before).
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(host, { throwIfNoEntry: false });
+      } catch {
+        st = undefined;
+      }
       if (!st) continue;
       const tag = `mnt.mask${m++}`;
       const target = targetSteps(steps, p, "existing", tag);
@@ -828,7 +867,7 @@ export function mountPlan(
         ],
       });
     }
-    return { steps, fds, sources, mounts, close };
+    return { steps, fds, sources, mounts, close, isCurrent: () => checks.every((c) => c()) };
   }
 }
 

@@ -79,7 +79,11 @@ export interface LaunchOptions {
   readonly root?: RootOptions;
   /** Capabilities to keep ("NET_BIND_SERVICE"); every other one is dropped from all five sets. */
   readonly capAdd?: readonly string[];
-  /** Steps that install seccomp, last before exec (see @forge/seccomp's seccompSteps). */
+  /**
+   * Steps that install seccomp, last before exec (see @forge/seccomp's seccompSteps).
+   * With a pool, a plan made ahead knows them by identity: do not change the array or
+   * its steps after the call (build new ones instead).
+   */
   readonly seccompSteps?: readonly Step[];
   /** Resource limits set with prlimit64 in the child. */
   readonly rlimits?: readonly Rlimit[];
@@ -144,6 +148,8 @@ export interface LaunchPlan {
   readonly warnings: string[];
   /** Closes the parent's fds that the child used (after spawn, or on failure). */
   close(): void;
+  /** Whether the host paths it opened (bind sources) still name the same objects. */
+  isCurrent(): boolean;
 }
 
 function kindsOf(o: NamespaceOptions, net: "none" | "host"): ns.NamespaceKind[] {
@@ -196,6 +202,7 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
   const close = () => {
     for (const c of closers.splice(0)) c();
   };
+  let isCurrent = () => true;
   try {
     const steps: Step[] = [
       {
@@ -260,6 +267,7 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
       };
       const mounts = ns.mountPlan(spec);
       closers.push(() => mounts.close());
+      isCurrent = () => mounts.isCurrent();
       steps.push(...mounts.steps);
       const mode = opts.landlock ?? "best-effort";
       if (mode !== "off") {
@@ -296,6 +304,7 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
       ...(opts.placement?.cgroupFd !== undefined ? { cgroupFd: opts.placement.cgroupFd } : {}),
       warnings,
       close,
+      isCurrent,
     };
   } catch (e) {
     close();
@@ -356,10 +365,12 @@ export function launch(opts: LaunchOptions): SandboxProcess {
 //
 // A process that starts sandboxes with a SparePool usually starts the next one with
 // the same options. Once a launch has started, the plan for the next one (its steps,
-// and the parent's fds for the binds and /dev nodes) is made while the event loop
-// would otherwise wait, and the next launch with the same options takes it. A plan
-// waits at most PREFETCH_TTL_MS (then it is remade, so that a sandbox never gets a
-// view of the host older than that), and the pool's close() closes it.
+// the parent's fds for the binds and /dev nodes, the compiled program) is made while
+// the event loop would otherwise wait, and the next launch with the same options
+// takes it, if every bind source still names what the plan opened (a directory
+// replaced at the same path gets a new plan). A plan is closed after PREFETCH_TTL_MS
+// unused (so that no launch gets a view of the host older than that, and no mount
+// tree is held longer), and by the pool's close().
 
 const PREFETCH_TTL_MS = 1000;
 interface Ahead {
@@ -405,7 +416,7 @@ function takePrefetched(pool: SparePool, key: string): Ahead | undefined {
   const p = prefetched.get(pool);
   if (!p) return undefined;
   prefetched.delete(pool);
-  if (p.key === key && Date.now() - p.at <= PREFETCH_TTL_MS) return p;
+  if (p.key === key && performance.now() - p.at <= PREFETCH_TTL_MS && p.plan.isCurrent()) return p;
   dropAhead(p);
   return undefined;
 }
@@ -425,10 +436,12 @@ function prefetch(pool: SparePool, key: string, opts: LaunchOptions): void {
   }
   setImmediate(() => {
     if (pool.closed) return;
-    const old = prefetched.get(pool);
-    if (old?.key === key && Date.now() - old.at <= PREFETCH_TTL_MS / 2) return;
-    dropAhead(old);
+    dropAhead(prefetched.get(pool));
     prefetched.delete(pool);
+    // The key again: the caller may have changed its option objects since the launch,
+    // and the plan must be filed under what it was made from.
+    const now = prefetchKey(opts);
+    if (now !== key) return;
     let plan: LaunchPlan | undefined;
     try {
       plan = planSandbox(opts);
@@ -437,7 +450,13 @@ function prefetch(pool: SparePool, key: string, opts: LaunchOptions): void {
         lateSteps: plan.lateSteps,
         ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
       });
-      prefetched.set(pool, { key, plan, prepared, at: Date.now() });
+      const ahead: Ahead = { key, plan, prepared, at: performance.now() };
+      prefetched.set(pool, ahead);
+      setTimeout(() => {
+        if (prefetched.get(pool) !== ahead) return;
+        prefetched.delete(pool);
+        dropAhead(ahead);
+      }, PREFETCH_TTL_MS).unref();
     } catch {
       plan?.close(); // the launch that needs it plans afresh (and reports the error)
     }

@@ -1,4 +1,6 @@
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadProfile } from "./profile.ts";
 import { resolveSandboxOptions, Sandbox, type SandboxOptions, SparePool } from "./sandbox.ts";
@@ -106,7 +108,8 @@ describe("Sandbox", () => {
     // Everything the sandbox is made of, as the payload sees it (pids and inode numbers
     // of namespaces differ between any two sandboxes, so they are left out).
     const report =
-      "grep -E '^(Uid|Gid|Cap[A-Za-z]+|NoNewPrivs|Seccomp|Seccomp_filters):' /proc/self/status;" +
+      "grep -E '^(Umask|Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp|Seccomp_filters|Sig(Blk|Ign)):' /proc/self/status;" +
+      "cat /proc/self/limits /proc/self/cgroup;" +
       "echo pid=$$; hostname; ls /proc/self/fd | sort -n | tr '\\n' ' '; echo;" +
       "cut -d' ' -f5,9 /proc/self/mountinfo; cat /proc/net/dev | cut -d: -f1 | tail -n +3;" +
       "ulimit -c; pwd; env | sort";
@@ -136,6 +139,41 @@ describe("Sandbox", () => {
       pool.close();
     }
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "remakes a plan made ahead when a bind source was replaced at the same path",
+    async () => {
+      const base = fs.mkdtempSync(path.join(os.tmpdir(), "forge-ahead-"));
+      const ws = path.join(base, "ws");
+      // The sandbox's root is uid 65534 on the host.
+      fs.chmodSync(base, 0o755);
+      fs.mkdirSync(ws, { mode: 0o777 });
+      fs.chmodSync(ws, 0o777);
+      const pool = new SparePool();
+      try {
+        const o = (cmd: string): SandboxOptions => ({
+          argv: ["sh", "-c", cmd],
+          profile: loadProfile("default"),
+          binds: [{ src: ws, dst: "/ws", readonly: false }],
+          pool,
+        });
+        expect((await run(o("echo one > /ws/out; ls /ws"))).out).toBe("out\n");
+        // A fresh workspace at the same path, before the next job (the plan for it is
+        // made already, holding the old directory).
+        fs.renameSync(ws, `${ws}.old`);
+        fs.mkdirSync(ws, { mode: 0o777 });
+        const second = await run(o("ls -A /ws; echo end"));
+        expect(second.r.status.exitCode).toBe(0);
+        expect(second.out).toBe("end\n");
+        fs.rmSync(ws, { recursive: true });
+        fs.mkdirSync(ws, { mode: 0o777 }); // removed and made again
+        expect((await run(o("ls -A /ws; echo end"))).out).toBe("end\n");
+      } finally {
+        pool.close();
+        fs.rmSync(base, { recursive: true, force: true });
+      }
+    },
+  );
 
   it("fails to start with nothing left behind when a step cannot run", () => {
     expect(() =>
