@@ -36,7 +36,7 @@
 
 #include "forge_raw.h"
 
-#define FORGE_ABI 4
+#define FORGE_ABI 5
 #define MAX_OPS 2048
 #define CLOSE_RANGE_CLOEXEC_FLAG 4
 #define STACK_SIZE (128 * 1024)
@@ -657,10 +657,37 @@ int forge_release_wait(uint64_t handle, int32_t pidfd) {
   }
 }
 
-/* ---- exit watcher: one thread reaps every spawned child through its pidfd ---- */
+/* ---- exit watcher: one thread reaps every spawned child through its pidfd ----
+ *
+ * Each JavaScript isolate (the main thread, each Worker) opens a channel, a pipe of
+ * its own, and registers its children with it: an exit is reported only to the
+ * isolate that spawned the child. */
 
 static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
-static int watch_ep = -1, watch_r = -1, watch_w = -1;
+static int watch_ep = -1;
+
+struct watch_reg {
+  int pidfd;
+  int32_t token;
+  int chan; /* the write end of the isolate's pipe */
+  struct watch_reg *next;
+};
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct watch_reg *watch_regs;
+
+static struct watch_reg *watch_take(int pidfd) {
+  pthread_mutex_lock(&watch_lock);
+  for (struct watch_reg **p = &watch_regs; *p; p = &(*p)->next) {
+    if ((*p)->pidfd == pidfd) {
+      struct watch_reg *r = *p;
+      *p = r->next;
+      pthread_mutex_unlock(&watch_lock);
+      return r;
+    }
+  }
+  pthread_mutex_unlock(&watch_lock);
+  return NULL;
+}
 
 static void *watch_main(void *unused) {
   (void)unused;
@@ -671,19 +698,23 @@ static void *watch_main(void *unused) {
     struct epoll_event evs[32];
     int n = epoll_wait(watch_ep, evs, 32, -1);
     for (int i = 0; i < n; i++) {
-      int fd = (int)(evs[i].data.u64 & 0xffffffffu);
-      int32_t token = (int32_t)(evs[i].data.u64 >> 32);
+      int fd = evs[i].data.fd;
       siginfo_t si;
       memset(&si, 0, sizeof si);
       if (waitid((idtype_t)3 /* P_PIDFD */, (id_t)fd, &si, WEXITED) < 0) {
         si.si_code = -errno;
       }
       epoll_ctl(watch_ep, EPOLL_CTL_DEL, fd, NULL);
+      struct watch_reg *reg = watch_take(fd);
       /* Off the list before the report (after it, JavaScript may close the pidfd and
        * the number may name another child's), unmapped after it, so as not to delay it. */
       struct region *r = region_detach(fd);
-      int32_t rec[3] = {token, si.si_code, si.si_status};
-      while (write(watch_w, rec, sizeof rec) < 0 && errno == EINTR) {
+      if (reg) {
+        int32_t rec[3] = {reg->token, si.si_code, si.si_status};
+        /* EPIPE when the isolate has gone (SIGPIPE is blocked here): nobody to tell. */
+        while (write(reg->chan, rec, sizeof rec) < 0 && errno == EINTR) {
+        }
+        free(reg);
       }
       region_unmap(r);
     }
@@ -692,35 +723,53 @@ static void *watch_main(void *unused) {
 }
 
 static void watch_init(void) {
-  int p[2];
-  watch_ep = epoll_create1(EPOLL_CLOEXEC);
-  if (watch_ep < 0 || pipe2(p, O_CLOEXEC) < 0) return;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 64 * 1024);
+  watch_ep = ep;
   pthread_t t;
   if (pthread_create(&t, &attr, watch_main, NULL) != 0) {
-    close(p[0]);
-    close(p[1]);
-    return;
+    close(ep);
+    watch_ep = -1;
   }
-  watch_r = p[0];
-  watch_w = p[1];
 }
 
-/* The read end of the pipe on which exits are reported as {token, si_code, si_status}. */
-int forge_watch_fd(void) {
+/* Opens an isolate's channel: out = {read end, write end} of a pipe on which exits
+ * are reported as {token, si_code, si_status}. */
+int forge_watch_open(int32_t *out) {
   pthread_once(&watch_once, watch_init);
-  return watch_r;
+  if (watch_ep < 0) return -EAGAIN;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  out[0] = p[0];
+  out[1] = p[1];
+  return 0;
 }
 
-/* Reports (and reaps) the exit of the process behind pidfd on the watch pipe. */
-int forge_watch_add(int32_t pidfd, int32_t token) {
-  if (forge_watch_fd() < 0) return -EAGAIN;
+/* Reports (and reaps) the exit of the process behind pidfd on the channel `chan`. */
+int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan) {
+  pthread_once(&watch_once, watch_init);
+  if (watch_ep < 0) return -EAGAIN;
+  struct watch_reg *reg = malloc(sizeof *reg);
+  if (!reg) return -ENOMEM;
+  reg->pidfd = pidfd;
+  reg->token = token;
+  reg->chan = chan;
+  pthread_mutex_lock(&watch_lock);
+  reg->next = watch_regs;
+  watch_regs = reg;
+  pthread_mutex_unlock(&watch_lock);
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
   ev.events = EPOLLIN | EPOLLONESHOT;
-  ev.data.u64 = ((uint64_t)(uint32_t)token << 32) | (uint32_t)pidfd;
-  return epoll_ctl(watch_ep, EPOLL_CTL_ADD, pidfd, &ev) < 0 ? -errno : 0;
+  ev.data.fd = pidfd;
+  if (epoll_ctl(watch_ep, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
+    int e = errno;
+    free(watch_take(pidfd));
+    return -e;
+  }
+  return 0;
 }

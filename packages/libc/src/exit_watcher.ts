@@ -15,28 +15,35 @@ const RECORD = 12;
 
 /**
  * Reaps spawned children without blocking the event loop: a thread in the trampoline
- * waits on every child's pidfd and reports exits on a pipe that Node reads like any
- * other stream. The pipe keeps the event loop alive only while a child is pending.
+ * waits on every child's pidfd and reports exits on this isolate's own pipe, which
+ * Node reads like any other stream (a Worker and the main thread never read each
+ * other's exits). The pipe keeps the event loop alive only while a child is pending.
+ * The write end stays open for the process's life: the watcher thread may still
+ * report on it after the isolate has gone (it then gets EPIPE).
  */
 class ExitWatcher {
   readonly #pending = new Map<number, (e: ChildExit) => void>();
   #socket: net.Socket | undefined;
+  /** The write end of this isolate's channel (the watcher thread writes to it). */
+  #chan = -1;
   #next = 1;
   #rest = Buffer.alloc(0);
 
   watch(pidfd: number): Promise<ChildExit> {
     const t = loadTrampoline();
     if (!this.#socket) {
-      const fd = t.watchFd();
-      if (fd < 0) throw new Error("@forge/libc: could not start the exit watcher thread");
-      this.#socket = new net.Socket({ fd, readable: true, writable: false });
+      const ends = new Int32Array(2);
+      const r = t.watchOpen(ends);
+      if (r < 0) throw new SyscallError("forge_watch_open", -r, []);
+      this.#chan = ends[1]!;
+      this.#socket = new net.Socket({ fd: ends[0]!, readable: true, writable: false });
       this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
       this.#socket.unref();
     }
     const token = this.#next;
     this.#next = this.#next >= 0x7fffffff ? 1 : this.#next + 1;
     const done = new Promise<ChildExit>((resolve) => this.#pending.set(token, resolve));
-    const r = t.watchAdd(pidfd, token);
+    const r = t.watchAdd(pidfd, token, this.#chan);
     if (r < 0) {
       this.#pending.delete(token);
       throw new SyscallError("epoll_ctl", -r, [pidfd]);

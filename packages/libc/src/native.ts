@@ -55,14 +55,15 @@ export interface Trampoline {
   ): number;
   /** Waits until a released spare has its own fd table (call before closing fds it uses). */
   releaseWait(handle: bigint, pidfd: number): number;
-  watchFd(): number;
-  watchAdd(pidfd: number, token: number): number;
+  /** Opens this isolate's exit channel: out = [read end, write end]. */
+  watchOpen(out: Int32Array): number;
+  watchAdd(pidfd: number, token: number, chan: number): number;
   abiVersion(): number;
   /** Children whose private region is still mapped (0 once all are reaped). */
   liveRegions(): number;
 }
 
-const ABI = 4;
+const ABI = 5;
 let loaded: Trampoline | undefined;
 
 let pkgDir: string | undefined;
@@ -121,8 +122,8 @@ export function loadTrampoline(): Trampoline {
       "int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, int32_t *out)",
     ),
     releaseWait: lib.func("int forge_release_wait(uint64_t handle, int32_t pidfd)"),
-    watchFd: lib.func("int forge_watch_fd(void)"),
-    watchAdd: lib.func("int forge_watch_add(int32_t pidfd, int32_t token)"),
+    watchOpen: lib.func("int forge_watch_open(int32_t *out)"),
+    watchAdd: lib.func("int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan)"),
     abiVersion: lib.func("int forge_abi_version(void)"),
     liveRegions: lib.func("int forge_live_regions(void)"),
   };

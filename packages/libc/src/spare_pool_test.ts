@@ -307,6 +307,38 @@ describe("SparePool", () => {
   );
 
   it.skipIf(!fs.existsSync(dist))(
+    "in a Worker: refills on the Worker's thread, and its spares die when it exits",
+    async () => {
+      // The main thread watches exits too: each isolate must get only its own.
+      await spawn({ argv: ["/bin/true"] }).wait();
+      const { Worker } = await import("node:worker_threads");
+      const code = `const { parentPort } = require("node:worker_threads");
+      import(${JSON.stringify(dist)}).then(async ({ SparePool, spawn, CLONE }) => {
+        const flags = CLONE.NEWUSER | CLONE.NEWPID;
+        const p = new SparePool(); p.fill(flags);
+        const used = [];
+        for (let i = 0; i < 3; i++) {
+          const [spare] = p.pids();
+          const c = spawn({ argv: ["/bin/true"], cloneFlags: flags, pool: p });
+          used.push(c.pid === spare);
+          await c.wait();
+          await new Promise((r) => setImmediate(r));
+        }
+        parentPort.postMessage({ used, parked: p.pids() }); // and exit without close()
+      });`;
+      const w = new Worker(code, { eval: true });
+      const msg = await new Promise<{ used: boolean[]; parked: number[] }>((resolve, reject) => {
+        w.once("message", resolve);
+        w.once("error", reject);
+      });
+      await new Promise((r) => w.once("exit", r));
+      expect(msg.used).toEqual([true, true, true]);
+      expect(msg.parked).toHaveLength(1);
+      await until(() => msg.parked.every((pid) => !alive(pid)));
+    },
+  );
+
+  it.skipIf(!fs.existsSync(dist))(
     "does not use a spare made before the thread restricted itself (no_new_privs)",
     () => {
       // In a process of its own: no_new_privs cannot be undone.
@@ -315,7 +347,8 @@ describe("SparePool", () => {
       const p = new SparePool(); p.fill(flags); const [spare] = p.pids();
       openLibc().prctl(PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0);
       const c = spawn({ argv: ["/bin/grep", "NoNewPrivs", "/proc/self/status"], cloneFlags: flags, pool: p, stdio: ["ignore", "pipe", "inherit"] });
-      let out = ""; c.stdout.on("data", (d) => (out += d)); await c.wait();
+      let out = ""; c.stdout.on("data", (d) => (out += d));
+      const ended = new Promise((r) => c.stdout.on("end", r)); await c.wait(); await ended;
       console.log(JSON.stringify({ fresh: c.pid !== spare, out: out.trim() })); p.close();`;
       const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
         encoding: "utf8",
