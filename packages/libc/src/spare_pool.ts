@@ -11,7 +11,7 @@
  * @module
  */
 import fs from "node:fs";
-import { isMainThread } from "node:worker_threads";
+import { createRequire } from "node:module";
 import { closeQuietly, watchExit } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { loadTrampoline } from "./native.ts";
@@ -88,6 +88,16 @@ function stateFromNative(buf: Uint8Array, len: number): string {
 }
 
 const STATE_CAP = 16384;
+
+let mainThread: boolean | undefined;
+
+/** Whether this is the main thread (node:worker_threads is loaded only when a pool refills: not on the CLI's path). */
+function isMainThread(): boolean {
+  mainThread ??= (
+    createRequire(import.meta.url)("node:worker_threads") as typeof import("node:worker_threads")
+  ).isMainThread;
+  return mainThread;
+}
 
 /** How a {@link SparePool} behaves. */
 export interface SparePoolOptions {
@@ -219,7 +229,7 @@ export class SparePool {
    */
   refill(cloneFlags: number): void {
     if (this.#closed) return;
-    if (!isMainThread) {
+    if (!isMainThread()) {
       // A Worker's spares are cloned by the Worker's thread, so that they (and the
       // sandboxes started from them) die with it, as a fresh child would.
       if (this.#refills.has(cloneFlags)) return;
