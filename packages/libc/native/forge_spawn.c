@@ -40,6 +40,11 @@
 #define MAX_OPS 2048
 #define CLOSE_RANGE_CLOEXEC_FLAG 4
 #define STACK_SIZE (128 * 1024)
+#define GUARD 4096
+/* A child's region: [stack][guard page][payload's stack][region node][program...]. The
+ * guard page stops the payload's stack from growing into the first stack, where the
+ * reaper's frames (the payload's context and results) live. */
+#define STACKS_LEN (2 * STACK_SIZE + GUARD)
 #define MAX_CAPACITY ((uint64_t)64 << 20) /* room for a spare's program */
 
 enum { OP_SYSCALL = 0, OP_WAIT_BYTE = 1, OP_REAPER = 2 };
@@ -364,11 +369,16 @@ int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t
   size_t ops_len = (size_t)nops * sizeof(struct forge_op);
   size_t page = 4096;
   size_t extra = sizeof(struct region) + ops_len + data_len + sizeof(struct child_ctx) + 64;
-  size_t size = 2 * STACK_SIZE + ((extra + page - 1) & ~(page - 1));
+  size_t size = STACKS_LEN + ((extra + page - 1) & ~(page - 1));
   uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) return -errno;
-  /* [stack][payload stack][region node][ops][data] */
-  struct region *node = (struct region *)(base + 2 * STACK_SIZE);
+  /* [stack][guard][payload stack][region node][ops][data] */
+  if (mprotect(base + STACK_SIZE, GUARD, PROT_NONE) < 0) {
+    int e = errno;
+    munmap(base, size);
+    return -e;
+  }
+  struct region *node = (struct region *)(base + STACKS_LEN);
   uint8_t *ops_copy = (uint8_t *)(node + 1);
   ops_copy = (uint8_t *)(((uintptr_t)ops_copy + 15) & ~(uintptr_t)15);
   uint8_t *data_copy = (uint8_t *)(((uintptr_t)(ops_copy + ops_len) + 15) & ~(uintptr_t)15);
@@ -394,7 +404,7 @@ int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t
   ctx.data = data_copy;
   ctx.err_w = errp[1];
   ctx.mode = mode == MODE_VFORK ? MODE_VFORK : MODE_ASYNC;
-  ctx.payload_stack_top = (char *)base + 2 * STACK_SIZE;
+  ctx.payload_stack_top = (char *)base + STACKS_LEN;
   struct child_ctx *shared_ctx = &ctx;
   if (ctx.mode == MODE_ASYNC) {
     /* The child outlives this frame: give it a copy of the context in its region. */
@@ -524,10 +534,15 @@ int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *ha
   size_t state_len = inherited_state(state, state_cap);
   size_t page = 4096;
   size_t extra = sizeof(struct region) + sizeof(struct spare) + 64 + capacity;
-  size_t size = 2 * STACK_SIZE + ((extra + page - 1) & ~(page - 1));
+  size_t size = STACKS_LEN + ((extra + page - 1) & ~(page - 1));
   uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) return -errno;
-  struct region *node = (struct region *)(base + 2 * STACK_SIZE);
+  if (mprotect(base + STACK_SIZE, GUARD, PROT_NONE) < 0) {
+    int e = errno;
+    munmap(base, size);
+    return -e;
+  }
+  struct region *node = (struct region *)(base + STACKS_LEN);
   struct spare *sp = (struct spare *)(((uintptr_t)(node + 1) + 15) & ~(uintptr_t)15);
   memset(sp, 0, sizeof *sp);
   sp->capacity = capacity;
@@ -621,7 +636,7 @@ int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t n
   sp->ctx.data = data_copy;
   sp->ctx.err_w = errp[1];
   sp->ctx.mode = MODE_ASYNC;
-  sp->ctx.payload_stack_top = (char *)base + 2 * STACK_SIZE;
+  sp->ctx.payload_stack_top = (char *)base + STACKS_LEN;
   __atomic_store_n(&sp->go, SPARE_RUN, __ATOMIC_RELEASE);
   syscall(SYS_futex, &sp->go, FUTEX_WAKE, 1, NULL, NULL, 0);
   out[0] = errp[0];
