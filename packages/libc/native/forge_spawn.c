@@ -301,39 +301,53 @@ static int spare_main(void *arg) {
 
 /* ---- regions: stacks and the program copy of children that outlive forge_spawn ---- */
 
-struct region {
+/* Records kept per child, in lists keyed by its pidfd (regions, watch registrations). */
+struct by_pidfd {
+  struct by_pidfd *next;
   int pidfd;
+};
+
+/* Takes the record for pidfd off a list, or returns NULL. */
+static struct by_pidfd *list_take(pthread_mutex_t *lock, struct by_pidfd **head, int pidfd) {
+  pthread_mutex_lock(lock);
+  for (struct by_pidfd **p = head; *p; p = &(*p)->next) {
+    if ((*p)->pidfd == pidfd) {
+      struct by_pidfd *r = *p;
+      *p = r->next;
+      pthread_mutex_unlock(lock);
+      return r;
+    }
+  }
+  pthread_mutex_unlock(lock);
+  return NULL;
+}
+
+static void list_push(pthread_mutex_t *lock, struct by_pidfd **head, struct by_pidfd *r) {
+  pthread_mutex_lock(lock);
+  r->next = *head;
+  *head = r;
+  pthread_mutex_unlock(lock);
+}
+
+struct region {
+  struct by_pidfd link; /* first: a region is a by_pidfd */
   void *base;
   size_t size;
-  struct region *next;
 };
 static pthread_mutex_t regions_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct region *regions;
+static struct by_pidfd *regions;
 
 static void region_keep(int pidfd, void *base, size_t size, struct region *node) {
-  node->pidfd = pidfd;
+  node->link.pidfd = pidfd;
   node->base = base;
   node->size = size;
-  pthread_mutex_lock(&regions_lock);
-  node->next = regions;
-  regions = node;
-  pthread_mutex_unlock(&regions_lock);
+  list_push(&regions_lock, &regions, &node->link);
 }
 
 /* Takes the region of a reaped child off the list (called by the watcher thread, which
  * unmaps it with region_unmap). */
 static struct region *region_detach(int pidfd) {
-  pthread_mutex_lock(&regions_lock);
-  for (struct region **p = &regions; *p; p = &(*p)->next) {
-    if ((*p)->pidfd == pidfd) {
-      struct region *r = *p;
-      *p = r->next;
-      pthread_mutex_unlock(&regions_lock);
-      return r;
-    }
-  }
-  pthread_mutex_unlock(&regions_lock);
-  return NULL;
+  return (struct region *)list_take(&regions_lock, &regions, pidfd);
 }
 
 static void region_unmap(struct region *r) {
@@ -344,7 +358,7 @@ static void region_unmap(struct region *r) {
 int forge_live_regions(void) {
   int n = 0;
   pthread_mutex_lock(&regions_lock);
-  for (struct region *r = regions; r; r = r->next) n++;
+  for (struct by_pidfd *r = regions; r; r = r->next) n++;
   pthread_mutex_unlock(&regions_lock);
   return n;
 }
@@ -586,8 +600,9 @@ static struct spare *spare_of(uint64_t handle, int32_t pidfd) {
   uint8_t *base = (uint8_t *)(uintptr_t)handle;
   struct spare *sp = NULL;
   pthread_mutex_lock(&regions_lock);
-  for (struct region *r = regions; r; r = r->next) {
-    if (r->base == base && r->pidfd == pidfd) {
+  for (struct by_pidfd *l = regions; l; l = l->next) {
+    struct region *r = (struct region *)l;
+    if (r->base == base && l->pidfd == pidfd) {
       sp = (struct spare *)(((uintptr_t)(r + 1) + 15) & ~(uintptr_t)15);
       break;
     }
@@ -682,26 +697,15 @@ static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
 static int watch_ep = -1;
 
 struct watch_reg {
-  int pidfd;
+  struct by_pidfd link; /* first: a registration is a by_pidfd */
   int32_t token;
   int chan; /* the write end of the isolate's pipe */
-  struct watch_reg *next;
 };
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct watch_reg *watch_regs;
+static struct by_pidfd *watch_regs;
 
 static struct watch_reg *watch_take(int pidfd) {
-  pthread_mutex_lock(&watch_lock);
-  for (struct watch_reg **p = &watch_regs; *p; p = &(*p)->next) {
-    if ((*p)->pidfd == pidfd) {
-      struct watch_reg *r = *p;
-      *p = r->next;
-      pthread_mutex_unlock(&watch_lock);
-      return r;
-    }
-  }
-  pthread_mutex_unlock(&watch_lock);
-  return NULL;
+  return (struct watch_reg *)list_take(&watch_lock, &watch_regs, pidfd);
 }
 
 static void *watch_main(void *unused) {
@@ -770,13 +774,10 @@ int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan) {
   if (watch_ep < 0) return -EAGAIN;
   struct watch_reg *reg = malloc(sizeof *reg);
   if (!reg) return -ENOMEM;
-  reg->pidfd = pidfd;
+  reg->link.pidfd = pidfd;
   reg->token = token;
   reg->chan = chan;
-  pthread_mutex_lock(&watch_lock);
-  reg->next = watch_regs;
-  watch_regs = reg;
-  pthread_mutex_unlock(&watch_lock);
+  list_push(&watch_lock, &watch_regs, &reg->link);
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
   ev.events = EPOLLIN | EPOLLONESHOT;
