@@ -41,10 +41,11 @@
 #define CLOSE_RANGE_CLOEXEC_FLAG 4
 #define STACK_SIZE (128 * 1024)
 #define GUARD 4096
-/* A child's region: [stack][guard page][payload's stack][region node][program...]. The
- * guard page stops the payload's stack from growing into the first stack, where the
- * reaper's frames (the payload's context and results) live. */
-#define STACKS_LEN (2 * STACK_SIZE + GUARD)
+/* A child's region: [guard][stack][guard][payload's stack][region node][program...].
+ * The guard pages make a stack overflow fault instead of running into the mapping
+ * below, or into the first stack, where the reaper's frames (the payload's context
+ * and results) live. */
+#define STACKS_LEN (2 * STACK_SIZE + 2 * GUARD)
 #define MAX_CAPACITY ((uint64_t)64 << 20) /* room for a spare's program */
 
 enum { OP_SYSCALL = 0, OP_WAIT_BYTE = 1, OP_REAPER = 2 };
@@ -387,7 +388,7 @@ int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t
   uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) return -errno;
   /* [stack][guard][payload stack][region node][ops][data] */
-  if (mprotect(base + STACK_SIZE, GUARD, PROT_NONE) < 0) {
+  if (mprotect(base, GUARD, PROT_NONE) < 0 || mprotect(base + GUARD + STACK_SIZE, GUARD, PROT_NONE) < 0) {
     int e = errno;
     munmap(base, size);
     return -e;
@@ -432,7 +433,7 @@ int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t
   ca.flags = flags | CLONE_VM | CLONE_PIDFD | (ctx.mode == MODE_VFORK ? CLONE_VFORK : 0);
   ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
   ca.exit_signal = SIGCHLD;
-  ca.stack = (uint64_t)(uintptr_t)base;
+  ca.stack = (uint64_t)(uintptr_t)(base + GUARD);
   ca.stack_size = STACK_SIZE;
   if (cgroup_fd >= 0) {
     ca.flags |= CLONE_INTO_CGROUP;
@@ -477,8 +478,9 @@ static size_t append_file(uint8_t *buf, size_t len, size_t cap, const char *path
 
 /* What a child cloned now by this thread inherits, as far as it can be read: this
  * thread's status (ids, groups, capabilities, no_new_privs, seccomp, umask), the
- * process's limits and cgroups, and the working directory's device and inode, as
- * "status\0limits\0cgroup\0dev:ino\0". JavaScript compares it with the caller's. */
+ * process's limits and cgroups, the working directory's device and inode, and the
+ * thread's namespaces and mount table, as "status\0limits\0cgroup\0dev:ino\0
+ * namespaces\0mountinfo\0". JavaScript compares it with the caller's. */
 static const char *const STATE_FIELDS[] = {"Umask:", "Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:",
                                              "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:",
                                              "Seccomp_filters:", NULL};
@@ -530,6 +532,24 @@ static size_t inherited_state(uint8_t *buf, size_t cap) {
     memcpy(buf + len, cwd, n + 1);
     len += n + 1;
   }
+  /* The thread's namespaces (a thread can setns on its own) and its mount table (a spare
+   * with a mount namespace copies it when cloned). */
+  static const char *const NS[] = {"net", "uts", "ipc", "mnt", "cgroup", "pid_for_children",
+                                   "time_for_children", "user", NULL};
+  for (const char *const *ns = NS; *ns; ns++) {
+    char path[64] = "/proc/thread-self/ns/";
+    strncat(path, *ns, sizeof path - strlen(path) - 1);
+    char link[64];
+    ssize_t k = readlink(path, link, sizeof link - 1);
+    if (k < 0) k = 0;
+    if (len + (size_t)k + 1 < cap) {
+      memcpy(buf + len, link, (size_t)k);
+      len += (size_t)k;
+      buf[len++] = '\n';
+    }
+  }
+  if (len < cap) buf[len++] = 0;
+  len = append_file(buf, len, cap, "/proc/thread-self/mountinfo");
   return len;
 }
 
@@ -551,7 +571,7 @@ int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *ha
   size_t size = STACKS_LEN + ((extra + page - 1) & ~(page - 1));
   uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) return -errno;
-  if (mprotect(base + STACK_SIZE, GUARD, PROT_NONE) < 0) {
+  if (mprotect(base, GUARD, PROT_NONE) < 0 || mprotect(base + GUARD + STACK_SIZE, GUARD, PROT_NONE) < 0) {
     int e = errno;
     munmap(base, size);
     return -e;
@@ -568,7 +588,7 @@ int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *ha
   ca.flags = flags | CLONE_VM | CLONE_FILES | CLONE_PIDFD;
   ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
   ca.exit_signal = SIGCHLD;
-  ca.stack = (uint64_t)(uintptr_t)base;
+  ca.stack = (uint64_t)(uintptr_t)(base + GUARD);
   ca.stack_size = STACK_SIZE;
   sigset_t all, old;
   sigfillset(&all);
@@ -679,8 +699,9 @@ int forge_release_wait(uint64_t handle, int32_t pidfd) {
     }
     struct timespec ts = {0, 2 * 1000 * 1000};
     syscall(SYS_futex, &sp->ack, FUTEX_WAIT, 0, &ts, NULL, 0);
+    /* Dead first, then no answer: a spare that answered and then died ran steps. */
     struct pollfd p = {pidfd, POLLIN, 0};
-    if (__atomic_load_n(&sp->ack, __ATOMIC_ACQUIRE) == 0 && poll(&p, 1, 0) == 1) {
+    if (poll(&p, 1, 0) == 1 && __atomic_load_n(&sp->ack, __ATOMIC_ACQUIRE) == 0) {
       close(sp->ctx.err_w);
       return -ESRCH;
     }
@@ -699,7 +720,7 @@ static int watch_ep = -1;
 struct watch_reg {
   struct by_pidfd link; /* first: a registration is a by_pidfd */
   int32_t token;
-  int chan; /* the write end of the isolate's pipe */
+  int chan; /* the write end of the isolate's pipe, or -1: report nothing, close the pidfd */
 };
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct by_pidfd *watch_regs;
@@ -728,13 +749,15 @@ static void *watch_main(void *unused) {
       /* Off the list before the report (after it, JavaScript may close the pidfd and
        * the number may name another child's), unmapped after it, so as not to delay it. */
       struct region *r = region_detach(fd);
-      if (reg) {
+      if (reg && reg->chan >= 0) {
         int32_t rec[3] = {reg->token, si.si_code, si.si_status};
         /* EPIPE when the isolate has gone (SIGPIPE is blocked here): nobody to tell. */
         while (write(reg->chan, rec, sizeof rec) < 0 && errno == EINTR) {
         }
-        free(reg);
+      } else if (reg) {
+        close(fd); /* a discarded child: its pidfd is ours now */
       }
+      free(reg);
       region_unmap(r);
     }
   }
@@ -766,6 +789,14 @@ int forge_watch_open(int32_t *out) {
   out[0] = p[0];
   out[1] = p[1];
   return 0;
+}
+
+int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan);
+
+/* Reaps the process behind pidfd when it ends and closes the pidfd, reporting nothing
+ * (for a child nobody waits for, even after the isolate that made it has gone). */
+int forge_watch_discard(int32_t pidfd) {
+  return forge_watch_add(pidfd, 0, -1);
 }
 
 /* Reports (and reaps) the exit of the process behind pidfd on the channel `chan`. */

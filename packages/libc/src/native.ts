@@ -58,6 +58,8 @@ export interface Trampoline {
   /** Opens this isolate's exit channel: out = [read end, write end]. */
   watchOpen(out: Int32Array): number;
   watchAdd(pidfd: number, token: number, chan: number): number;
+  /** Reaps the process behind pidfd when it ends and closes the pidfd; reports nothing. */
+  watchDiscard(pidfd: number): number;
   abiVersion(): number;
   /** Children whose private region is still mapped (0 once all are reaped). */
   liveRegions(): number;
@@ -124,6 +126,7 @@ export function loadTrampoline(): Trampoline {
     releaseWait: lib.func("int forge_release_wait(uint64_t handle, int32_t pidfd)"),
     watchOpen: lib.func("int forge_watch_open(int32_t *out)"),
     watchAdd: lib.func("int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan)"),
+    watchDiscard: lib.func("int forge_watch_discard(int32_t pidfd)"),
     abiVersion: lib.func("int forge_abi_version(void)"),
     liveRegions: lib.func("int forge_live_regions(void)"),
   };

@@ -12,7 +12,7 @@
  */
 import fs from "node:fs";
 import { createRequire } from "node:module";
-import { closeQuietly, watchExit } from "./exit_watcher.ts";
+import { closeQuietly } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { loadTrampoline } from "./native.ts";
 
@@ -29,6 +29,9 @@ export interface Spare {
   readonly inherited: string;
 }
 
+/** Room for what a spare inherited (a mount table of some hundred mounts fits). */
+const STATE_CAP_BYTES = 256 * 1024;
+
 const INHERITED_STATUS =
   /^(Umask|Uid|Gid|Groups|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters):.*$/gm;
 
@@ -40,17 +43,47 @@ const INHERITED_STATUS =
  * module reads them in the caller's (see {@link inheritedState}). Not visible, so not
  * compared: a Landlock domain and the root directory.
  */
-function normalizeState(status: string, limits: string, cgroup: string, cwd: string): string {
-  return [(status.match(INHERITED_STATUS) ?? []).join("\n"), cwd, limits, cgroup].join("\n");
+function normalizeState(
+  status: string,
+  limits: string,
+  cgroup: string,
+  cwd: string,
+  namespaces: string,
+  mountinfo: string,
+): string {
+  return [
+    (status.match(INHERITED_STATUS) ?? []).join("\n"),
+    cwd,
+    limits,
+    cgroup,
+    namespaces,
+    mountinfo,
+  ].join("\n");
 }
 
+/** A thread can enter namespaces on its own (setns): a spare must have the caller's. */
+const NAMESPACES = [
+  "net",
+  "uts",
+  "ipc",
+  "mnt",
+  "cgroup",
+  "pid_for_children",
+  "time_for_children",
+  "user",
+];
+
 /** The /proc files read at every take, kept open (close-on-exec, as Node opens every fd) while a pool is live: a read is ~2 us, an open ~10. */
-let procFds: { status: number; limits: number; cgroup: number } | undefined;
-const procBuf = Buffer.alloc(16384);
+let procFds: { status: number; limits: number; cgroup: number; mountinfo: number } | undefined;
+const procBuf = Buffer.alloc(STATE_CAP_BYTES);
 
 function readProc(fd: number): string {
-  const n = fs.readSync(fd, procBuf, 0, procBuf.length, 0);
-  return procBuf.toString("latin1", 0, n);
+  let n = 0;
+  for (;;) {
+    const k = fs.readSync(fd, procBuf, n, procBuf.length - n, n);
+    if (k <= 0 || n + k >= procBuf.length) return procBuf.toString("latin1", 0, n + k);
+    n += k;
+  }
 }
 
 /** The calling thread's {@link normalizeState} (~10 us). */
@@ -59,13 +92,24 @@ function inheritedState(): string {
     status: fs.openSync("/proc/thread-self/status", "r"),
     limits: fs.openSync("/proc/self/limits", "r"),
     cgroup: fs.openSync("/proc/self/cgroup", "r"),
+    mountinfo: fs.openSync("/proc/thread-self/mountinfo", "r"),
   };
   const cwd = fs.statSync(".", { bigint: true });
+  let ns = "";
+  for (const n of NAMESPACES) {
+    try {
+      ns += `${fs.readlinkSync(`/proc/thread-self/ns/${n}`)}\n`;
+    } catch {
+      ns += "\n";
+    }
+  }
   return normalizeState(
     readProc(procFds.status),
     readProc(procFds.limits),
     readProc(procFds.cgroup),
     `${cwd.dev}:${cwd.ino}`,
+    ns,
+    readProc(procFds.mountinfo),
   );
 }
 
@@ -77,17 +121,17 @@ function closeProcFds(): void {
 
 /** {@link normalizeState} of what the trampoline read when it cloned a spare. */
 function stateFromNative(buf: Uint8Array, len: number): string {
-  const [status = "", limits = "", cgroup = "", cwd = ""] = Buffer.from(
+  const [status = "", limits = "", cgroup = "", cwd = "", ns = "", mountinfo = ""] = Buffer.from(
     buf.buffer,
     buf.byteOffset,
     len,
   )
     .toString("latin1")
     .split("\0");
-  return normalizeState(status, limits, cgroup, cwd);
+  return normalizeState(status, limits, cgroup, cwd, ns, mountinfo);
 }
 
-const STATE_CAP = 16384;
+const STATE_CAP = STATE_CAP_BYTES;
 
 let mainThread: boolean | undefined;
 
@@ -359,19 +403,15 @@ function closeLivePools(): void {
   for (const p of [...livePools]) p.close();
 }
 
-/** Kills a spare that will not be used and reaps it (which frees its region). */
+/**
+ * Kills a spare that will not be used; the trampoline's watcher reaps it, frees its
+ * region and closes its pidfd, even if this isolate (a Worker) is gone by then.
+ */
 export function discardSpare(s: Spare): void {
   try {
     openLibc().pidfdSendSignal(s.pidfd, SIGKILL);
   } catch {
     // already dead: reaping it is all that is left
   }
-  try {
-    watchExit(s.pidfd).then(
-      () => closeQuietly(s.pidfd),
-      () => closeQuietly(s.pidfd),
-    );
-  } catch {
-    closeQuietly(s.pidfd);
-  }
+  if (loadTrampoline().watchDiscard(s.pidfd) < 0) closeQuietly(s.pidfd);
 }

@@ -194,6 +194,30 @@ describe("SparePool", () => {
     }
   });
 
+  it.skipIf(process.getuid?.() !== 0)(
+    "does not use a mount-namespace spare made before the host's mounts changed",
+    async () => {
+      const p = pool();
+      p.fill(FLAGS);
+      const [spare] = p.pids();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-mnt-"));
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "forge-spare-test", dir]);
+      try {
+        const child = spawn({
+          argv: ["/bin/sh", "-c", `grep -c ' ${dir} ' /proc/self/mountinfo`],
+          cloneFlags: FLAGS,
+          stdio: ["ignore", "pipe", "inherit"],
+          pool: p,
+        });
+        expect(child.pid).not.toBe(spare);
+        expect((await stdout(child)).out.trim()).toBe("1");
+      } finally {
+        execFileSync("umount", [dir]);
+        fs.rmdirSync(dir);
+      }
+    },
+  );
+
   it("gives up on a spare that does not answer (stopped) and clones afresh", async () => {
     const p = pool();
     p.fill(FLAGS);
@@ -334,7 +358,8 @@ describe("SparePool", () => {
       await new Promise((r) => w.once("exit", r));
       expect(msg.used).toEqual([true, true, true]);
       expect(msg.parked).toHaveLength(1);
-      await until(() => msg.parked.every((pid) => !alive(pid)));
+      // Killed and reaped (not left a zombie), its pidfd closed by the watcher.
+      await until(() => msg.parked.every((pid) => !fs.existsSync(`/proc/${pid}`)));
     },
   );
 
@@ -354,6 +379,26 @@ describe("SparePool", () => {
         encoding: "utf8",
       });
       expect(JSON.parse(out)).toEqual({ fresh: true, out: "NoNewPrivs:\t1" });
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0 || !fs.existsSync(dist))(
+    "does not use a spare made before the thread entered another namespace",
+    () => {
+      // In a process of its own: the main thread moves to a new network namespace.
+      const script = `import { SparePool, spawn, openLibc, CLONE } from ${JSON.stringify(dist)};
+      import fs from "node:fs";
+      const flags = CLONE.NEWUSER | CLONE.NEWPID;
+      const p = new SparePool(); p.fill(flags); const [spare] = p.pids();
+      openLibc().syscall("unshare", CLONE.NEWNET);
+      const c = spawn({ argv: ["/bin/readlink", "/proc/self/ns/net"], cloneFlags: flags, pool: p, stdio: ["ignore", "pipe", "inherit"] });
+      let out = ""; c.stdout.on("data", (d) => (out += d));
+      const ended = new Promise((r) => c.stdout.on("end", r)); await c.wait(); await ended;
+      console.log(JSON.stringify({ fresh: c.pid !== spare, same: out.trim() === fs.readlinkSync("/proc/thread-self/ns/net") })); p.close();`;
+      const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+        encoding: "utf8",
+      });
+      expect(JSON.parse(out)).toEqual({ fresh: true, same: true });
     },
   );
 

@@ -418,14 +418,18 @@ export function spawn(opts: SpawnOptions): ChildHandle {
         // The spare shares our fd table until it has copied it: only then may the fds
         // it uses be closed here.
         let w = t.releaseWait(spare.handle, spare.pidfd);
-        while (w === -ETIMEDOUT) {
-          // It does not answer (stopped?): end it, and wait for the kernel to say so.
+        if (w === -ETIMEDOUT) {
+          // It does not answer (stopped?): end it, wait a bounded time for the kernel
+          // to say so (our end of its error pipe closes then), and start over, even if
+          // it answered meanwhile (it has been sent SIGKILL).
           try {
             lib.pidfdSendSignal(spare.pidfd, 9);
           } catch {
             // already gone
           }
-          w = t.releaseWait(spare.handle, spare.pidfd);
+          for (let k = 0; k < 5 && w === -ETIMEDOUT; k++)
+            w = t.releaseWait(spare.handle, spare.pidfd);
+          w = -ESRCH;
         }
         if (w === -ESRCH) {
           // It died before it ran a step: reap it and start over.

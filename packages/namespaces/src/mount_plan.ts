@@ -254,7 +254,8 @@ function sameObject(path: string, follow: boolean, info: SourceInfo): boolean {
   const major = BigInt(info.devMajor);
   const minor = BigInt(info.devMinor);
   const dev = (minor & 0xffn) | (major << 8n) | ((minor & ~0xffn) << 12n);
-  return st.ino === info.ino && st.dev === dev;
+  // Node's bigint stat gives st_ino and st_dev signed: compare them as the kernel's u64.
+  return BigInt.asUintN(64, st.ino) === info.ino && BigInt.asUintN(64, st.dev) === dev;
 }
 
 /** Opens a host path O_PATH without following any symlink; throws MountPlanError. */
@@ -308,7 +309,8 @@ function inspectSource(
   if (mode === "follow") {
     // The symlink was resolved by path: check that the object we opened is what it names now.
     const again = fs.statSync(b.src, { bigint: true });
-    if (again.ino !== s.ino) {
+    // Node's bigint stat gives inode numbers signed: compare them as the kernel's u64.
+    if (BigInt.asUintN(64, again.ino) !== s.ino) {
       libc.close(fd);
       throw new MountPlanError(
         b.src,
