@@ -479,8 +479,8 @@ static size_t append_file(uint8_t *buf, size_t len, size_t cap, const char *path
 /* What a child cloned now by this thread inherits, as far as it can be read: this
  * thread's status (ids, groups, capabilities, no_new_privs, seccomp, umask), the
  * process's limits and cgroups, the working directory's device and inode, and the
- * thread's namespaces and mount table, as "status\0limits\0cgroup\0dev:ino\0
- * namespaces\0mountinfo\0". JavaScript compares it with the caller's. */
+ * thread's namespaces, as "status\0limits\0cgroup\0dev:ino\0namespaces\0".
+ * JavaScript compares it with the caller's (and watches the mount table itself). */
 static const char *const STATE_FIELDS[] = {"Umask:", "Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:",
                                              "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:",
                                              "Seccomp_filters:", NULL};
@@ -532,8 +532,7 @@ static size_t inherited_state(uint8_t *buf, size_t cap) {
     memcpy(buf + len, cwd, n + 1);
     len += n + 1;
   }
-  /* The thread's namespaces (a thread can setns on its own) and its mount table (a spare
-   * with a mount namespace copies it when cloned). */
+  /* The thread's namespaces (a thread can setns or unshare on its own). */
   static const char *const NS[] = {"net", "uts", "ipc", "mnt", "cgroup", "pid_for_children",
                                    "time_for_children", "user", NULL};
   for (const char *const *ns = NS; *ns; ns++) {
@@ -549,7 +548,6 @@ static size_t inherited_state(uint8_t *buf, size_t cap) {
     }
   }
   if (len < cap) buf[len++] = 0;
-  len = append_file(buf, len, cap, "/proc/thread-self/mountinfo");
   return len;
 }
 

@@ -12,6 +12,7 @@
  */
 import fs from "node:fs";
 import { createRequire } from "node:module";
+import { CLONE } from "./constants.ts";
 import { closeQuietly } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { loadTrampoline } from "./native.ts";
@@ -27,10 +28,12 @@ export interface Spare {
   readonly capacity: number;
   /** What the clone inherited, as far as it can be read (see {@link inheritedState}). */
   readonly inherited: string;
+  /** The mount table's generation after the clone (see mountsNow). */
+  readonly mounts: number;
 }
 
-/** Room for what a spare inherited (a mount table of some hundred mounts fits). */
-const STATE_CAP_BYTES = 256 * 1024;
+/** Room for what a spare inherited. */
+const STATE_CAP_BYTES = 16 * 1024;
 
 const INHERITED_STATUS =
   /^(Umask|Uid|Gid|Groups|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters):.*$/gm;
@@ -49,16 +52,10 @@ function normalizeState(
   cgroup: string,
   cwd: string,
   namespaces: string,
-  mountinfo: string,
 ): string {
-  return [
-    (status.match(INHERITED_STATUS) ?? []).join("\n"),
-    cwd,
-    limits,
-    cgroup,
-    namespaces,
-    mountinfo,
-  ].join("\n");
+  return [(status.match(INHERITED_STATUS) ?? []).join("\n"), cwd, limits, cgroup, namespaces].join(
+    "\n",
+  );
 }
 
 /** A thread can enter namespaces on its own (setns): a spare must have the caller's. */
@@ -74,7 +71,7 @@ const NAMESPACES = [
 ];
 
 /** The /proc files read at every take, kept open (close-on-exec, as Node opens every fd) while a pool is live: a read is ~2 us, an open ~10. */
-let procFds: { status: number; limits: number; cgroup: number; mountinfo: number } | undefined;
+let procFds: { status: number; limits: number; cgroup: number } | undefined;
 const procBuf = Buffer.alloc(STATE_CAP_BYTES);
 
 function readProc(fd: number): string {
@@ -92,7 +89,6 @@ function inheritedState(): string {
     status: fs.openSync("/proc/thread-self/status", "r"),
     limits: fs.openSync("/proc/self/limits", "r"),
     cgroup: fs.openSync("/proc/self/cgroup", "r"),
-    mountinfo: fs.openSync("/proc/thread-self/mountinfo", "r"),
   };
   const cwd = fs.statSync(".", { bigint: true });
   let ns = "";
@@ -109,7 +105,6 @@ function inheritedState(): string {
     readProc(procFds.cgroup),
     `${cwd.dev}:${cwd.ino}`,
     ns,
-    readProc(procFds.mountinfo),
   );
 }
 
@@ -117,18 +112,50 @@ function closeProcFds(): void {
   if (!procFds) return;
   for (const fd of Object.values(procFds)) closeQuietly(fd);
   procFds = undefined;
+  closeQuietly(mountsFd);
+  mountsFd = undefined;
+}
+
+// The mount table: a spare with its own mount namespace copies it when cloned, so one
+// made before a mount or umount on the host is stale. The kernel flags a change on an
+// open mountinfo file (POLLPRI); each flag seen starts a new generation, and a spare
+// is filed with the generation current after its clone.
+let mountsFd: number | undefined;
+let mountGeneration = 0;
+const POLLPRI = 2;
+const POLLERR = 8;
+
+/** Opens the mount table before any spare is cloned, so that no change goes unseen. */
+function watchMounts(): void {
+  mountsFd ??= fs.openSync("/proc/thread-self/mountinfo", "r");
+}
+
+/** The current generation, after noting a change flagged since the last call. */
+function mountsNow(): number {
+  if (mountsFd === undefined) return mountGeneration;
+  const pfd = new Uint8Array(8);
+  const v = new DataView(pfd.buffer);
+  v.setInt32(0, mountsFd, true);
+  v.setInt16(4, POLLPRI, true);
+  try {
+    openLibc().syscall("poll", pfd, 1, 0);
+    if (v.getInt16(6, true) & (POLLPRI | POLLERR)) mountGeneration++;
+  } catch {
+    mountGeneration++; // cannot tell: treat as changed
+  }
+  return mountGeneration;
 }
 
 /** {@link normalizeState} of what the trampoline read when it cloned a spare. */
 function stateFromNative(buf: Uint8Array, len: number): string {
-  const [status = "", limits = "", cgroup = "", cwd = "", ns = "", mountinfo = ""] = Buffer.from(
+  const [status = "", limits = "", cgroup = "", cwd = "", ns = ""] = Buffer.from(
     buf.buffer,
     buf.byteOffset,
     len,
   )
     .toString("latin1")
     .split("\0");
-  return normalizeState(status, limits, cgroup, cwd, ns, mountinfo);
+  return normalizeState(status, limits, cgroup, cwd, ns);
 }
 
 const STATE_CAP = STATE_CAP_BYTES;
@@ -225,6 +252,7 @@ export class SparePool {
     const list = this.#list(cloneFlags);
     const t = loadTrampoline();
     this.#watchExit();
+    watchMounts();
     while (list.length < this.size) {
       const out = new Int32Array(4);
       const handle = new BigUint64Array(1);
@@ -258,9 +286,11 @@ export class SparePool {
     } catch {
       now = ""; // cannot tell: use none
     }
+    const mounts = mountsNow();
     while (list.length) {
       const s = list.shift()!;
-      if (now && s.inherited === now && !exited(s)) return s;
+      const fresh = !(cloneFlags & CLONE.NEWNS) || s.mounts === mounts;
+      if (now && s.inherited === now && fresh && !exited(s)) return s;
       discardSpare(s);
     }
     return undefined;
@@ -295,6 +325,7 @@ export class SparePool {
     const list = this.#list(cloneFlags);
     const t = loadTrampoline();
     this.#watchExit();
+    watchMounts();
     while (list.length + (this.#pending.get(cloneFlags) ?? 0) < this.size) {
       this.#pending.set(cloneFlags, (this.#pending.get(cloneFlags) ?? 0) + 1);
       const out = new Int32Array(4);
@@ -346,6 +377,9 @@ export class SparePool {
       flags: cloneFlags,
       capacity: this.capacity,
       inherited,
+      // Not mountsNow(): a change flagged now may predate the clone or not; it is
+      // noted at the next take, which then throws this spare away.
+      mounts: mountGeneration,
     };
   }
 
