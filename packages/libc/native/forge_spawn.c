@@ -364,6 +364,59 @@ int forge_live_regions(void) {
   return n;
 }
 
+/* Maps a child's region (stacks with guard pages, then `extra` bytes); NULL and errno
+ * on failure. */
+static uint8_t *region_map(size_t extra, size_t *size) {
+  size_t page = 4096;
+  *size = STACKS_LEN + ((extra + page - 1) & ~(page - 1));
+  uint8_t *base = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (base == MAP_FAILED) return NULL;
+  if (mprotect(base, GUARD, PROT_NONE) < 0 || mprotect(base + GUARD + STACK_SIZE, GUARD, PROT_NONE) < 0) {
+    int e = errno;
+    munmap(base, *size);
+    errno = e;
+    return NULL;
+  }
+  return base;
+}
+
+/* Copies a program's ops and data and turns the data's blob-relative pointers into
+ * addresses (the caller has checked the relocations against data_len). */
+static void program_copy(uint8_t *ops_dst, uint8_t *data_dst, const uint8_t *ops, size_t ops_len,
+                         const uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs) {
+  memcpy(ops_dst, ops, ops_len);
+  memcpy(data_dst, data, data_len);
+  for (uint32_t i = 0; i < nrelocs; i++) {
+    uint64_t v;
+    memcpy(&v, data_dst + relocs[i], 8);
+    v += (uint64_t)(uintptr_t)data_dst;
+    memcpy(data_dst + relocs[i], &v, 8);
+  }
+}
+
+/* Clones fn(arg) on the region's first stack with all signals blocked around the
+ * clone; returns the pid (or -errno), with *pidfd set. */
+static long region_clone(uint8_t *base, uint64_t flags, int cgroup_fd, int (*fn)(void *), void *arg,
+                         int *pidfd) {
+  struct clone_args ca;
+  memset(&ca, 0, sizeof ca);
+  ca.flags = flags | CLONE_VM | CLONE_PIDFD;
+  ca.pidfd = (uint64_t)(uintptr_t)pidfd;
+  ca.exit_signal = SIGCHLD;
+  ca.stack = (uint64_t)(uintptr_t)(base + GUARD);
+  ca.stack_size = STACK_SIZE;
+  if (cgroup_fd >= 0) {
+    ca.flags |= CLONE_INTO_CGROUP;
+    ca.cgroup = (uint64_t)cgroup_fd;
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  long pid = clone3_run(&ca, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return pid;
+}
+
 /*
  * Clones a child that runs `ops` and returns 0 with out = {pid, pidfd, err_fd}, or
  * -errno when the clone itself failed. relocs lists offsets in `data` holding
@@ -382,29 +435,15 @@ int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t
     if (data_len < 8 || relocs[i] > data_len - 8) return -EFAULT;
   }
   size_t ops_len = (size_t)nops * sizeof(struct forge_op);
-  size_t page = 4096;
-  size_t extra = sizeof(struct region) + ops_len + data_len + sizeof(struct child_ctx) + 64;
-  size_t size = STACKS_LEN + ((extra + page - 1) & ~(page - 1));
-  uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (base == MAP_FAILED) return -errno;
-  /* [stack][guard][payload stack][region node][ops][data] */
-  if (mprotect(base, GUARD, PROT_NONE) < 0 || mprotect(base + GUARD + STACK_SIZE, GUARD, PROT_NONE) < 0) {
-    int e = errno;
-    munmap(base, size);
-    return -e;
-  }
+  size_t size;
+  uint8_t *base = region_map(sizeof(struct region) + ops_len + data_len + sizeof(struct child_ctx) + 64, &size);
+  if (!base) return -errno;
+  /* [guard][stack][guard][payload stack][region node][ops][data] */
   struct region *node = (struct region *)(base + STACKS_LEN);
   uint8_t *ops_copy = (uint8_t *)(node + 1);
   ops_copy = (uint8_t *)(((uintptr_t)ops_copy + 15) & ~(uintptr_t)15);
   uint8_t *data_copy = (uint8_t *)(((uintptr_t)(ops_copy + ops_len) + 15) & ~(uintptr_t)15);
-  memcpy(ops_copy, ops, ops_len);
-  memcpy(data_copy, data, data_len);
-  for (uint32_t i = 0; i < nrelocs; i++) {
-    uint64_t v;
-    memcpy(&v, data_copy + relocs[i], 8);
-    v += (uint64_t)(uintptr_t)data_copy;
-    memcpy(data_copy + relocs[i], &v, 8);
-  }
+  program_copy(ops_copy, data_copy, ops, ops_len, data, data_len, relocs, nrelocs);
 
   int errp[2];
   if (pipe2(errp, O_CLOEXEC) < 0) {
@@ -428,23 +467,8 @@ int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t
   }
 
   int pidfd = -1;
-  struct clone_args ca;
-  memset(&ca, 0, sizeof ca);
-  ca.flags = flags | CLONE_VM | CLONE_PIDFD | (ctx.mode == MODE_VFORK ? CLONE_VFORK : 0);
-  ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-  ca.exit_signal = SIGCHLD;
-  ca.stack = (uint64_t)(uintptr_t)(base + GUARD);
-  ca.stack_size = STACK_SIZE;
-  if (cgroup_fd >= 0) {
-    ca.flags |= CLONE_INTO_CGROUP;
-    ca.cgroup = (uint64_t)cgroup_fd;
-  }
-
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  long pid = clone3_run(&ca, child_main, shared_ctx);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  long pid = region_clone(base, flags | (ctx.mode == MODE_VFORK ? CLONE_VFORK : 0), cgroup_fd, child_main,
+                          shared_ctx, &pidfd);
   close(errp[1]);
   if (pid < 0) {
     close(errp[0]);
@@ -564,16 +588,9 @@ int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *ha
                    uint32_t state_cap) {
   if (capacity < 4096 || capacity > MAX_CAPACITY || state_cap < 64) return -EINVAL;
   size_t state_len = inherited_state(state, state_cap);
-  size_t page = 4096;
-  size_t extra = sizeof(struct region) + sizeof(struct spare) + 64 + capacity;
-  size_t size = STACKS_LEN + ((extra + page - 1) & ~(page - 1));
-  uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (base == MAP_FAILED) return -errno;
-  if (mprotect(base, GUARD, PROT_NONE) < 0 || mprotect(base + GUARD + STACK_SIZE, GUARD, PROT_NONE) < 0) {
-    int e = errno;
-    munmap(base, size);
-    return -e;
-  }
+  size_t size;
+  uint8_t *base = region_map(sizeof(struct region) + sizeof(struct spare) + 64 + capacity, &size);
+  if (!base) return -errno;
   struct region *node = (struct region *)(base + STACKS_LEN);
   struct spare *sp = (struct spare *)(((uintptr_t)(node + 1) + 15) & ~(uintptr_t)15);
   memset(sp, 0, sizeof *sp);
@@ -581,18 +598,7 @@ int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *ha
   sp->area = (uint8_t *)(((uintptr_t)(sp + 1) + 15) & ~(uintptr_t)15);
 
   int pidfd = -1;
-  struct clone_args ca;
-  memset(&ca, 0, sizeof ca);
-  ca.flags = flags | CLONE_VM | CLONE_FILES | CLONE_PIDFD;
-  ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-  ca.exit_signal = SIGCHLD;
-  ca.stack = (uint64_t)(uintptr_t)(base + GUARD);
-  ca.stack_size = STACK_SIZE;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  long pid = clone3_run(&ca, spare_main, sp);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  long pid = region_clone(base, flags | CLONE_FILES, -1, spare_main, sp, &pidfd);
   if (pid < 0) {
     munmap(base, size);
     return (int)pid;
@@ -653,14 +659,7 @@ int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t n
     if (data_len < 8 || relocs[i] > data_len - 8) return -EFAULT;
   }
   uint8_t *data_copy = sp->area + data_off;
-  memcpy(sp->area, ops, ops_len);
-  memcpy(data_copy, data, data_len);
-  for (uint32_t i = 0; i < nrelocs; i++) {
-    uint64_t v;
-    memcpy(&v, data_copy + relocs[i], 8);
-    v += (uint64_t)(uintptr_t)data_copy;
-    memcpy(data_copy + relocs[i], &v, 8);
-  }
+  program_copy(sp->area, data_copy, ops, ops_len, data, data_len, relocs, nrelocs);
   int errp[2];
   if (pipe2(errp, O_CLOEXEC) < 0) return -errno;
   memset(&sp->ctx, 0, sizeof sp->ctx);
