@@ -33,7 +33,7 @@ export interface Spare {
 }
 
 /** Room for what a spare inherited. */
-const STATE_CAP_BYTES = 16 * 1024;
+const STATE_CAP_BYTES = 8 * 1024;
 
 const INHERITED_STATUS =
   /^(Umask|Uid|Gid|Groups|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters):.*$/gm;
