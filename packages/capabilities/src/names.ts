@@ -125,9 +125,12 @@ export function capNames(mask: bigint): string[] {
   return out;
 }
 
+const lastCapOf = new Map<string, number>();
+
 /**
  * The running kernel's last capability (/proc/sys/kernel/cap_last_cap); falls back to
- * the last one Forge knows when the file cannot be read.
+ * the last one Forge knows when the file cannot be read. Read once per file and
+ * process: the kernel's value cannot change while it runs (every launch asks).
  *
  * @example
  * ```ts
@@ -136,6 +139,15 @@ export function capNames(mask: bigint): string[] {
  * ```
  */
 export function lastCap(file = "/proc/sys/kernel/cap_last_cap"): number {
+  let n = lastCapOf.get(file);
+  if (n === undefined) {
+    n = readLastCap(file);
+    lastCapOf.set(file, n);
+  }
+  return n;
+}
+
+function readLastCap(file: string): number {
   try {
     const n = Number.parseInt(fs.readFileSync(file, "utf8").trim(), 10);
     if (Number.isInteger(n) && n >= 0 && n < 64) return n;
