@@ -172,7 +172,11 @@ function isMainThread(): boolean {
 
 /** How a {@link SparePool} behaves. */
 export interface SparePoolOptions {
-  /** Spares kept ready for each set of clone flags (default 1). */
+  /**
+   * Spares kept ready for each set of clone flags (default 1). 0 keeps none: the pool
+   * still carries what its users prepare ahead (@forge/sandbox's plans made ahead),
+   * which on a machine with few cores gives most of the gain for less CPU.
+   */
   readonly size?: number;
   /** Bytes reserved in each spare for its program (default 1 MiB; a larger program clones afresh). */
   readonly capacity?: number;
