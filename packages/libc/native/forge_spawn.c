@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -540,17 +541,8 @@ static size_t inherited_state(uint8_t *buf, size_t cap) {
   len = append_file(buf, len, cap, "/proc/self/cgroup");
   struct stat st;
   char cwd[64] = "";
-  if (stat(".", &st) == 0) {
-    char *e = utoa(cwd + sizeof cwd, (long)st.st_ino);
-    char dev[24];
-    char *d = utoa(dev + sizeof dev, (long)st.st_dev);
-    size_t dl = strlen(d), el = strlen(e);
-    char tmp[64];
-    memcpy(tmp, d, dl);
-    tmp[dl] = ':';
-    memcpy(tmp + dl + 1, e, el + 1);
-    memcpy(cwd, tmp, dl + el + 2);
-  }
+  /* Signed, as Node's bigint stat gives them (the JavaScript side formats them so). */
+  if (stat(".", &st) == 0) snprintf(cwd, sizeof cwd, "%lld:%lld", (long long)st.st_dev, (long long)st.st_ino);
   size_t n = strlen(cwd);
   if (len + n + 1 <= cap) {
     memcpy(buf + len, cwd, n + 1);

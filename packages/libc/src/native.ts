@@ -4,55 +4,40 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import koffi from "koffi";
 
+/** A compiled program as the trampoline takes it: ops, count, data, length, relocations, count. */
+export type ProgramArgs = [
+  ops: Uint8Array,
+  nops: number,
+  data: Uint8Array,
+  dataLen: number,
+  relocs: BigUint64Array,
+  nrelocs: number,
+];
+
+/** forge_prestart's arguments: flags, capacity, out, handle, state buffer, its size. */
+export type PrestartArgs = [
+  flags: bigint,
+  capacity: bigint,
+  out: Int32Array,
+  handle: BigUint64Array,
+  state: Uint8Array,
+  stateCap: number,
+];
+
 /** The trampoline's C entry points, loaded once. */
 export interface Trampoline {
   spawn(
-    ops: Uint8Array,
-    nops: number,
-    data: Uint8Array,
-    dataLen: number,
-    relocs: BigUint64Array,
-    nrelocs: number,
-    flags: bigint,
-    mode: number,
-    cgroupFd: number,
-    out: Int32Array,
+    ...args: [...ProgramArgs, flags: bigint, mode: number, cgroupFd: number, out: Int32Array]
   ): number;
   /**
    * Clones a parked spare (see spare_pool.ts): out = [pid, pidfd, state length, changed],
    * handle[0] = its region, `state` = what it inherited.
    */
-  prestart(
-    flags: bigint,
-    capacity: bigint,
-    out: Int32Array,
-    handle: BigUint64Array,
-    state: Uint8Array,
-    stateCap: number,
-  ): number;
+  prestart(...args: PrestartArgs): number;
   /** prestart on a libuv thread; `done` gets its result on this thread. */
-  prestartAsync(
-    flags: bigint,
-    capacity: bigint,
-    out: Int32Array,
-    handle: BigUint64Array,
-    state: Uint8Array,
-    stateCap: number,
-    done: (err: unknown, r: number) => void,
-  ): void;
-
+  prestartAsync(...args: [...PrestartArgs, done: (err: unknown, r: number) => void]): void;
   /** Gives a spare its program and lets it go, without waiting: out[0] = the error pipe's read end. */
-  release(
-    handle: bigint,
-    pidfd: number,
-    ops: Uint8Array,
-    nops: number,
-    data: Uint8Array,
-    dataLen: number,
-    relocs: BigUint64Array,
-    nrelocs: number,
-    out: Int32Array,
-  ): number;
+  release(...args: [handle: bigint, pidfd: number, ...ProgramArgs, out: Int32Array]): number;
   /** Waits until a released spare has its own fd table (call before closing fds it uses). */
   releaseWait(handle: bigint, pidfd: number): number;
   /** Opens this isolate's exit channel: out = [read end, write end]. */
@@ -118,8 +103,7 @@ export function loadTrampoline(): Trampoline {
       "int forge_spawn(const uint8_t *ops, uint32_t nops, uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, uint64_t flags, int32_t mode, int32_t cgroup_fd, int32_t *out)",
     ),
     prestart,
-    prestartAsync: (flags, capacity, out, handle, state, stateCap, done) =>
-      prestart.async(flags, capacity, out, handle, state, stateCap, done),
+    prestartAsync: (...args) => prestart.async(...args),
     release: lib.func(
       "int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, int32_t *out)",
     ),

@@ -15,7 +15,7 @@ import { createRequire } from "node:module";
 import { CLONE } from "./constants.ts";
 import { closeQuietly } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
-import { loadTrampoline } from "./native.ts";
+import { loadTrampoline, type PrestartArgs } from "./native.ts";
 
 /** A parked child (internal to {@link SparePool} and spawn). */
 export interface Spare {
@@ -158,8 +158,6 @@ function stateFromNative(buf: Uint8Array, len: number): string {
   return normalizeState(status, limits, cgroup, cwd, ns);
 }
 
-const STATE_CAP = STATE_CAP_BYTES;
-
 let mainThread: boolean | undefined;
 
 /** Whether this is the main thread (node:worker_threads is loaded only when a pool refills: not on the CLI's path). */
@@ -258,23 +256,14 @@ export class SparePool {
     this.#watchExit();
     watchMounts();
     while (list.length < this.size) {
-      const out = new Int32Array(4);
-      const handle = new BigUint64Array(1);
-      const state = new Uint8Array(STATE_CAP);
-      const r = t.prestart(
-        BigInt(cloneFlags),
-        BigInt(this.capacity),
-        out,
-        handle,
-        state,
-        STATE_CAP,
-      );
+      const call = this.#prestartCall(cloneFlags);
+      const r = t.prestart(...call.args);
       if (r < 0) {
         const err = new Error(`SparePool: cannot clone a spare: errno ${-r}`);
         (err as NodeJS.ErrnoException).errno = -r;
         throw err;
       }
-      this.#keep(cloneFlags, out, handle, state);
+      call.keep();
     }
   }
 
@@ -332,23 +321,13 @@ export class SparePool {
     watchMounts();
     while (list.length + (this.#pending.get(cloneFlags) ?? 0) < this.size) {
       this.#pending.set(cloneFlags, (this.#pending.get(cloneFlags) ?? 0) + 1);
-      const out = new Int32Array(4);
-      const handle = new BigUint64Array(1);
-      const state = new Uint8Array(STATE_CAP);
+      const call = this.#prestartCall(cloneFlags);
       const done = (err: unknown, r: number) => {
         this.#pending.set(cloneFlags, (this.#pending.get(cloneFlags) ?? 1) - 1);
-        if (!err && r >= 0) this.#keep(cloneFlags, out, handle, state);
+        if (!err && r >= 0) call.keep();
       };
       try {
-        t.prestartAsync(
-          BigInt(cloneFlags),
-          BigInt(this.capacity),
-          out,
-          handle,
-          state,
-          STATE_CAP,
-          done,
-        );
+        t.prestartAsync(...call.args, done);
       } catch (e) {
         done(e, -1);
         return;
@@ -356,11 +335,22 @@ export class SparePool {
     }
   }
 
-  /** Files a spare just cloned, or discards it (pool closed, or the process changed meanwhile). */
-  #keep(cloneFlags: number, out: Int32Array, handle: BigUint64Array, state: Uint8Array): void {
-    const spare = this.#spare(cloneFlags, out, handle, stateFromNative(state, out[2]!));
-    if (this.#closed || out[3] !== 0) discardSpare(spare);
-    else this.#list(cloneFlags).push(spare);
+  /**
+   * forge_prestart's arguments, and what to do once it has cloned: file the spare, or
+   * discard it (pool closed, or the process changed while it was cloned).
+   */
+  #prestartCall(cloneFlags: number): { args: PrestartArgs; keep: () => void } {
+    const out = new Int32Array(4);
+    const handle = new BigUint64Array(1);
+    const state = new Uint8Array(STATE_CAP_BYTES);
+    return {
+      args: [BigInt(cloneFlags), BigInt(this.capacity), out, handle, state, STATE_CAP_BYTES],
+      keep: () => {
+        const spare = this.#spare(cloneFlags, out, handle, stateFromNative(state, out[2]!));
+        if (this.#closed || out[3] !== 0) discardSpare(spare);
+        else this.#list(cloneFlags).push(spare);
+      },
+    };
   }
 
   #list(cloneFlags: number): Spare[] {

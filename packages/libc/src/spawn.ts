@@ -12,7 +12,7 @@ import { CLONE, O, signalName, signalNumber } from "./constants.ts";
 import { errnoMessage, errnoName } from "./errno.ts";
 import { type ChildExit, closeQuietly, watchExit } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
-import { forgeInitPath, loadTrampoline } from "./native.ts";
+import { forgeInitPath, loadTrampoline, type ProgramArgs } from "./native.ts";
 import {
   compileProgram,
   linkPrograms,
@@ -248,6 +248,20 @@ export function spawn(opts: SpawnOptions): ChildHandle {
   let statusR: number | undefined;
   let syncW: number | undefined;
   let taken: (Middle & { program: Program }) | undefined; // from opts.prepared
+  /** The parent's part of the set-up (id maps...), then the byte the child waits for. */
+  const parentSetUp = (pid: number, pidfd: number, abort: () => void) => {
+    if (!opts.beforeStart) return;
+    try {
+      opts.beforeStart({ pid, pidfd });
+      lib.write(syncW!, Uint8Array.of(1));
+    } catch (e) {
+      abort();
+      throw e;
+    } finally {
+      closeQuietly(syncW);
+      syncW = undefined;
+    }
+  };
   try {
     const pre: Step[] = [];
     let fork = opts.mode === "fork" || opts.cgroupFd !== undefined;
@@ -331,29 +345,9 @@ export function spawn(opts: SpawnOptions): ChildHandle {
     if (spare) {
       // The spare's pid is known: the parent's side of the set-up (id maps) is done
       // before it is released, so that it runs its program without stopping.
-      if (opts.beforeStart) {
-        try {
-          opts.beforeStart({ pid: spare.pid, pidfd: spare.pidfd });
-          lib.write(syncW!, Uint8Array.of(1));
-        } catch (e) {
-          discardSpare(spare);
-          throw e;
-        } finally {
-          closeQuietly(syncW);
-          syncW = undefined;
-        }
-      }
-      const r = t.release(
-        spare.handle,
-        spare.pidfd,
-        prog.ops,
-        prog.opCount,
-        prog.data,
-        prog.data.length,
-        prog.relocs,
-        prog.relocs.length,
-        out,
-      );
+      const s = spare;
+      parentSetUp(s.pid, s.pidfd, () => discardSpare(s));
+      const r = t.release(spare.handle, spare.pidfd, ...programArgs(prog), out);
       if (r < 0) {
         // It died while parked; the set-up done for it is lost: start over.
         discardSpare(spare);
@@ -365,12 +359,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
     }
     if (!spare) {
       const r = t.spawn(
-        prog.ops,
-        prog.opCount,
-        prog.data,
-        prog.data.length,
-        prog.relocs,
-        prog.relocs.length,
+        ...programArgs(prog),
         BigInt(cloneFlags),
         fork ? MODE_ASYNC : MODE_VFORK,
         opts.cgroupFd ?? -1,
@@ -398,22 +387,14 @@ export function spawn(opts: SpawnOptions): ChildHandle {
     let abandoned = false; // a dead spare, reaped by discardSpare
     let failure: [number, number] | undefined;
     try {
-      if (opts.beforeStart && !spare) {
-        try {
-          opts.beforeStart({ pid, pidfd });
-          lib.write(syncW!, Uint8Array.of(1));
-        } catch (e) {
+      if (!spare)
+        parentSetUp(pid, pidfd, () => {
           try {
             lib.pidfdSendSignal(pidfd, 9);
           } catch {
             // already gone
           }
-          throw e;
-        } finally {
-          closeQuietly(syncW);
-          syncW = undefined;
-        }
-      }
+        });
       if (spare) {
         // The spare shares our fd table until it has copied it: only then may the fds
         // it uses be closed here.
@@ -592,6 +573,11 @@ export function prepareProgram(
     closeQuietly(m.statusR);
     throw e;
   }
+}
+
+/** A compiled program as the trampoline's entry points take it. */
+function programArgs(p: Program): ProgramArgs {
+  return [p.ops, p.opCount, p.data, p.data.length, p.relocs, p.relocs.length];
 }
 
 /** A spare died before it could be used, after work was done for it. */
