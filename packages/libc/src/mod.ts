@@ -22,6 +22,7 @@ export * from "./fake_libc.ts";
 export * from "./koffi_libc.ts";
 export * from "./libc.ts";
 export { loadTrampoline, type Trampoline, trampolinePath } from "./native.ts";
+export { packageFile } from "./package_file.ts";
 export * from "./program.ts";
 export { SparePool, type SparePoolOptions } from "./spare_pool.ts";
 export * from "./spawn.ts";

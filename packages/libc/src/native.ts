@@ -1,8 +1,7 @@
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import koffi from "koffi";
+import { packageFile } from "./package_file.ts";
 
 /** A compiled program as the trampoline takes it: ops, count, data, length, relocations, count. */
 export type ProgramArgs = [
@@ -53,23 +52,17 @@ export interface Trampoline {
 const ABI = 5;
 let loaded: Trampoline | undefined;
 
-let pkgDir: string | undefined;
-
-/** This package's folder, found by name so that it also works from a bundle (once per process). */
-function packageDir(): string {
-  if (pkgDir) return pkgDir;
-  try {
-    pkgDir = path.dirname(createRequire(import.meta.url).resolve("@forge/libc/package.json"));
-  } catch {
-    pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  }
-  return pkgDir;
-}
+let soPath: string | undefined;
 
 /** Where the trampoline library is looked for: FORGE_TRAMPOLINE, else the package's prebuilds. */
 export function trampolinePath(): string {
   if (process.env.FORGE_TRAMPOLINE) return process.env.FORGE_TRAMPOLINE;
-  return path.join(packageDir(), "prebuilds", `linux-${process.arch}`, "libforge_spawn.so");
+  soPath ??= packageFile(
+    import.meta.url,
+    "@forge/libc",
+    `prebuilds/linux-${process.arch}/libforge_spawn.so`,
+  );
+  return soPath;
 }
 
 /** Where forge-init, the sandbox's PID 1, is: FORGE_INIT, else beside the trampoline. */

@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageFile } from "@forge/libc";
 import type { Ajv as AjvType, ErrorObject } from "ajv";
 import type { NamespaceOptions } from "./launch.ts";
 
@@ -93,20 +93,12 @@ export class ProfileError extends Error {
   }
 }
 
-const require = createRequire(import.meta.url);
-
-/** This package's folder, found by name so that it also works from a bundle. */
-function packageDir(): string {
-  try {
-    return path.dirname(require.resolve("@forge/sandbox/package.json"));
-  } catch {
-    return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  }
-}
-
-const PKG = packageDir();
 /** The folder of the built-in profiles. */
-export const BUILTIN_PROFILE_DIR = path.join(PKG, "profiles");
+export const BUILTIN_PROFILE_DIR: string = path.dirname(
+  packageFile(import.meta.url, "@forge/sandbox", "profiles/default.json"),
+);
+/** This package's folder. */
+const PKG = path.dirname(BUILTIN_PROFILE_DIR);
 /** The JSON Schema of sandbox profiles, for editors and other tools. */
 export const PROFILE_SCHEMA_PATH = path.join(PKG, "schemas", "sandbox_profile.schema.json");
 

@@ -8,10 +8,8 @@
  * @module
  */
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
-import path from "node:path";
-import { hostArch, PR, type Step } from "@forge/libc";
+import { hostArch, PR, packageFile, type Step } from "@forge/libc";
 import { filterFlags, SECCOMP_SET_MODE_FILTER, sockFprogHeader } from "./install.ts";
 
 /** A built-in profile's filter, ready to install. */
@@ -37,13 +35,7 @@ let store: Store | null | undefined;
 
 /** Where the build writes the precompiled filters. */
 export function precompiledPath(): string {
-  let dir: string;
-  try {
-    dir = path.dirname(createRequire(import.meta.url).resolve("@forge/seccomp/package.json"));
-  } catch {
-    dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-  }
-  return path.join(dir, "dist", "precompiled.json");
+  return packageFile(import.meta.url, "@forge/seccomp", "dist/precompiled.json");
 }
 
 /**
