@@ -1,5 +1,6 @@
 import fs from "node:fs";
-import net from "node:net";
+import { createRequire } from "node:module";
+import type net from "node:net";
 import { loadTrampoline } from "./native.ts";
 import { SyscallError } from "./syscall_error.ts";
 
@@ -36,7 +37,7 @@ class ExitWatcher {
       const r = t.watchOpen(ends);
       if (r < 0) throw new SyscallError("forge_watch_open", -r, []);
       this.#chan = ends[1]!;
-      this.#socket = new net.Socket({ fd: ends[0]!, readable: true, writable: false });
+      this.#socket = socketOnFd(ends[0]!, { readable: true, writable: false });
       this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
       this.#socket.unref();
     }
@@ -83,6 +84,18 @@ let watcher: ExitWatcher | undefined;
 export function watchExit(pidfd: number): Promise<ChildExit> {
   watcher ??= new ExitWatcher();
   return watcher.watch(pidfd);
+}
+
+let netModule: typeof net | undefined;
+
+/**
+ * A net.Socket over an fd (a pipe end). node:net (and Node's streams behind it) is
+ * loaded on first use, not at import: a cold `forge run` then loads it after the
+ * child is cloned, while the child sets itself up on another core.
+ */
+export function socketOnFd(fd: number, opts: { readable: boolean; writable: boolean }): net.Socket {
+  netModule ??= createRequire(import.meta.url)("node:net") as typeof net;
+  return new netModule.Socket({ fd, ...opts });
 }
 
 /** Closes an fd, ignoring EBADF. */

@@ -5,12 +5,12 @@
  * @module
  */
 import fs from "node:fs";
-import net from "node:net";
+import type net from "node:net";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { CLONE, O, signalName, signalNumber } from "./constants.ts";
 import { errnoMessage, errnoName } from "./errno.ts";
-import { type ChildExit, closeQuietly, watchExit } from "./exit_watcher.ts";
+import { type ChildExit, closeQuietly, socketOnFd, watchExit } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { forgeInitPath, loadTrampoline, type ProgramArgs } from "./native.ts";
 import {
@@ -298,7 +298,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
         const [r, w] = lib.pipe2(O.CLOEXEC);
         const [mine, theirs] = i === 0 ? [w, r] : [r, w];
         parentClose.push(theirs);
-        streams[i] = new net.Socket({ fd: mine, readable: i !== 0, writable: i === 0 });
+        streams[i] = socketOnFd(mine, { readable: i !== 0, writable: i === 0 });
         moves.push({ from: theirs, to: i, what });
       } else {
         moves.push({ from: spec, to: i, what });
