@@ -8,7 +8,7 @@
 // the launcher's environment. Options the Forge CLI does not know yet are dropped and the
 // run is marked partial.
 // Run: npx tsc -b && node bench/escape/run.mjs [--rootless] [--verbose] [probe...]
-//   FORGE_PROBE_CLI=FILE  run this script instead of packages/cli/bin/forge.mjs
+//   FORGE_PROBE_CLI=FILE  run this script instead of packages/cli/bin/forge.cjs
 //   --rootless  also run both suites as uid 65534 (setpriv)
 //   --verbose   print every reason, not only those of non-SAFE verdicts
 import { spawnSync } from "node:child_process";

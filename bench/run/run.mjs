@@ -20,7 +20,7 @@ import { Sandbox, SparePool } from "../../packages/sandbox/dist/sandbox.js";
 import { have, measure, median, report } from "../_stats.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const forge = path.resolve(here, "../../packages/cli/bin/forge.mjs");
+const forge = path.resolve(here, "../../packages/cli/bin/forge.cjs");
 const coldRuns = Number(process.argv[2] ?? 30);
 const warmRuns = Number(process.argv[3] ?? 200);
 if (!have("bwrap")) {

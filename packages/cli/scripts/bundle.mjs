@@ -1,28 +1,182 @@
-// Bundles the built CLI (dist/main.js and the packages it imports) into dist/bundle/,
-// one chunk per command, so that `forge run` starts without resolving and loading
-// dozens of modules. Run by the package's build.
+// Bundles the built CLI (dist/main.js and the workspace packages it imports) into one
+// CommonJS file, dist/bundle/forge.cjs, and makes the V8 code cache that bin/forge.cjs
+// loads it with (dist/bundle/forge.cjs.cache). Run by the package's build.
+//
+// Why not ESM, as the rest of the tree: a cold `forge run` is mostly Node loading code.
+// One CommonJS script skips the ESM loader (module records, linking, a resolve per
+// import), and a code cache made after a real run skips compiling the functions that
+// run uses; see the README's "Start-up" section for the figures.
+//
+// What the bundle changes, each checked here so that an esbuild upgrade cannot quietly
+// undo it:
+// - import("node:...") becomes a require wrapped in a promise: a script compiled
+//   with vm.Script cannot import(); any other import() left in the output fails the build.
+// - import.meta.url in each bundled file becomes that file's own URL (resolved beside
+//   the bundle at run time), so that code finding its package's data files from its own
+//   location keeps working, without Node's resolver.
+// - "koffi" loads koffi's native module directly (one dlopen) when it is where the
+//   build found it and has the same version, else through the koffi package as before.
+// - esbuild's interop helper for `import x from "cjs"`, which copies every property of
+//   the module (all of node:fs, all of koffi) into a new object at start-up, is
+//   replaced by one that inherits from the module instead: same reads, no copies.
+import crypto from "node:crypto";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, transform } from "esbuild";
 
 const pkg = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-// Chunk names carry content hashes: start from an empty folder so old chunks do not pile up.
-fs.rmSync(path.join(pkg, "dist", "bundle"), { recursive: true, force: true });
-await build({
-  entryPoints: { forge: path.join(pkg, "dist", "main.js") },
-  outdir: path.join(pkg, "dist", "bundle"),
-  bundle: true,
-  splitting: true,
-  format: "esm",
-  platform: "node",
-  target: "node20",
-  // Third-party packages stay external: koffi is native, pino and ajv load parts of
-  // themselves by path at run time. Only the workspace's own code is bundled.
-  external: ["koffi", "pino", "pino/*", "ajv", "ajv/*"],
-  banner: {
-    js: 'import { createRequire as __forgeCreateRequire } from "node:module"; const require = __forgeCreateRequire(import.meta.url);',
+const outDir = path.join(pkg, "dist", "bundle");
+const packagesDir = path.dirname(pkg);
+
+fs.rmSync(outDir, { recursive: true, force: true });
+fs.mkdirSync(outDir, { recursive: true });
+
+const rel = (to) => path.relative(outDir, to).split(path.sep).join("/");
+
+/** Where koffi's native module is, as the build sees it (undefined: let koffi find it). */
+function koffiNative() {
+  const libcRequire = createRequire(path.join(packagesDir, "libc", "package.json"));
+  // koffi exports no package.json: its entry (index.cjs) is at its root.
+  const koffiDir = path.dirname(libcRequire.resolve("koffi"));
+  const version = JSON.parse(fs.readFileSync(path.join(koffiDir, "package.json"), "utf8")).version;
+  try {
+    const koffiRequire = createRequire(path.join(koffiDir, "package.json"));
+    const dir = path.dirname(
+      koffiRequire.resolve(`@koromix/koffi-${process.platform}-${process.arch}/package.json`),
+    );
+    const file = path.join(dir, `${process.platform}_${process.arch}`, "koffi.node");
+    if (fs.existsSync(file)) return { file, version };
+  } catch {
+    // no prebuilt package for this platform: koffi built itself; it knows where
+  }
+  return undefined;
+}
+
+const native = koffiNative();
+const libcPackageJson = rel(path.join(packagesDir, "libc", "package.json"));
+const koffiShim = `"use strict";
+const path = require("node:path");
+let native;
+${
+  native
+    ? `try {
+  native = require(path.join(__dirname, ${JSON.stringify(rel(native.file))}));
+  if (typeof native.load !== "function" || native.version !== ${JSON.stringify(native.version)}) native = undefined;
+} catch {
+  native = undefined;
+}`
+    : ""
+}
+module.exports = native ?? require("node:module").createRequire(path.join(__dirname, ${JSON.stringify(libcPackageJson)}))("koffi");
+`;
+
+const forgePlugin = {
+  name: "forge",
+  setup(b) {
+    b.onResolve({ filter: /^koffi$/ }, () => ({ path: "koffi", namespace: "forge-koffi" }));
+    b.onLoad({ filter: /.*/, namespace: "forge-koffi" }, () => ({
+      contents: koffiShim,
+      loader: "js",
+      resolveDir: outDir,
+    }));
+    // Only the workspace's own built files: their import.meta.url becomes their own URL.
+    b.onLoad({ filter: /[\\/]packages[\\/][^\\/]+[\\/]dist[\\/].*\.js$/ }, (args) => {
+      const text = fs.readFileSync(args.path, "utf8");
+      // import() of Node's own modules becomes a require (a vm.Script has no import()).
+      const contents = text
+        .replaceAll("import.meta.url", `__forgeFileUrl(${JSON.stringify(rel(args.path))})`)
+        .replace(/\bimport\((["'])(node:[\w/]+)\1\)/g, "__forgeImportBuiltin($1$2$1)");
+      if (/import\.meta\b/.test(contents))
+        throw new Error(`${args.path}: import.meta other than import.meta.url cannot be bundled`);
+      return { contents, loader: "js" };
+    });
   },
-  logLevel: "warning",
-  legalComments: "none",
-});
+};
+
+const helper = /var __toESM = \(mod, isNodeMode, target\) => \(target = [\s\S]*?\n\)\);\n/;
+const fastHelper =
+  "var __toESM = (mod, isNodeMode) => mod != null && mod.__esModule && !isNodeMode ? mod : { __proto__: mod ?? null, default: mod };\n";
+
+/**
+ * Bundles one entry into dist/bundle/NAME.js: "// forge-bundle ID" on the first line
+ * (ID names the content, so that a cache is only used with the bundle it was made
+ * from), then a CommonJS module wrapper as an expression, which bin/forge.cjs compiles
+ * with vm.Script (and its code cache) and calls.
+ */
+async function bundle(name, entry) {
+  const result = await build({
+    // Every bundle exports the same name, main(argv), for bin/forge.cjs.
+    stdin: { contents: entry, resolveDir: path.join(pkg, "dist"), sourcefile: `${name}_entry.js` },
+    bundle: true,
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    // pino and ajv load parts of themselves by path at run time: they stay packages.
+    external: ["pino", "pino/*", "ajv", "ajv/*"],
+    plugins: [forgePlugin],
+    banner: {
+      js: [
+        `"use strict";`,
+        `const __forgeFileUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href;`,
+        `const __forgeImportBuiltin = (id) => Promise.resolve().then(() => { const m = require(id); return { __proto__: m, default: m }; });`,
+      ].join("\n"),
+    },
+    logLevel: "warning",
+    legalComments: "none",
+    write: false,
+  });
+  let code = result.outputFiles[0].text;
+  if (!helper.test(code))
+    throw new Error("bundle.mjs: esbuild's __toESM helper changed; update the replacement");
+  code = code.replace(helper, fastHelper);
+  const dynamic = /\bimport\(/.exec(code);
+  if (dynamic)
+    throw new Error(
+      `bundle.mjs: ${name}: an import() is left in the bundle: ${code.slice(dynamic.index, dynamic.index + 60)}`,
+    );
+  // Fewer bytes to read and scan at every start; names stay, for stack traces.
+  // FORGE_BUNDLE_MINIFY=0 keeps the lines (for profiling).
+  if (process.env.FORGE_BUNDLE_MINIFY !== "0")
+    code = (
+      await transform(code, {
+        format: "cjs",
+        target: "node20",
+        minifyWhitespace: true,
+        minifySyntax: true,
+        legalComments: "none",
+      })
+    ).code;
+  const body = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+  const id = crypto.createHash("sha256").update(body).digest("hex").slice(0, 32);
+  const file = path.join(outDir, `${name}.js`);
+  fs.writeFileSync(file, `// forge-bundle ${id}\n${body}`);
+  return file;
+}
+
+/**
+ * The code cache of one bundle: load it as bin/forge.cjs does, run what a cold start
+ * of that command runs (a real sandbox when this machine allows it; where it does not,
+ * the cache covers what ran), then keep every function V8 compiled on the way.
+ */
+async function cache(file, warmUps) {
+  const loaded = loadBundle(file, { ignoreCache: true });
+  const saved = { out: process.stdout.write, err: process.stderr.write };
+  process.stdout.write = process.stderr.write = () => true;
+  try {
+    for (const argv of warmUps) await loaded.exports.main(argv);
+  } catch {
+    // a machine without namespaces: keep what was compiled
+  } finally {
+    process.stdout.write = saved.out;
+    process.stderr.write = saved.err;
+  }
+  writeCodeCache(loaded);
+}
+
+const { loadBundle, writeCodeCache } = createRequire(import.meta.url)("../bin/forge.cjs");
+const forge = await bundle("forge", 'export { main } from "./main.js";');
+const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";');
+await cache(run, [["run", "--timeout", "10s", "--", "/bin/true"]]);
+await cache(forge, [["--version"]]);

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseCommandLine, parseDuration, parseInteger } from "./args.ts";
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/forge.mjs");
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/forge.cjs");
 
 function forge(args: string[], opts: { asNobody?: boolean; input?: string } = {}) {
   const cmd = opts.asNobody ? "setpriv" : process.execPath;

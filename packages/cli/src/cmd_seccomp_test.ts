@@ -1,4 +1,4 @@
-// `forge seccomp` end to end through the built CLI (bin/forge.mjs → dist/bundle).
+// `forge seccomp` end to end through the built CLI (bin/forge.cjs → dist/bundle/forge.cjs).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/forge.mjs");
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/forge.cjs");
 const built = fs.existsSync(path.resolve(bin, "../../dist/main.js"));
 
 function forge(...args: string[]) {

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/forge.mjs");
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/forge.cjs");
 const built = fs.existsSync(path.resolve(bin, "../../dist/main.js"));
 let clang = true;
 try {

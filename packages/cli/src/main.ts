@@ -1,4 +1,5 @@
-import { CliError, type Command } from "./cli_error.ts";
+import type { Command } from "./cli_error.ts";
+import { reportError, runCommand } from "./run_command.ts";
 
 // Loaded on demand so that `forge run` does not pay for the WebAssembly host or the
 // seccomp compiler's schema when it does not use them.
@@ -48,36 +49,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`forge: unknown command "${name}"; run "forge --help" for the list\n`);
     return 2;
   }
+  let command: Command;
   try {
-    const { command } = await load();
-    if (rest[0] === "--help" || rest[0] === "-h") {
-      process.stdout.write(`${command.help}\n`);
-      return 0;
-    }
-    return await command.main(rest);
+    ({ command } = await load());
   } catch (e) {
     return reportError(e);
   }
-}
-
-/** Prints an error as one line ("forge: ...") and returns the exit code for it. */
-export function reportError(e: unknown): number {
-  if (e instanceof CliError) {
-    process.stderr.write(`forge: ${e.message}\n`);
-    return e.exitCode;
-  }
-  const err = e as Error & { code?: string; exitCode?: number };
-  if (
-    err &&
-    typeof err.message === "string" &&
-    (err.name?.endsWith("Error") ?? false) &&
-    err.name !== "Error" &&
-    err.name !== "TypeError" &&
-    err.name !== "ReferenceError"
-  ) {
-    process.stderr.write(`forge: ${err.message}\n`);
-    return typeof err.exitCode === "number" ? err.exitCode : 125;
-  }
-  process.stderr.write(`forge: internal error: ${err?.stack ?? String(e)}\n`);
-  return 125;
+  return runCommand(command, rest);
 }

@@ -12,4 +12,6 @@
 
 export { many, parseCommandLine, parseDuration, parseInteger } from "./args.ts";
 export { CliError, type Command } from "./cli_error.ts";
-export { main, reportError } from "./main.ts";
+export { main } from "./main.ts";
+export { mainRun } from "./main_run.ts";
+export { reportError, runCommand } from "./run_command.ts";

@@ -65,10 +65,10 @@ export const PROBE_SOURCE_DIR: string = fileURLToPath(new URL("../probes/", impo
  * @example
  * ```ts
  * import { FORGE_CLI } from "./_probes.ts";
- * console.log(FORGE_CLI); // .../packages/cli/bin/forge.mjs
+ * console.log(FORGE_CLI); // .../packages/cli/bin/forge.cjs
  * ```
  */
-export const FORGE_CLI: string = fileURLToPath(new URL("../../cli/bin/forge.mjs", import.meta.url));
+export const FORGE_CLI: string = fileURLToPath(new URL("../../cli/bin/forge.cjs", import.meta.url));
 
 /** Compiled probes in a temporary folder. */
 export interface CompiledProbes {
@@ -167,7 +167,7 @@ export async function compileProbes(
  * @example
  * ```ts
  * import { forgePrefix } from "./_probes.ts";
- * forgePrefix("/tmp/forge-probes-x"); // ["node", ".../forge.mjs", "run", "--profile", "default", ...]
+ * forgePrefix("/tmp/forge-probes-x"); // ["node", ".../forge.cjs", "run", "--profile", "default", ...]
  * ```
  */
 export function forgePrefix(probeDir: string, extra: readonly string[] = []): string[] {

@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// The forge command. Runs a bundle made by scripts/bundle.mjs (the CLI and the packages
+// it uses in one CommonJS file: dist/bundle/run.js for `forge run`, forge.js for the
+// rest) with the V8 code cache the build made beside it, so that a cold start neither
+// resolves modules nor compiles what `forge run` runs. Without the bundles (not built)
+// it runs dist/main.js, the same code as ES modules. A cache that does not belong to
+// its bundle, or that this Node rejects (another version or flags), is ignored: the
+// code is then compiled as usual.
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+const vm = require("node:vm");
+
+const BUNDLES = path.join(__dirname, "..", "dist", "bundle");
+const MAGIC = "FORGECC1";
+const ID_LENGTH = 32;
+
+/** The id on the bundle's first line ("// forge-bundle <id>"), or "" if there is none. */
+function bundleId(source) {
+  const m = /^\/\/ forge-bundle ([0-9a-f]+)\n/.exec(source.slice(0, 64));
+  return m ? m[1] : "";
+}
+
+/** The cache's V8 data if it was made from the bundle with this id, else undefined. */
+function readCache(file, id) {
+  let data;
+  try {
+    data = fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const head = MAGIC.length + ID_LENGTH;
+  if (data.length <= head || data.toString("latin1", 0, head) !== MAGIC + id) return undefined;
+  return data.subarray(head);
+}
+
+/**
+ * Loads a bundle as a CommonJS module; undefined when it is not built.
+ * Returns its exports and what writeCodeCache needs.
+ */
+function loadBundle(file, options = {}) {
+  file = path.resolve(file);
+  let source;
+  try {
+    // The bundle is ASCII (esbuild escapes the rest): latin1 decodes it without checks.
+    source = fs.readFileSync(file, "latin1");
+  } catch (e) {
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  }
+  const id = bundleId(source);
+  const cacheFile = `${file}.cache`;
+  const cachedData = options.ignoreCache || !id ? undefined : readCache(cacheFile, id);
+  // The file is "// forge-bundle ID" and a module wrapper expression: its value is the function.
+  const script = new vm.Script(source, {
+    filename: file,
+    cachedData,
+  });
+  const mod = { exports: {}, filename: file };
+  const req = require("node:module").createRequire(file);
+  script.runInThisContext().call(mod.exports, mod.exports, req, mod, file, path.dirname(file));
+  return {
+    exports: mod.exports,
+    script,
+    cacheFile,
+    id,
+    cacheUsed: !!cachedData && !script.cachedDataRejected,
+  };
+}
+
+/** Writes the code cache of a loaded bundle (the functions compiled so far included). */
+function writeCodeCache(loaded) {
+  if (!loaded.id) throw new Error(`${loaded.cacheFile}: the bundle has no id line`);
+  const data = loaded.script.createCachedData();
+  const tmp = `${loaded.cacheFile}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(MAGIC + loaded.id, "latin1"), data]));
+  fs.renameSync(tmp, loaded.cacheFile);
+}
+
+module.exports = { loadBundle, writeCodeCache };
+
+if (require.main === module) {
+  const loaded = loadBundle(path.join(BUNDLES, process.argv[2] === "run" ? "run.js" : "forge.js"));
+  const main = loaded
+    ? Promise.resolve(loaded.exports.main)
+    : import("../dist/main.js").then((m) => m.main);
+  main
+    .then((run) => run(process.argv.slice(2)))
+    .then((code) => {
+      process.exitCode = code;
+    });
+}
