@@ -383,7 +383,8 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       statusR = undefined;
       return child;
     };
-    if (!spare) own();
+    // The child is owned (its exit watched: node:net may load then) only after the
+    // parent's set-up has let it go on, so that this work overlaps the child's own.
     let abandoned = false; // a dead spare, reaped by discardSpare
     let failure: [number, number] | undefined;
     try {
