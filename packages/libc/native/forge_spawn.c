@@ -37,7 +37,7 @@
 
 #include "forge_raw.h"
 
-#define FORGE_ABI 5
+#define FORGE_ABI 6
 #define MAX_OPS 2048
 #define CLOSE_RANGE_CLOEXEC_FLAG 4
 #define STACK_SIZE (128 * 1024)
@@ -701,7 +701,11 @@ int forge_release_wait(uint64_t handle, int32_t pidfd) {
  *
  * Each JavaScript isolate (the main thread, each Worker) opens a channel, a pipe of
  * its own, and registers its children with it: an exit is reported only to the
- * isolate that spawned the child. */
+ * isolate that spawned the child. A Worker reads its channel as a stream; the main
+ * thread (FORGE_WATCH_SIGNAL) drains its non-blocking channel when SIGCHLD arrives,
+ * which the watcher raises after each report, so that it needs no stream at all. */
+
+#define FORGE_WATCH_SIGNAL 1
 
 static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
 static int watch_ep = -1;
@@ -710,6 +714,7 @@ struct watch_reg {
   struct by_pidfd link; /* first: a registration is a by_pidfd */
   int32_t token;
   int chan; /* the write end of the isolate's pipe, or -1: report nothing, close the pidfd */
+  int signal; /* raise SIGCHLD after the report (FORGE_WATCH_SIGNAL) */
 };
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct by_pidfd *watch_regs;
@@ -741,8 +746,11 @@ static void *watch_main(void *unused) {
       if (reg && reg->chan >= 0) {
         int32_t rec[3] = {reg->token, si.si_code, si.si_status};
         /* EPIPE when the isolate has gone (SIGPIPE is blocked here): nobody to tell. */
-        while (write(reg->chan, rec, sizeof rec) < 0 && errno == EINTR) {
+        ssize_t w;
+        while ((w = write(reg->chan, rec, sizeof rec)) < 0 && errno == EINTR) {
         }
+        /* The kernel's own SIGCHLD may have come before this report: one more after it. */
+        if (w > 0 && reg->signal) kill(getpid(), SIGCHLD);
       } else if (reg) {
         close(fd); /* a discarded child: its pidfd is ours now */
       }
@@ -769,27 +777,35 @@ static void watch_init(void) {
 }
 
 /* Opens an isolate's channel: out = {read end, write end} of a pipe on which exits
- * are reported as {token, si_code, si_status}. */
-int forge_watch_open(int32_t *out) {
+ * are reported as {token, si_code, si_status}. FORGE_WATCH_SIGNAL: the read end is
+ * non-blocking (it is drained on SIGCHLD). */
+int forge_watch_open(int32_t *out, int32_t flags) {
   pthread_once(&watch_once, watch_init);
   if (watch_ep < 0) return -EAGAIN;
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  if ((flags & FORGE_WATCH_SIGNAL) && fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+    int e = errno;
+    close(p[0]);
+    close(p[1]);
+    return -e;
+  }
   out[0] = p[0];
   out[1] = p[1];
   return 0;
 }
 
-int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan);
+int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan, int32_t flags);
 
 /* Reaps the process behind pidfd when it ends and closes the pidfd, reporting nothing
  * (for a child nobody waits for, even after the isolate that made it has gone). */
 int forge_watch_discard(int32_t pidfd) {
-  return forge_watch_add(pidfd, 0, -1);
+  return forge_watch_add(pidfd, 0, -1, 0);
 }
 
-/* Reports (and reaps) the exit of the process behind pidfd on the channel `chan`. */
-int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan) {
+/* Reports (and reaps) the exit of the process behind pidfd on the channel `chan`;
+ * FORGE_WATCH_SIGNAL: then raises SIGCHLD in this process. */
+int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan, int32_t flags) {
   pthread_once(&watch_once, watch_init);
   if (watch_ep < 0) return -EAGAIN;
   struct watch_reg *reg = malloc(sizeof *reg);
@@ -797,6 +813,7 @@ int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan) {
   reg->link.pidfd = pidfd;
   reg->token = token;
   reg->chan = chan;
+  reg->signal = (flags & FORGE_WATCH_SIGNAL) != 0;
   list_push(&watch_lock, &watch_regs, &reg->link);
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);

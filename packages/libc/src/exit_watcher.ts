@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import type net from "node:net";
+import { openLibc } from "./koffi_libc.ts";
 import { loadTrampoline } from "./native.ts";
 import { SyscallError } from "./syscall_error.ts";
 
@@ -13,18 +14,27 @@ export interface ChildExit {
 }
 
 const RECORD = 12;
+/** forge_watch_open/forge_watch_add: drain the channel on SIGCHLD (the main thread). */
+const WATCH_SIGNAL = 1;
 
 /**
  * Reaps spawned children without blocking the event loop: a thread in the trampoline
- * waits on every child's pidfd and reports exits on this isolate's own pipe, which
- * Node reads like any other stream (a Worker and the main thread never read each
- * other's exits). The pipe keeps the event loop alive only while a child is pending.
- * The write end stays open for the process's life: the watcher thread may still
- * report on it after the isolate has gone (it then gets EPIPE).
+ * waits on every child's pidfd and reports exits on this isolate's own pipe (a Worker
+ * and the main thread never read each other's exits). A Worker reads its pipe as a
+ * stream. The main thread reads it when SIGCHLD arrives (the watcher raises one after
+ * each report), with no stream at all: node:net and Node's streams, which a cold
+ * `forge run` would spend ~8 ms loading, stay unloaded. Either way the event loop is
+ * kept alive only while a child is pending. The write end stays open for the
+ * process's life: the watcher thread may still report on it after the isolate has
+ * gone (it then gets EPIPE).
  */
 class ExitWatcher {
   readonly #pending = new Map<number, (e: ChildExit) => void>();
+  /** The read end: a stream (Worker) or a non-blocking fd drained on SIGCHLD (main thread). */
   #socket: net.Socket | undefined;
+  #fd = -1;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
+  #flags = 0;
   /** The write end of this isolate's channel (the watcher thread writes to it). */
   #chan = -1;
   #next = 1;
@@ -32,25 +42,56 @@ class ExitWatcher {
 
   watch(pidfd: number): Promise<ChildExit> {
     const t = loadTrampoline();
-    if (!this.#socket) {
-      const ends = new Int32Array(2);
-      const r = t.watchOpen(ends);
-      if (r < 0) throw new SyscallError("forge_watch_open", -r, []);
-      this.#chan = ends[1]!;
-      this.#socket = socketOnFd(ends[0]!, { readable: true, writable: false });
-      this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
-      this.#socket.unref();
-    }
+    if (this.#chan < 0) this.#open(t);
     const token = this.#next;
     this.#next = this.#next >= 0x7fffffff ? 1 : this.#next + 1;
     const done = new Promise<ChildExit>((resolve) => this.#pending.set(token, resolve));
-    const r = t.watchAdd(pidfd, token, this.#chan);
+    const r = t.watchAdd(pidfd, token, this.#chan, this.#flags);
     if (r < 0) {
       this.#pending.delete(token);
       throw new SyscallError("epoll_ctl", -r, [pidfd]);
     }
-    if (this.#pending.size === 1) this.#socket.ref();
+    if (this.#pending.size === 1) {
+      if (this.#socket) this.#socket.ref();
+      // A signal listener does not keep the loop alive: a timer does, while a child is pending.
+      else this.#keepAlive = setInterval(() => {}, 0x7fffffff);
+    }
     return done;
+  }
+
+  #open(t: ReturnType<typeof loadTrampoline>): void {
+    // The main thread is the process's first thread (tid = pid); Workers are not.
+    const main = openLibc().syscall("gettid") === process.pid;
+    const ends = new Int32Array(2);
+    const r = t.watchOpen(ends, main ? WATCH_SIGNAL : 0);
+    if (r < 0) throw new SyscallError("forge_watch_open", -r, []);
+    this.#chan = ends[1]!;
+    if (main) {
+      this.#flags = WATCH_SIGNAL;
+      this.#fd = ends[0]!;
+      process.on("SIGCHLD", () => this.#drain());
+    } else {
+      this.#socket = socketOnFd(ends[0]!, { readable: true, writable: false });
+      this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+      this.#socket.unref();
+    }
+  }
+
+  /** Reads every report waiting on the (non-blocking) channel. */
+  #drain(): void {
+    const buf = Buffer.allocUnsafe(RECORD * 64);
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(this.#fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EAGAIN") return;
+        if ((e as NodeJS.ErrnoException).code === "EINTR") continue;
+        throw e;
+      }
+      if (n === 0) return;
+      this.#onData(Buffer.from(buf.subarray(0, n)));
+    }
   }
 
   #onData(chunk: Buffer): void {
@@ -64,7 +105,11 @@ class ExitWatcher {
       resolve?.(exit);
     }
     this.#rest = Buffer.from(buf);
-    if (this.#pending.size === 0) this.#socket?.unref();
+    if (this.#pending.size === 0) {
+      this.#socket?.unref();
+      if (this.#keepAlive) clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
   }
 }
 

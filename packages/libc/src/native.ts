@@ -39,9 +39,13 @@ export interface Trampoline {
   release(...args: [handle: bigint, pidfd: number, ...ProgramArgs, out: Int32Array]): number;
   /** Waits until a released spare has its own fd table (call before closing fds it uses). */
   releaseWait(handle: bigint, pidfd: number): number;
-  /** Opens this isolate's exit channel: out = [read end, write end]. */
-  watchOpen(out: Int32Array): number;
-  watchAdd(pidfd: number, token: number, chan: number): number;
+  /**
+   * Opens this isolate's exit channel: out = [read end, write end]. flags 1
+   * (WATCH_SIGNAL): the read end is non-blocking, drained on SIGCHLD.
+   */
+  watchOpen(out: Int32Array, flags: number): number;
+  /** Reports the exit of pidfd's process on chan; flags 1 (WATCH_SIGNAL): then raises SIGCHLD. */
+  watchAdd(pidfd: number, token: number, chan: number, flags: number): number;
   /** Reaps the process behind pidfd when it ends and closes the pidfd; reports nothing. */
   watchDiscard(pidfd: number): number;
   abiVersion(): number;
@@ -49,7 +53,7 @@ export interface Trampoline {
   liveRegions(): number;
 }
 
-const ABI = 5;
+const ABI = 6;
 let loaded: Trampoline | undefined;
 
 let soPath: string | undefined;
@@ -101,8 +105,10 @@ export function loadTrampoline(): Trampoline {
       "int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, int32_t *out)",
     ),
     releaseWait: lib.func("int forge_release_wait(uint64_t handle, int32_t pidfd)"),
-    watchOpen: lib.func("int forge_watch_open(int32_t *out)"),
-    watchAdd: lib.func("int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan)"),
+    watchOpen: lib.func("int forge_watch_open(int32_t *out, int32_t flags)"),
+    watchAdd: lib.func(
+      "int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan, int32_t flags)",
+    ),
     watchDiscard: lib.func("int forge_watch_discard(int32_t pidfd)"),
     abiVersion: lib.func("int forge_abi_version(void)"),
     liveRegions: lib.func("int forge_live_regions(void)"),

@@ -239,6 +239,32 @@ describe("spawn", () => {
     expect(ticks).toBeGreaterThan(5);
   });
 
+  it.skipIf(!fs.existsSync(path.resolve(here, "../dist/mod.js")))(
+    "on the main thread: waits on SIGCHLD without node:net, stays alive while a child is pending, coexists with child_process",
+    () => {
+      // In a process of its own, so that nothing else has loaded node:net.
+      const dist = path.resolve(here, "../dist/mod.js");
+      const script = `import { spawn } from ${JSON.stringify(dist)};
+      // Nothing keeps the loop alive but the pending child: its exit must still arrive.
+      spawn({ argv: ["/bin/sleep", "0.3"] }).wait().then(async (slept) => {
+        // (node:child_process loads node:net: look before importing it.)
+        const net = process.moduleLoadList.some((m) => m === "NativeModule net");
+        const { execFile } = await import("node:child_process");
+        const both = await Promise.all([
+          spawn({ argv: ["/bin/sh", "-c", "exit 3"] }).wait(),
+          new Promise((r) => execFile("/bin/sh", ["-c", "exit 4"], (e) => r(e?.code ?? 0))),
+          spawn({ argv: ["/bin/sh", "-c", "kill -TERM $$"] }).wait(),
+        ]);
+        console.log(JSON.stringify({ slept: slept.exitCode, both: [both[0].exitCode, both[1], both[2].signal], net }));
+      });`;
+      const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(JSON.parse(out)).toEqual({ slept: 0, both: [3, 4, "SIGTERM"], net: false });
+    },
+  );
+
   it("runs a program whose middle was compiled ahead", async () => {
     await spawn({ argv: ["/bin/true"] }).wait(); // the exit watcher's fds are open from here
     const before = openFds().length;
