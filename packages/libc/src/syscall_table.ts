@@ -5,20 +5,30 @@
  * @module
  */
 import { type Arch, hostArch } from "./arch.ts";
-import { SYSCALL_TABLES } from "./syscalls.generated.ts";
+import { SYSCALL_TABLE_TEXT } from "./syscalls.generated.ts";
 
 interface Table {
+  rows: ReadonlyArray<readonly [string, number]>;
   byName: Map<string, number>;
-  byNumber: Map<number, string>;
+  byNumber?: Map<number, string>;
 }
 const cache = new Map<Arch, Table>();
 
+/** An architecture's table, parsed from its text on first use (see gen_syscalls.mjs). */
 function table(arch: Arch): Table {
   let t = cache.get(arch);
   if (!t) {
-    const rows = SYSCALL_TABLES[arch];
-    if (!rows) throw new RangeError(`no syscall table for architecture "${arch}"`);
-    t = { byName: new Map(rows), byNumber: new Map(rows.map(([n, nr]) => [nr, n])) };
+    const text = SYSCALL_TABLE_TEXT[arch];
+    if (text === undefined) throw new RangeError(`no syscall table for architecture "${arch}"`);
+    const words = text.split(" ");
+    const rows: (readonly [string, number])[] = [];
+    const byName = new Map<string, number>();
+    for (let i = 0; i + 1 < words.length; i += 2) {
+      const nr = Number(words[i + 1]);
+      rows.push([words[i]!, nr]);
+      byName.set(words[i]!, nr);
+    }
+    t = { rows, byName };
     cache.set(arch, t);
   }
   return t;
@@ -65,11 +75,13 @@ export function requireSyscall(name: string, arch: Arch = hostArch()): number {
  * ```
  */
 export function syscallName(nr: number, arch: Arch = hostArch()): string | undefined {
-  return table(arch).byNumber.get(nr);
+  const t = table(arch);
+  t.byNumber ??= new Map(t.rows.map(([n, k]) => [k, n]));
+  return t.byNumber.get(nr);
 }
 
 /**
- * Every syscall of an architecture as `[name, number]`, sorted by name.
+ * Every syscall of an architecture as `[name, number]`, in the shared table's order (by name).
  *
  * @example
  * ```ts
@@ -78,5 +90,5 @@ export function syscallName(nr: number, arch: Arch = hostArch()): string | undef
  * ```
  */
 export function syscallEntries(arch: Arch = hostArch()): ReadonlyArray<readonly [string, number]> {
-  return SYSCALL_TABLES[arch]!;
+  return table(arch).rows;
 }
