@@ -61,6 +61,13 @@ const collect = (c: ChildHandle) => {
   });
   return () => out;
 };
+/** The exit may be reported before the pipe is read to its end: this waits for both. */
+const finished = async (c: ChildHandle) => {
+  const closed = c.stdout ? new Promise((r) => c.stdout!.once("close", r)) : null;
+  const st = await c.wait();
+  await closed;
+  return st;
+};
 const until = async (cond: () => boolean, ms: number) => {
   for (let t = 0; t < ms && !cond(); t += 20) await new Promise((r) => setTimeout(r, 20));
   return cond();
@@ -82,7 +89,7 @@ describe("cgroup v1 on the real kernel", () => {
         }),
       );
       const out = collect(child);
-      expect((await child.wait()).exitCode).toBe(0);
+      expect((await finished(child)).exitCode).toBe(0);
       for (const c of ["memory", "pids", "cpu", "cpuacct", "freezer"]) {
         const h = layout.v1[c]!;
         const line = out()

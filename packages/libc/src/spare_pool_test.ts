@@ -18,8 +18,10 @@ const dist = path.resolve(here, "../dist/mod.js");
 async function stdout(child: ChildHandle): Promise<{ out: string; code: number }> {
   let out = "";
   child.stdout?.on("data", (d) => (out += d));
+  // The exit may be reported before the pipe is read to its end: wait for both.
+  const closed = child.stdout ? new Promise((r) => child.stdout!.once("close", r)) : null;
   const st = await child.wait();
-  await new Promise((r) => setImmediate(r));
+  await closed;
   return { out, code: st.exitCode };
 }
 

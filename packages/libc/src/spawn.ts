@@ -151,7 +151,11 @@ export class ChildHandle {
     return this.#status;
   }
 
-  /** Resolves when the child has ended (and has been reaped). */
+  /**
+   * Resolves when the child has ended (and has been reaped). Like child_process's
+   * "exit" (not "close"), this can come before its piped stdout and stderr have been
+   * read to their end: wait for their "close" too to have all the output.
+   */
   wait(): Promise<ExitStatus> {
     return this.#done;
   }

@@ -19,8 +19,12 @@ async function output(child: ChildHandle): Promise<{ out: string; err: string; c
   let err = "";
   child.stdout?.on("data", (d) => (out += d));
   child.stderr?.on("data", (d) => (err += d));
+  // The exit may be reported before the pipes are read to their end: wait for all.
+  const closed = [child.stdout, child.stderr].map((s) =>
+    s ? new Promise((r) => s.once("close", r)) : null,
+  );
   const st = await child.wait();
-  await new Promise((r) => setImmediate(r));
+  await Promise.all(closed);
   return { out, err, code: st.exitCode };
 }
 
@@ -200,8 +204,10 @@ describe("spawn", () => {
     await new Promise<void>((resolve) => term.stdout!.once("data", () => resolve()));
     let out = "";
     term.stdout!.on("data", (d) => (out += d));
+    const closed = new Promise((r) => term.stdout!.once("close", r));
     term.kill("SIGTERM");
     expect((await term.wait()).exitCode).toBe(3);
+    await closed; // the exit may be reported before the pipe is read to its end
     expect(out).toContain("got-term");
     // The payload killed by a signal: the status says which one, not the reaper's.
     const killed = spawn({ argv: ["/bin/sh", "-c", "kill -SEGV $$"], cloneFlags: ALL_NS, steps });

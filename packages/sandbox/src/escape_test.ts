@@ -178,8 +178,9 @@ describe("escape probes", () => {
           let out = "";
           box.process.child.stdout!.on("data", (d) => (out += d));
           box.process.child.stderr!.resume();
+          const closed = new Promise((r) => box.process.child.stdout!.once("close", r));
           await box.wait();
-          await new Promise((r) => setImmediate(r));
+          await closed; // the exit may be reported before the pipe is read to its end
           const m = new RegExp(`^(SAFE|UNSAFE) ${name}: (.*)$`, "m").exec(out);
           if (m?.[1] !== "SAFE") bad.push(`${m?.[1] ?? "ERROR"} ${name}: ${m?.[2] ?? out.trim()}`);
         }

@@ -17,8 +17,12 @@ async function run(argv: string[], opts: Partial<LaunchOptions> = {}) {
   let err = "";
   box.child.stdout!.on("data", (d) => (out += d));
   box.child.stderr!.on("data", (d) => (err += d));
+  // The exit may be reported before the pipes are read to their end: wait for all.
+  const closed = [box.child.stdout!, box.child.stderr!].map(
+    (s) => new Promise((r) => s.once("close", r)),
+  );
   const st = await box.wait();
-  await new Promise((r) => setImmediate(r));
+  await Promise.all(closed);
   return { out, err, st };
 }
 

@@ -43,8 +43,9 @@ describe("rlimits", () => {
     });
     let out = "";
     c.stdout!.on("data", (d) => (out += d));
+    const closed = new Promise((r) => c.stdout!.once("close", r));
     await c.wait();
-    await new Promise((r) => setImmediate(r));
+    await closed; // the exit may be reported before the pipe is read to its end
     expect(out).toBe("64\n128\n0\n");
   });
 });

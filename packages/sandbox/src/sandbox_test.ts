@@ -9,8 +9,10 @@ async function run(o: SandboxOptions) {
   const box = Sandbox.start({ stdio: ["ignore", "pipe", "pipe"], ...o });
   let out = "";
   box.process.child.stdout!.on("data", (d) => (out += d));
+  // The exit may be reported before the pipe is read to its end: wait for both.
+  const closed = new Promise((res) => box.process.child.stdout!.once("close", res));
   const r = await box.wait();
-  await new Promise((res) => setImmediate(res));
+  await closed;
   return { out, r, box };
 }
 
