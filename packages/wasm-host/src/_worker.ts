@@ -77,6 +77,8 @@ function serialize(e: unknown) {
   return { name: err?.name ?? "Error", message: err?.message ?? String(e) };
 }
 
+// Loaded and compiled: the parent starts the calls' clocks from here.
+port.postMessage({ type: "ready" });
 port.on(
   "message",
   (m: {

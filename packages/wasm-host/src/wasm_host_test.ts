@@ -152,6 +152,16 @@ describe("limits leave the host healthy", () => {
     );
   });
 
+  it("does not count a worker's start-up against a call's timeout", async () => {
+    // A worker takes ~100 ms or more to start here (a thread, its code, the module's
+    // compilation); the calls' clocks start when it is ready.
+    const host = newHost({ isolation: "worker", timeoutMs: 100 });
+    await host.loadModule("r", compileC("reactor", { reactor: true }));
+    expect(await Promise.all([host.call("r", "add", [2, 3]), host.call("r", "bump")])).toEqual([
+      5, 1,
+    ]);
+  });
+
   it("terminates a worker on timeout and serves the next call from a fresh one", async () => {
     const host = newHost({ isolation: "worker", timeoutMs: 300 });
     await host.loadModule("r", compileC("reactor", { reactor: true }));

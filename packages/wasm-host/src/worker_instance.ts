@@ -46,7 +46,12 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   timer?: NodeJS.Timeout;
+  /** Armed when the worker is ready: its start-up is not the call's time. */
+  timeout?: () => void;
 }
+
+/** How long a worker may take to start (load its code, compile the module). */
+const START_MS = 30_000;
 
 function revive(e: {
   name: string;
@@ -79,6 +84,8 @@ export class WorkerInstance {
   readonly #pending = new Map<number, Pending>();
   #next = 1;
   #dead = false;
+  #ready = false;
+  #startTimer: NodeJS.Timeout | undefined;
   #drained: (() => void) | undefined;
 
   constructor(init: WorkerInit) {
@@ -96,7 +103,8 @@ export class WorkerInstance {
     });
     const log = init.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     this.#worker.on("message", (m: any) => {
-      if (m.type === "audit") init.onAudit(m.event);
+      if (m.type === "ready") this.#onReady();
+      else if (m.type === "audit") init.onAudit(m.event);
       else if (m.type === "quarantine") init.onQuarantine(m.subject, m.reason);
       else if (m.type === "log") log(m.line);
       else if (m.type === "result" || m.type === "error") {
@@ -109,11 +117,18 @@ export class WorkerInstance {
     });
     const fail = (e: Error) => {
       this.#dead = true;
+      clearTimeout(this.#startTimer);
       for (const [id, p] of this.#pending) {
         this.#settle(id);
         p.reject(e);
       }
     };
+    // A worker that never starts fails its calls (their own timeouts start when it is ready).
+    this.#startTimer = setTimeout(() => {
+      fail(new WasmLimitError("time", `the worker did not start within ${START_MS} ms`));
+      void this.terminate();
+    }, START_MS);
+    this.#startTimer.unref();
     this.#worker.on("error", (e) => fail(e instanceof Error ? e : new Error(String(e))));
     this.#worker.on("exit", (code) => fail(new Error(`the worker exited (code ${code})`)));
     this.#worker.unref();
@@ -122,6 +137,13 @@ export class WorkerInstance {
   /** Whether the worker has ended (terminated or crashed). */
   get dead(): boolean {
     return this.#dead;
+  }
+
+  /** The worker has started: the calls' timeouts run from now. */
+  #onReady(): void {
+    this.#ready = true;
+    clearTimeout(this.#startTimer);
+    for (const p of this.#pending.values()) p.timeout?.();
   }
 
   #settle(id: number): void {
@@ -137,16 +159,20 @@ export class WorkerInstance {
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject };
       if (timeoutMs !== undefined) {
-        p.timer = setTimeout(() => {
-          this.#settle(id);
-          reject(
-            new WasmLimitError(
-              "time",
-              `${what} exceeded its timeout of ${timeoutMs} ms; its worker was terminated`,
-            ),
-          );
-          void this.terminate();
-        }, timeoutMs);
+        p.timeout = () => {
+          p.timeout = undefined;
+          p.timer = setTimeout(() => {
+            this.#settle(id);
+            reject(
+              new WasmLimitError(
+                "time",
+                `${what} exceeded its timeout of ${timeoutMs} ms; its worker was terminated`,
+              ),
+            );
+            void this.terminate();
+          }, timeoutMs);
+        };
+        if (this.#ready) p.timeout();
       }
       this.#pending.set(id, p);
       this.#worker.ref();
