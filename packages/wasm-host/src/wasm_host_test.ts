@@ -162,6 +162,24 @@ describe("limits leave the host healthy", () => {
     ]);
   });
 
+  it("fails the calls of a worker that does not start in time, and ends its thread", () => {
+    // In a process of its own: the thread must end, or the process would never exit.
+    const dist = fileURLToPath(new URL("../dist/worker_instance.js", import.meta.url));
+    const mod = compileC("reactor", { reactor: true });
+    const script = `import { WorkerInstance } from ${JSON.stringify(dist)};
+      import fs from "node:fs";
+      const w = new WorkerInstance({ bytes: fs.readFileSync(${JSON.stringify(mod)}), metered: false,
+        memoryLimit: 1 << 24, wasi: {}, subject: "t", policy: { version: 1 },
+        onAudit() {}, onQuarantine() {}, startTimeoutMs: 1 });
+      try { await w.call("add", [1, 2], 1000); console.log("answered"); }
+      catch (e) { console.log(e.name + ": " + e.message); }`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(out.trim()).toBe("WasmLimitError: the worker did not start within 1 ms");
+  });
+
   it("terminates a worker on timeout and serves the next call from a fresh one", async () => {
     const host = newHost({ isolation: "worker", timeoutMs: 300 });
     await host.loadModule("r", compileC("reactor", { reactor: true }));

@@ -26,6 +26,8 @@ export interface WorkerInit {
   readonly onAudit: (e: AuditEvent) => void;
   readonly onQuarantine: (subject: string, reason: string) => void;
   readonly log?: (line: string) => void;
+  /** How long the worker may take to start (default 30 s); its calls fail after that. */
+  readonly startTimeoutMs?: number;
 }
 
 /** Where the compiled worker entry lives (dist/_worker.js, also when running from sources). */
@@ -118,16 +120,18 @@ export class WorkerInstance {
     const fail = (e: Error) => {
       this.#dead = true;
       clearTimeout(this.#startTimer);
+      this.#worker.unref();
       for (const [id, p] of this.#pending) {
         this.#settle(id);
         p.reject(e);
       }
     };
     // A worker that never starts fails its calls (their own timeouts start when it is ready).
+    const startMs = init.startTimeoutMs ?? START_MS;
     this.#startTimer = setTimeout(() => {
-      fail(new WasmLimitError("time", `the worker did not start within ${START_MS} ms`));
+      fail(new WasmLimitError("time", `the worker did not start within ${startMs} ms`));
       void this.terminate();
-    }, START_MS);
+    }, startMs);
     this.#startTimer.unref();
     this.#worker.on("error", (e) => fail(e instanceof Error ? e : new Error(String(e))));
     this.#worker.on("exit", (code) => fail(new Error(`the worker exited (code ${code})`)));
@@ -213,7 +217,8 @@ export class WorkerInstance {
 
   /** Terminates the worker now. */
   async terminate(): Promise<void> {
-    if (this.#dead) return;
+    // Also after a failure (a start that took too long): the thread must end either way.
+    // Terminating a worker that has already exited does nothing.
     this.#dead = true;
     await this.#worker.terminate();
   }
