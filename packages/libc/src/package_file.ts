@@ -3,15 +3,35 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** Package roots already checked: root -> the name in its package.json ("" if none). */
+const names = new Map<string, string>();
+
+function packageName(root: string): string {
+  let name = names.get(root);
+  if (name === undefined) {
+    try {
+      name = String(
+        JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).name ?? "",
+      );
+    } catch {
+      name = "";
+    }
+    names.set(root, name);
+  }
+  return name;
+}
+
 /**
  * The path of a file shipped inside a Forge package (a prebuilt library, a profile, a
  * build output), for code that runs from the package's `dist/` folder or from a bundle.
  *
  * The package is looked for beside the calling module first (`dist/x.js` -> `..`),
- * which costs one stat; only when the file is not there (a bundle that moved the code
- * away from its package) is the package found by name, with Node's resolver (a few ms
- * on a cold start, which the CLI cannot spare). When neither has the file, the path
- * beside the module is returned, for the caller's "missing" message.
+ * and used when that folder's package.json names it: a read and a stat. Only when it
+ * does not (someone else's bundle moved the code away from its package, and the folder
+ * above may be any application's) is the package found by name, with Node's resolver
+ * (a few ms on a cold start, which the CLI cannot spare). When it cannot be found,
+ * the path it would have in a node_modules folder there is returned (not a file of the
+ * folder above, which may be any application's), for the caller's "missing" message.
  *
  * @param metaUrl the caller's `import.meta.url`
  * @param pkgName the package's name, e.g. "@forge/seccomp"
@@ -24,14 +44,13 @@ import { fileURLToPath } from "node:url";
  * ```
  */
 export function packageFile(metaUrl: string, pkgName: string, rel: string): string {
-  const near = path.resolve(path.dirname(fileURLToPath(metaUrl)), "..", rel);
-  if (fs.existsSync(near)) return near;
+  const root = path.resolve(path.dirname(fileURLToPath(metaUrl)), "..");
+  const near = path.join(root, rel);
+  if (packageName(root) === pkgName) return near;
   try {
-    const dir = path.dirname(createRequire(metaUrl).resolve(`${pkgName}/package.json`));
-    const found = path.join(dir, rel);
-    if (fs.existsSync(found)) return found;
+    return path.join(path.dirname(createRequire(metaUrl).resolve(`${pkgName}/package.json`)), rel);
   } catch {
-    // not resolvable from here: keep the path beside the module
+    // Not resolvable from here: where it would be, for the caller's message.
+    return path.join(root, "node_modules", pkgName, rel);
   }
-  return near;
 }
