@@ -3,17 +3,22 @@
 // it uses in one CommonJS file: dist/bundle/run.js for `forge run`, forge.js for the
 // rest) with the V8 code cache the build made beside it, so that a cold start neither
 // resolves modules nor compiles what `forge run` runs. Without the bundles (not built)
-// it runs dist/main.js, the same code as ES modules. A cache that does not belong to
-// its bundle, or that this Node rejects (another version or flags), is ignored: the
-// code is then compiled as usual.
+// it runs dist/main.js, the same code as ES modules. A cache is used only with the
+// bundle it was made from (same id, cut to its recorded length, and not older than
+// the bundle, so that a bundle edited in place is compiled afresh); one that this Node
+// rejects (another version or flags) is ignored too: the code is then compiled as
+// usual. V8 does not checksum a code cache: a cache file damaged on disk (not merely
+// cut short) can crash Node; delete it (forge works without it) or rebuild.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
 
 const BUNDLES = path.join(__dirname, "..", "dist", "bundle");
-const MAGIC = "FORGECC1";
+const MAGIC = "FORGECC2";
 const ID_LENGTH = 32;
+/** MAGIC, the bundle's id, then the V8 data's length (uint32 LE). */
+const HEAD = MAGIC.length + ID_LENGTH + 4;
 
 /** The id on the bundle's first line ("// forge-bundle <id>"), or "" if there is none. */
 function bundleId(source) {
@@ -21,17 +26,21 @@ function bundleId(source) {
   return m ? m[1] : "";
 }
 
-/** The cache's V8 data if it was made from the bundle with this id, else undefined. */
-function readCache(file, id) {
+/**
+ * The cache's V8 data if it was made from the bundle with this id, whole, and not
+ * before the bundle was last written; else undefined.
+ */
+function readCache(file, id, bundleMtimeMs) {
   let data;
   try {
+    if (fs.statSync(file).mtimeMs < bundleMtimeMs) return undefined;
     data = fs.readFileSync(file);
   } catch {
     return undefined;
   }
-  const head = MAGIC.length + ID_LENGTH;
-  if (data.length <= head || data.toString("latin1", 0, head) !== MAGIC + id) return undefined;
-  return data.subarray(head);
+  if (data.length < HEAD || data.toString("latin1", 0, HEAD - 4) !== MAGIC + id) return undefined;
+  if (data.readUInt32LE(HEAD - 4) !== data.length - HEAD) return undefined;
+  return data.subarray(HEAD);
 }
 
 /**
@@ -50,7 +59,8 @@ function loadBundle(file, options = {}) {
   }
   const id = bundleId(source);
   const cacheFile = `${file}.cache`;
-  const cachedData = options.ignoreCache || !id ? undefined : readCache(cacheFile, id);
+  const cachedData =
+    options.ignoreCache || !id ? undefined : readCache(cacheFile, id, fs.statSync(file).mtimeMs);
   // The file is "// forge-bundle ID" and a module wrapper expression: its value is the function.
   const script = new vm.Script(source, {
     filename: file,
@@ -73,7 +83,9 @@ function writeCodeCache(loaded) {
   if (!loaded.id) throw new Error(`${loaded.cacheFile}: the bundle has no id line`);
   const data = loaded.script.createCachedData();
   const tmp = `${loaded.cacheFile}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(MAGIC + loaded.id, "latin1"), data]));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(data.length);
+  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(MAGIC + loaded.id, "latin1"), length, data]));
   fs.renameSync(tmp, loaded.cacheFile);
 }
 
@@ -84,9 +96,17 @@ if (require.main === module) {
   const main = loaded
     ? Promise.resolve(loaded.exports.main)
     : import("../dist/main.js").then((m) => m.main);
+  let settled = false;
+  // A command whose promise never settles must not pass for a success.
+  process.on("exit", () => {
+    if (settled) return;
+    process.stderr.write("forge: internal error: the command ended without a result\n");
+    process.exitCode = 125;
+  });
   main
     .then((run) => run(process.argv.slice(2)))
     .then((code) => {
+      settled = true;
       process.exitCode = code;
     });
 }

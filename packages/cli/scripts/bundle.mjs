@@ -56,20 +56,28 @@ function koffiNative() {
 
 const native = koffiNative();
 const libcPackageJson = rel(path.join(packagesDir, "libc", "package.json"));
+// koffi's native module, tried where the build found it, then where the installed koffi
+// finds it (an installed package's layout differs from the workspace's), then through
+// koffi itself (which also knows musl and other platforms).
 const koffiShim = `"use strict";
 const path = require("node:path");
-let native;
-${
-  native
-    ? `try {
-  native = require(path.join(__dirname, ${JSON.stringify(rel(native.file))}));
-  if (typeof native.load !== "function" || native.version !== ${JSON.stringify(native.version)}) native = undefined;
-} catch {
-  native = undefined;
-}`
-    : ""
+const { createRequire } = require("node:module");
+const version = ${JSON.stringify(native?.version ?? "")};
+const platformDir = process.platform + "-" + process.arch;
+const abiDir = process.platform + "_" + process.arch;
+const libc = createRequire(path.join(__dirname, ${JSON.stringify(libcPackageJson)}));
+function direct(file) {
+  try {
+    const m = require(file());
+    return typeof m.load === "function" && m.version === version ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }
-module.exports = native ?? require("node:module").createRequire(path.join(__dirname, ${JSON.stringify(libcPackageJson)}))("koffi");
+module.exports =
+  (version && (direct(() => path.join(__dirname, ${JSON.stringify(native ? rel(native.file) : "")})) ??
+    direct(() => path.join(path.dirname(createRequire(libc.resolve("koffi")).resolve("@koromix/koffi-" + platformDir + "/package.json")), abiDir, "koffi.node")))) ||
+  libc("koffi");
 `;
 
 const forgePlugin = {

@@ -69,21 +69,54 @@ describe.skipIf(!fs.existsSync(path.join(bundles, "run.js")))("bin/forge.cjs", (
     expect(out).toBe("forge 0.1.0\n");
   });
 
-  it("ignores a cache whose V8 data is damaged, and one that is cut short", () => {
+  it("ignores a cache whose V8 header is damaged, and one that is cut short", () => {
+    // (V8 checks its own header; it does not checksum the rest: see bin/forge.cjs.)
     const damaged = copyBundle("forge", {
       cache: (b) => {
         const c = Buffer.from(b);
-        c.fill(0x5a, 40 + 16, 40 + 4096);
+        c.fill(0x5a, 44, 44 + 64);
         return c;
       },
     });
     expect(loadBundle(damaged)?.cacheUsed).toBe(false);
-    const short = copyBundle("forge", { cache: (b) => b.subarray(0, 40) });
-    expect(loadBundle(short)?.cacheUsed).toBe(false);
+    const header = copyBundle("forge", { cache: (b) => b.subarray(0, 40) });
+    expect(loadBundle(header)?.cacheUsed).toBe(false);
+    const half = copyBundle("forge", { cache: (b) => b.subarray(0, b.length >> 1) });
+    expect(loadBundle(half)?.cacheUsed).toBe(false);
+  });
+
+  it("ignores the cache of a bundle edited in place (same length, written after the cache)", () => {
+    const file = copyBundle("forge", {});
+    const source = fs.readFileSync(file, "latin1");
+    const later = new Date(fs.statSync(`${file}.cache`).mtimeMs + 5000);
+    fs.writeFileSync(file, source.replace('"forge 0.1.0', '"forge 6.6.6'), "latin1");
+    fs.utimesSync(file, later, later);
+    expect(fs.statSync(file).size).toBe(source.length);
+    const loaded = loadBundle(file);
+    expect(loaded?.cacheUsed).toBe(false);
   });
 
   it("says undefined for a bundle that is not there", () => {
     expect(loadBundle(path.join(os.tmpdir(), "no-such-forge-bundle.js"))).toBeUndefined();
+  });
+
+  it("exits 125, not 0, when a command's promise never settles", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-bin-"));
+    dirs.push(dir);
+    fs.mkdirSync(path.join(dir, "bin"));
+    fs.mkdirSync(path.join(dir, "dist", "bundle"), { recursive: true });
+    fs.copyFileSync(bin, path.join(dir, "bin", "forge.cjs"));
+    fs.writeFileSync(
+      path.join(dir, "dist", "bundle", "forge.js"),
+      `// forge-bundle ${"0".repeat(32)}\n(function (exports) { exports.main = () => new Promise(() => {}); })`,
+    );
+    const r = spawnSync(process.execPath, [path.join(dir, "bin", "forge.cjs"), "--version"], {
+      encoding: "utf8",
+    });
+    expect(r).toMatchObject({
+      status: 125,
+      stderr: "forge: internal error: the command ended without a result\n",
+    });
   });
 
   it("runs dist/main.js when the bundles are not built", () => {

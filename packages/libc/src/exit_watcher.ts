@@ -23,13 +23,16 @@ const WATCH_SIGNAL = 1;
  * and the main thread never read each other's exits). A Worker reads its pipe as a
  * stream. The main thread reads it when SIGCHLD arrives (the watcher raises one after
  * each report), with no stream at all: node:net and Node's streams, which a cold
- * `forge run` would spend ~8 ms loading, stay unloaded. Either way the event loop is
- * kept alive only while a child is pending. The write end stays open for the
+ * `forge run` would spend ~8 ms loading, stay unloaded; while a child is pending a
+ * timer also drains it once a second, so that exits still arrive (late) if someone
+ * removes every SIGCHLD listener. Either way the event loop is kept alive only while a
+ * child is pending. The write end stays open for the
  * process's life: the watcher thread may still report on it after the isolate has
  * gone (it then gets EPIPE).
  */
 class ExitWatcher {
-  readonly #pending = new Map<number, (e: ChildExit) => void>();
+  readonly #pending = new Map<number, { resolve(e: ChildExit): void; reject(e: Error): void }>();
+  readonly #onSignal = () => this.#drain();
   /** The read end: a stream (Worker) or a non-blocking fd drained on SIGCHLD (main thread). */
   #socket: net.Socket | undefined;
   #fd = -1;
@@ -45,16 +48,23 @@ class ExitWatcher {
     if (this.#chan < 0) this.#open(t);
     const token = this.#next;
     this.#next = this.#next >= 0x7fffffff ? 1 : this.#next + 1;
-    const done = new Promise<ChildExit>((resolve) => this.#pending.set(token, resolve));
+    const done = new Promise<ChildExit>((resolve, reject) =>
+      this.#pending.set(token, { resolve, reject }),
+    );
     const r = t.watchAdd(pidfd, token, this.#chan, this.#flags);
     if (r < 0) {
       this.#pending.delete(token);
       throw new SyscallError("epoll_ctl", -r, [pidfd]);
     }
-    if (this.#pending.size === 1) {
-      if (this.#socket) this.#socket.ref();
-      // A signal listener does not keep the loop alive: a timer does, while a child is pending.
-      else this.#keepAlive = setInterval(() => {}, 0x7fffffff);
+    if (this.#socket) {
+      if (this.#pending.size === 1) this.#socket.ref();
+    } else {
+      // Put back a listener someone removed (process.removeAllListeners()).
+      if (!process.listeners("SIGCHLD").includes(this.#onSignal))
+        process.on("SIGCHLD", this.#onSignal);
+      // A signal listener does not keep the loop alive: a timer does, while a child is
+      // pending; it also drains, in case no listener is left to.
+      this.#keepAlive ??= setInterval(() => this.#drain(), 1000);
     }
     return done;
   }
@@ -69,7 +79,7 @@ class ExitWatcher {
     if (main) {
       this.#flags = WATCH_SIGNAL;
       this.#fd = ends[0]!;
-      process.on("SIGCHLD", () => this.#drain());
+      process.on("SIGCHLD", this.#onSignal);
     } else {
       this.#socket = socketOnFd(ends[0]!, { readable: true, writable: false });
       this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
@@ -79,6 +89,7 @@ class ExitWatcher {
 
   /** Reads every report waiting on the (non-blocking) channel. */
   #drain(): void {
+    if (this.#fd < 0) return;
     const buf = Buffer.allocUnsafe(RECORD * 64);
     for (;;) {
       let n: number;
@@ -87,7 +98,9 @@ class ExitWatcher {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "EAGAIN") return;
         if ((e as NodeJS.ErrnoException).code === "EINTR") continue;
-        throw e;
+        // The channel is unusable (closed behind our back?): fail the waits, not the process.
+        this.#failAll(e as Error);
+        return;
       }
       if (n === 0) return;
       this.#onData(Buffer.from(buf.subarray(0, n)));
@@ -100,16 +113,30 @@ class ExitWatcher {
       const token = buf.readInt32LE(0);
       const exit = { siCode: buf.readInt32LE(4), siStatus: buf.readInt32LE(8) };
       buf = buf.subarray(RECORD);
-      const resolve = this.#pending.get(token);
+      const p = this.#pending.get(token);
       this.#pending.delete(token);
-      resolve?.(exit);
+      p?.resolve(exit);
     }
     this.#rest = Buffer.from(buf);
-    if (this.#pending.size === 0) {
-      this.#socket?.unref();
-      if (this.#keepAlive) clearInterval(this.#keepAlive);
-      this.#keepAlive = undefined;
-    }
+    if (this.#pending.size === 0) this.#idle();
+  }
+
+  #failAll(e: Error): void {
+    const err = new Error(
+      `@forge/libc: cannot read child exits from the exit channel: ${e.message}`,
+      {
+        cause: e,
+      },
+    );
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+    this.#idle();
+  }
+
+  #idle(): void {
+    this.#socket?.unref();
+    if (this.#keepAlive) clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
   }
 }
 
@@ -117,7 +144,8 @@ let watcher: ExitWatcher | undefined;
 
 /**
  * Resolves when the process behind `pidfd` has ended, and reaps it. Call it once per
- * pidfd, right after the spawn; the caller closes the pidfd afterwards.
+ * pidfd, right after the spawn; the caller closes the pidfd afterwards. Rejects only
+ * if this isolate's exit channel can no longer be read.
  *
  * @example
  * ```ts

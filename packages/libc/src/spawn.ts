@@ -439,7 +439,22 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       failure = readFailure(errR);
     } finally {
       closeQuietly(errR);
-      if (!abandoned) own(); // on every path, so that the child is reaped
+      if (!abandoned) {
+        try {
+          own(); // on every path, so that the child is reaped
+        } catch (e) {
+          // Its exit cannot be watched (no fds left?): it must not run unwatched. The
+          // watcher thread reaps it and closes the pidfd.
+          try {
+            lib.pidfdSendSignal(pidfd, 9);
+          } catch {
+            // already gone
+          }
+          if (t.watchDiscard(pidfd) < 0) closeQuietly(pidfd);
+          // biome-ignore lint/correctness/noUnsafeFinally: the child's failure is the error to report
+          throw e;
+        }
+      }
     }
     if (failure) {
       const [index, errno] = failure;

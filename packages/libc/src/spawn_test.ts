@@ -246,7 +246,7 @@ describe("spawn", () => {
   });
 
   it.skipIf(!fs.existsSync(path.resolve(here, "../dist/mod.js")))(
-    "on the main thread: waits on SIGCHLD without node:net, stays alive while a child is pending, coexists with child_process",
+    "on the main thread: waits on SIGCHLD without node:net, stays alive while a child is pending, coexists with child_process, survives removed listeners",
     () => {
       // In a process of its own, so that nothing else has loaded node:net.
       const dist = path.resolve(here, "../dist/mod.js");
@@ -261,13 +261,22 @@ describe("spawn", () => {
           new Promise((r) => execFile("/bin/sh", ["-c", "exit 4"], (e) => r(e?.code ?? 0))),
           spawn({ argv: ["/bin/sh", "-c", "kill -TERM $$"] }).wait(),
         ]);
-        console.log(JSON.stringify({ slept: slept.exitCode, both: [both[0].exitCode, both[1], both[2].signal], net }));
+        // Someone removes every SIGCHLD listener while a child is pending: its exit still arrives.
+        const late = spawn({ argv: ["/bin/sh", "-c", "exit 6"] });
+        process.removeAllListeners("SIGCHLD");
+        const lateCode = (await late.wait()).exitCode;
+        console.log(JSON.stringify({ slept: slept.exitCode, both: [both[0].exitCode, both[1], both[2].signal], net, lateCode }));
       });`;
       const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
         encoding: "utf8",
         timeout: 20_000,
       });
-      expect(JSON.parse(out)).toEqual({ slept: 0, both: [3, 4, "SIGTERM"], net: false });
+      expect(JSON.parse(out)).toEqual({
+        slept: 0,
+        both: [3, 4, "SIGTERM"],
+        net: false,
+        lateCode: 6,
+      });
     },
   );
 
