@@ -107,6 +107,11 @@ if (require.main === module) {
     .then((run) => run(process.argv.slice(2)))
     .then((code) => {
       settled = true;
+      // `forge run` is over when its sandbox is gone (reaped, cgroup removed) and its
+      // status written, all synchronously done: exiting now skips Node's teardown of
+      // the environment (2-4 ms of a cold run here). Other commands end naturally, so
+      // that nothing they still flush (the audit log) is cut short.
+      if (process.argv[2] === "run") process.exit(code);
       process.exitCode = code;
     });
 }
