@@ -1,6 +1,7 @@
 /**
- * Built-in profiles compiled at build time (scripts/precompile.mjs writes
- * dist/precompiled.json for the build host's architecture and kernel), so that
+ * Built-in profiles compiled at build time (scripts/precompile.mjs writes an index,
+ * dist/precompiled.json, and each filter's bytes, dist/precompiled/NAME.bpf, for the
+ * build host's architecture and kernel), so that
  * `forge run` does not parse and compile docker-default on every start. Used only when
  * nothing that changes the result differs: same architecture, same kernel release
  * (minKernel rules), no kept capabilities (includes.caps rules).
@@ -9,6 +10,7 @@
  */
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { hostArch, PR, packageFile, type Step } from "@forge/libc";
 import { filterFlags, SECCOMP_SET_MODE_FILTER, sockFprogHeader } from "./install.ts";
 
@@ -27,13 +29,13 @@ interface Store {
   readonly arch: string;
   readonly filters: Record<
     string,
-    { bytes: string; instructions: number; flags: string[]; conflicts: string[] }
+    { file: string; instructions: number; flags: string[]; conflicts: string[] }
   >;
 }
 
 let store: Store | null | undefined;
 
-/** Where the build writes the precompiled filters. */
+/** Where the build writes the precompiled filters' index (their bytes are beside it). */
 export function precompiledPath(): string {
   return packageFile(import.meta.url, "@forge/seccomp", "dist/precompiled.json");
 }
@@ -59,9 +61,16 @@ export function precompiledFilter(name: string): PrecompiledFilter | undefined {
   if (!store || store.kernel !== os.release() || store.arch !== hostArch()) return undefined;
   const f = store.filters[name];
   if (!f) return undefined;
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(path.join(path.dirname(precompiledPath()), f.file));
+  } catch {
+    return undefined; // an incomplete build: compile instead
+  }
+  if (bytes.length !== f.instructions * 8) return undefined;
   return {
     name,
-    bytes: Buffer.from(f.bytes, "base64"),
+    bytes,
     instructions: f.instructions,
     flags: f.flags,
     conflicts: f.conflicts,
