@@ -129,7 +129,7 @@ class Blob {
     return off;
   }
   pointer(at: number, target: number): void {
-    new DataView(this.#buf.buffer).setBigUint64(at, BigInt(target), true);
+    setInt64(new DataView(this.#buf.buffer), at, target);
     this.relocs.push(at);
   }
   finish(): Uint8Array {
@@ -193,9 +193,7 @@ export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()):
         setInt64(view, at, a);
         continue;
       }
-      const [kind, value] = encodeArg(a, blob, ids, step.label, i);
-      ops[base + 16 + j] = kind;
-      view.setBigInt64(at, value, true);
+      ops[base + 16 + j] = encodeArg(a, blob, ids, step.label, i, view, at);
     }
     if (step.kind !== "reaper" && step.id !== undefined) {
       if (ids.has(step.id))
@@ -207,7 +205,7 @@ export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()):
     ops,
     opCount: steps.length,
     data: blob.finish(),
-    relocs: BigUint64Array.from(blob.relocs.map(BigInt)),
+    relocs: uint64Array(blob.relocs),
     steps,
   };
 }
@@ -218,26 +216,46 @@ function setInt64(view: DataView, at: number, v: number): void {
   view.setInt32(at + 4, Math.floor(v / 0x100000000), true);
 }
 
+/** Non-negative safe integers as a BigUint64Array, without a BigInt each. */
+function uint64Array(values: readonly number[]): BigUint64Array {
+  const out = new BigUint64Array(values.length);
+  const view = new DataView(out.buffer);
+  values.forEach((v, k) => setInt64(view, k * 8, v));
+  return out;
+}
+
+/** Writes argument `a` at `at` in the op and returns its kind (ARG_*). */
 function encodeArg(
   a: StepArg,
   blob: Blob,
   ids: Map<string, number>,
   label: string,
   i: number,
-): [number, bigint] {
+  view: DataView,
+  at: number,
+): number {
+  const put = (kind: number, value: number): number => {
+    setInt64(view, at, value);
+    return kind;
+  };
   if (typeof a === "number") {
     if (!Number.isInteger(a))
       throw new TypeError(`step ${i} (${label}): argument ${a} is not an integer`);
-    return [ARG_IMM, BigInt(a)];
+    // Integers beyond 2^53 lose their low bits as numbers: give them as bigint.
+    view.setBigInt64(at, BigInt(a), true);
+    return ARG_IMM;
   }
-  if (typeof a === "bigint") return [ARG_IMM, BigInt.asIntN(64, a)];
-  if ("cstring" in a) return [ARG_DATA, BigInt(blob.cstring(a.cstring))];
+  if (typeof a === "bigint") {
+    view.setBigInt64(at, BigInt.asIntN(64, a), true);
+    return ARG_IMM;
+  }
+  if ("cstring" in a) return put(ARG_DATA, blob.cstring(a.cstring));
   if ("strings" in a) {
     const table = blob.alloc((a.strings.length + 1) * 8);
     a.strings.forEach((s, k) => {
       blob.pointer(table + k * 8, blob.cstring(s));
     });
-    return [ARG_DATA, BigInt(table)];
+    return put(ARG_DATA, table);
   }
   if ("bytes" in a) {
     const off = blob.bytes(a.bytes);
@@ -249,20 +267,20 @@ function encodeArg(
       }
       blob.pointer(off + p.at, typeof p.to === "string" ? blob.cstring(p.to) : blob.bytes(p.to));
     }
-    return [ARG_DATA, BigInt(off)];
+    return put(ARG_DATA, off);
   }
   if ("result" in a) {
     const k = ids.get(a.result);
     if (k === undefined)
       throw new RangeError(`step ${i} (${label}): no earlier step with id "${a.result}"`);
-    return [ARG_RESULT, BigInt(k)];
+    return put(ARG_RESULT, k);
   }
-  if ("out" in a) return [ARG_DATA, BigInt(named(blob, a.out, a.size, label, i))];
+  if ("out" in a) return put(ARG_DATA, named(blob, a.out, a.size, label, i));
   if ("load32" in a) {
     const off = blob.named.get(a.load32);
     if (off === undefined)
       throw new RangeError(`step ${i} (${label}): no scratch buffer "${a.load32}" yet`);
-    return [ARG_MEM32, BigInt(off + (a.offset ?? 0))];
+    return put(ARG_MEM32, off + (a.offset ?? 0));
   }
   throw new TypeError(`step ${i} (${label}): cannot encode argument ${JSON.stringify(a)}`);
 }
