@@ -30,6 +30,11 @@ describe("argument parsing", () => {
       "x",
     ]);
     expect(() => parseCommandLine(["--nope", "--", "ls"], opts)).toThrow(/unknown option '--nope'/);
+    // No option words at all: no options, the whole command.
+    const bare = parseCommandLine(["--", "ls", "--net"], opts);
+    expect({ ...bare.values }).toEqual({});
+    expect(bare.command).toEqual(["ls", "--net"]);
+    expect(parseCommandLine(["ls", "-l"], opts).command).toEqual(["ls", "-l"]);
   });
 
   it("parses durations and integers with errors that name the option", () => {
