@@ -8,8 +8,8 @@ import { type Arch, hostArch } from "./arch.ts";
 import { SYSCALL_TABLE_TEXT } from "./syscalls.generated.ts";
 
 interface Table {
-  rows: ReadonlyArray<readonly [string, number]>;
   byName: Map<string, number>;
+  rows?: ReadonlyArray<readonly [string, number]>;
   byNumber?: Map<number, string>;
 }
 const cache = new Map<Arch, Table>();
@@ -21,17 +21,18 @@ function table(arch: Arch): Table {
     const text = SYSCALL_TABLE_TEXT[arch];
     if (text === undefined) throw new RangeError(`no syscall table for architecture "${arch}"`);
     const words = text.split(" ");
-    const rows: (readonly [string, number])[] = [];
     const byName = new Map<string, number>();
-    for (let i = 0; i + 1 < words.length; i += 2) {
-      const nr = Number(words[i + 1]);
-      rows.push([words[i]!, nr]);
-      byName.set(words[i]!, nr);
-    }
-    t = { rows, byName };
+    for (let i = 0; i + 1 < words.length; i += 2) byName.set(words[i]!, Number(words[i + 1]));
+    t = { byName };
     cache.set(arch, t);
   }
   return t;
+}
+
+/** The table's [name, number] rows, in its order (made on first use). */
+function rows(t: Table): ReadonlyArray<readonly [string, number]> {
+  t.rows ??= [...t.byName];
+  return t.rows;
 }
 
 /**
@@ -76,7 +77,7 @@ export function requireSyscall(name: string, arch: Arch = hostArch()): number {
  */
 export function syscallName(nr: number, arch: Arch = hostArch()): string | undefined {
   const t = table(arch);
-  t.byNumber ??= new Map(t.rows.map(([n, k]) => [k, n]));
+  t.byNumber ??= new Map(rows(t).map(([n, k]) => [k, n]));
   return t.byNumber.get(nr);
 }
 
@@ -90,5 +91,5 @@ export function syscallName(nr: number, arch: Arch = hostArch()): string | undef
  * ```
  */
 export function syscallEntries(arch: Arch = hostArch()): ReadonlyArray<readonly [string, number]> {
-  return table(arch).rows;
+  return rows(table(arch));
 }
