@@ -92,26 +92,38 @@ export function loadTrampoline(): Trampoline {
     );
   }
   const lib = koffi.load(file);
-  const prestart = lib.func(
-    "int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *handle, uint8_t *state, uint32_t state_cap)",
-  );
+  // Each function is declared (its prototype parsed by koffi) on first use: a plain
+  // spawn needs four of the ten, and a cold start pays for every declaration.
+  type Fn = ReturnType<typeof lib.func>;
+  const fns = new Map<string, Fn>();
+  const fn = (proto: string): Fn => {
+    let f = fns.get(proto);
+    if (!f) {
+      f = lib.func(proto);
+      fns.set(proto, f);
+    }
+    return f;
+  };
+  const PRESTART =
+    "int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *handle, uint8_t *state, uint32_t state_cap)";
   const t: Trampoline = {
-    spawn: lib.func(
-      "int forge_spawn(const uint8_t *ops, uint32_t nops, uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, uint64_t flags, int32_t mode, int32_t cgroup_fd, int32_t *out)",
-    ),
-    prestart,
-    prestartAsync: (...args) => prestart.async(...args),
-    release: lib.func(
-      "int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, int32_t *out)",
-    ),
-    releaseWait: lib.func("int forge_release_wait(uint64_t handle, int32_t pidfd)"),
-    watchOpen: lib.func("int forge_watch_open(int32_t *out, int32_t flags)"),
-    watchAdd: lib.func(
-      "int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan, int32_t flags)",
-    ),
-    watchDiscard: lib.func("int forge_watch_discard(int32_t pidfd)"),
-    abiVersion: lib.func("int forge_abi_version(void)"),
-    liveRegions: lib.func("int forge_live_regions(void)"),
+    spawn: (...args) =>
+      fn(
+        "int forge_spawn(const uint8_t *ops, uint32_t nops, uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, uint64_t flags, int32_t mode, int32_t cgroup_fd, int32_t *out)",
+      )(...args),
+    prestart: (...args) => fn(PRESTART)(...args),
+    prestartAsync: (...args) => fn(PRESTART).async(...args),
+    release: (...args) =>
+      fn(
+        "int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t data_len, const uint64_t *relocs, uint32_t nrelocs, int32_t *out)",
+      )(...args),
+    releaseWait: (...args) => fn("int forge_release_wait(uint64_t handle, int32_t pidfd)")(...args),
+    watchOpen: (...args) => fn("int forge_watch_open(int32_t *out, int32_t flags)")(...args),
+    watchAdd: (...args) =>
+      fn("int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan, int32_t flags)")(...args),
+    watchDiscard: (...args) => fn("int forge_watch_discard(int32_t pidfd)")(...args),
+    abiVersion: () => fn("int forge_abi_version(void)")(),
+    liveRegions: () => fn("int forge_live_regions(void)")(),
   };
   const abi = t.abiVersion();
   if (abi !== ABI)
