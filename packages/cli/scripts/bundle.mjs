@@ -66,10 +66,13 @@ const version = ${JSON.stringify(native?.version ?? "")};
 const platformDir = process.platform + "-" + process.arch;
 const abiDir = process.platform + "_" + process.arch;
 const libc = createRequire(path.join(__dirname, ${JSON.stringify(libcPackageJson)}));
+// process.dlopen, not require: the module is named by path, and require's resolution
+// (package scopes, package.json reads) costs a cold start ~1 ms.
 function direct(file) {
   try {
-    const m = require(file());
-    return typeof m.load === "function" && m.version === version ? m : undefined;
+    const m = { exports: {} };
+    process.dlopen(m, file());
+    return typeof m.exports.load === "function" && m.exports.version === version ? m.exports : undefined;
   } catch {
     return undefined;
   }

@@ -5,8 +5,21 @@
  * @module
  */
 
+type Row = readonly [number, string, string];
+
+let rows: ReadonlyArray<Row> | undefined;
+let byNumber: Map<number, { name: string; msg: string }> | undefined;
+let byName: Map<string, number> | undefined;
+
+// The table and its maps are made on first use: most runs never fail a syscall, and
+// a cold start would pay ~0.5 ms for them.
+function table(): ReadonlyArray<Row> {
+  rows ??= ERRNO_ROWS();
+  return rows;
+}
+
 // Table made from the C library's strerror() on Linux.
-const ERRNO_TABLE: ReadonlyArray<readonly [number, string, string]> = [
+const ERRNO_ROWS = (): ReadonlyArray<Row> => [
   [1, "EPERM", "Operation not permitted"],
   [2, "ENOENT", "No such file or directory"],
   [3, "ESRCH", "No such process"],
@@ -140,11 +153,19 @@ const ERRNO_TABLE: ReadonlyArray<readonly [number, string, string]> = [
 ];
 
 const ALIASES: Readonly<Record<string, number>> = { EWOULDBLOCK: 11, EDEADLOCK: 35, ENOTSUP: 95 };
-const BY_NUMBER = new Map(ERRNO_TABLE.map(([n, name, msg]) => [n, { name, msg }]));
-const BY_NAME = new Map<string, number>([
-  ...ERRNO_TABLE.map(([n, name]) => [name, n] as const),
-  ...Object.entries(ALIASES),
-]);
+
+function numbers(): Map<number, { name: string; msg: string }> {
+  byNumber ??= new Map(table().map(([n, name, msg]) => [n, { name, msg }]));
+  return byNumber;
+}
+
+function names(): Map<string, number> {
+  byName ??= new Map<string, number>([
+    ...table().map(([n, name]) => [name, n] as const),
+    ...Object.entries(ALIASES),
+  ]);
+  return byName;
+}
 
 /**
  * The symbolic name of an errno number, or `E<number>` when the number is unknown.
@@ -156,7 +177,7 @@ const BY_NAME = new Map<string, number>([
  * ```
  */
 export function errnoName(errno: number): string {
-  return BY_NUMBER.get(errno)?.name ?? `E${errno}`;
+  return numbers().get(errno)?.name ?? `E${errno}`;
 }
 
 /**
@@ -169,7 +190,7 @@ export function errnoName(errno: number): string {
  * ```
  */
 export function errnoNumber(name: string): number | undefined {
-  return BY_NAME.get(name.toUpperCase());
+  return names().get(name.toUpperCase());
 }
 
 /**
@@ -182,10 +203,10 @@ export function errnoNumber(name: string): number | undefined {
  * ```
  */
 export function errnoMessage(errno: number): string {
-  return BY_NUMBER.get(errno)?.msg ?? `Unknown error ${errno}`;
+  return numbers().get(errno)?.msg ?? `Unknown error ${errno}`;
 }
 
 /** Every known errno as `[number, name, message]`, sorted by number. */
 export function errnoTable(): ReadonlyArray<readonly [number, string, string]> {
-  return ERRNO_TABLE;
+  return table();
 }
