@@ -130,7 +130,9 @@ async function bundle(name, entry) {
     banner: {
       js: [
         `"use strict";`,
-        `const __forgeFileUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href;`,
+        // A plain path needs no percent-encoding: its URL is "file://" + path, made without
+        // the URL machinery (cold, ~0.5 ms); any other goes through pathToFileURL.
+        `const __forgeFileUrl = (rel) => { const p = require("node:path").join(__dirname, rel); return /^[\\w./-]+$/.test(p) ? "file://" + p : require("node:url").pathToFileURL(p).href; };`,
         `const __forgeImportBuiltin = (id) => Promise.resolve().then(() => { const m = require(id); return { __proto__: m, default: m }; });`,
       ].join("\n"),
     },

@@ -44,7 +44,10 @@ function packageName(root: string): string {
  * ```
  */
 export function packageFile(metaUrl: string, pkgName: string, rel: string): string {
-  const root = path.resolve(path.dirname(fileURLToPath(metaUrl)), "..");
+  // A plain file URL ("file:///a/b.js", nothing percent-encoded) is its path after
+  // "file://": no URL parsing on a cold start's path.
+  const file = /^file:\/\/\/[\w./-]+$/.test(metaUrl) ? metaUrl.slice(7) : fileURLToPath(metaUrl);
+  const root = path.resolve(path.dirname(file), "..");
   const near = path.join(root, rel);
   if (packageName(root) === pkgName) return near;
   try {

@@ -30,6 +30,12 @@ describe("packageFile", () => {
     );
   });
 
+  it("decodes a percent-encoded module URL (a path with a space)", () => {
+    const url = pathToFileURL("/tmp/a b/dist/x.js").href;
+    expect(url).toContain("%20");
+    expect(packageFile(url, "@forge/none", "f")).toBe("/tmp/a b/node_modules/@forge/none/f");
+  });
+
   it("never takes a file of another package that happens to sit above the module", () => {
     const dir = app();
     const url = pathToFileURL(path.join(dir, "dist", "bundle.js")).href;
