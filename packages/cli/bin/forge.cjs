@@ -113,5 +113,11 @@ if (require.main === module) {
       // that nothing they still flush (the audit log) is cut short.
       if (process.argv[2] === "run") process.exit(code);
       process.exitCode = code;
+    })
+    .catch((e) => {
+      // Not a command's failure (those are reported by main): forge itself is broken.
+      settled = true;
+      process.stderr.write(`forge: internal error: ${e?.stack ?? e}\n`);
+      process.exitCode = 125;
     });
 }
