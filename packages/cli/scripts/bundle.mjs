@@ -116,7 +116,17 @@ const fastHelper =
  * from), then a CommonJS module wrapper as an expression, which bin/forge.cjs compiles
  * with vm.Script (and its code cache) and calls.
  */
-async function bundle(name, entry) {
+async function bundle(name, entry, plugins = []) {
+  const code = await bundledCode(name, entry, plugins);
+  const body = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+  const id = crypto.createHash("sha256").update(body).digest("hex").slice(0, 32);
+  const file = path.join(outDir, `${name}.js`);
+  fs.writeFileSync(file, `// forge-bundle ${id}\n${body}`);
+  return file;
+}
+
+/** The code of a bundle of `entry`: the workspace's dist files, checked and minified. */
+async function bundledCode(name, entry, plugins) {
   const result = await build({
     // Every bundle exports the same name, main(argv), for bin/forge.cjs.
     stdin: { contents: entry, resolveDir: path.join(pkg, "dist"), sourcefile: `${name}_entry.js` },
@@ -126,7 +136,7 @@ async function bundle(name, entry) {
     target: "node20",
     // pino and ajv load parts of themselves by path at run time: they stay packages.
     external: ["pino", "pino/*", "ajv", "ajv/*"],
-    plugins: [forgePlugin],
+    plugins: [forgePlugin, ...plugins],
     banner: {
       js: [
         `"use strict";`,
@@ -164,12 +174,50 @@ async function bundle(name, entry) {
         legalComments: "none",
       })
     ).code;
-  const body = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
-  const id = crypto.createHash("sha256").update(body).digest("hex").slice(0, 32);
-  const file = path.join(outDir, `${name}.js`);
-  fs.writeFileSync(file, `// forge-bundle ${id}\n${body}`);
-  return file;
+  return code;
 }
+
+// `forge run` with a built-in profile installs a filter compiled at build time; the
+// seccomp compiler (a quarter of the bundle) is needed only for other profiles, kept
+// capabilities or another kernel. In run.js, @forge/sandbox's import of @forge/seccomp
+// gets the precompiled filters and the install steps, and a stand-in for the compiler
+// that loads seccomp.cjs (a plain CommonJS bundle beside it) on first use: less to read
+// and deserialize at every start. A name sandbox.js uses that is not here fails the
+// build. seccomp.cjs gets only @forge/libc's pure modules (tables, architectures).
+const seccompDist = path.join(packagesDir, "seccomp", "dist");
+const libcDist = path.join(packagesDir, "libc", "dist");
+const virtual = (name, filter, contents) => ({
+  name,
+  setup(b) {
+    b.onResolve({ filter: /^@forge\/(seccomp|libc)$/ }, (args) =>
+      filter(args) ? { path: args.path, namespace: name } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: name }, () => ({
+      contents: contents.join("\n"),
+      loader: "js",
+      resolveDir: outDir,
+    }));
+  },
+});
+const lazySeccomp = virtual(
+  "forge-lazy-seccomp",
+  (args) =>
+    args.path === "@forge/seccomp" && /[\\/]sandbox[\\/]dist[\\/]sandbox\.js$/.test(args.importer),
+  [
+    `export { precompiledFilter, precompiledSteps } from ${JSON.stringify(path.join(seccompDist, "precompiled.js"))};`,
+    `export { seccompSteps } from ${JSON.stringify(path.join(seccompDist, "install.js"))};`,
+    `let full;`,
+    `export const compileSeccompForRun = (...a) =>`,
+    `  (full ??= require(require("node:path").join(__dirname, "seccomp.cjs"))).compileSeccompForRun(...a);`,
+  ],
+);
+const pureLibc = virtual(
+  "forge-pure-libc",
+  (args) => args.path === "@forge/libc",
+  ["arch.js", "constants.js", "errno.js", "syscall_table.js"].map(
+    (f) => `export * from ${JSON.stringify(path.join(libcDist, f))};`,
+  ),
+);
 
 /**
  * The code cache of one bundle: load it as bin/forge.cjs does, run what a cold start
@@ -193,6 +241,16 @@ async function cache(file, warmUps) {
 
 const { loadBundle, writeCodeCache } = createRequire(import.meta.url)("../bin/forge.cjs");
 const forge = await bundle("forge", 'export { main } from "./main.js";');
-const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";');
-await cache(run, [["run", "--timeout", "10s", "--", "/bin/true"]]);
+const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";', [lazySeccomp]);
+fs.writeFileSync(
+  path.join(outDir, "seccomp.cjs"),
+  await bundledCode(
+    "seccomp",
+    `export { compileSeccompForRun } from ${JSON.stringify(path.join(seccompDist, "load.js"))};`,
+    [pureLibc],
+  ),
+);
+// The warm-up is what a plain `forge run` runs (no --timeout: its code would only
+// make the cache bigger).
+await cache(run, [["run", "--", "/bin/true"]]);
 await cache(forge, [["--version"]]);

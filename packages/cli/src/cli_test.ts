@@ -107,6 +107,36 @@ describe.skipIf(!fs.existsSync(path.resolve(bin, "../../dist/main.js")))(
       );
     });
 
+    it("compiles a seccomp filter when none was precompiled for the case (--cap-add, a profile file)", () => {
+      // The forge run bundle loads the seccomp compiler (dist/bundle/seccomp.cjs) only here.
+      const kept = forge([
+        "run",
+        "--cap-add",
+        "NET_BIND_SERVICE",
+        "--",
+        "/bin/sh",
+        "-c",
+        "grep CapBnd /proc/self/status",
+      ]);
+      expect(kept).toMatchObject({ code: 0, out: "CapBnd:\t0000000000000400\n" });
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-seccomp-file-"));
+      try {
+        const file = path.join(dir, "deny-uname.json");
+        fs.writeFileSync(
+          file,
+          JSON.stringify({
+            defaultAction: "SCMP_ACT_ALLOW",
+            syscalls: [{ names: ["uname"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+          }),
+        );
+        const denied = forge(["run", "--seccomp", file, "--", "/bin/uname"]);
+        expect(denied.code).not.toBe(0);
+        expect(forge(["run", "--", "/bin/uname"])).toMatchObject({ code: 0, out: "Linux\n" });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it("kills the sandbox on --timeout and records why in --json-status", () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-cli-"));
       try {
