@@ -189,7 +189,7 @@ const libcDist = path.join(packagesDir, "libc", "dist");
 const virtual = (name, filter, contents) => ({
   name,
   setup(b) {
-    b.onResolve({ filter: /^@forge\/(seccomp|libc)$/ }, (args) =>
+    b.onResolve({ filter: /^@forge\/(seccomp|cgroups|libc)$/ }, (args) =>
       filter(args) ? { path: args.path, namespace: name } : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: name }, () => ({
@@ -209,6 +209,22 @@ const lazySeccomp = virtual(
     `let full;`,
     `export const compileSeccompForRun = (...a) =>`,
     `  (full ??= require(require("node:path").join(__dirname, "seccomp.cjs"))).compileSeccompForRun(...a);`,
+  ],
+);
+// Likewise the cgroup code behind --memory, --cpus, --pids and friends: run.js keeps
+// what every run uses (parsing the limits, telling how a run ended) and loads
+// cgroups.cjs the first time a run has limits to set.
+const cgroupsDist = path.join(packagesDir, "cgroups", "dist");
+const lazyCgroups = virtual(
+  "forge-lazy-cgroups",
+  (args) =>
+    args.path === "@forge/cgroups" && /[\\/]sandbox[\\/]dist[\\/]sandbox\.js$/.test(args.importer),
+  [
+    `export { hasLimits, parseLimits, parseLimitsOption } from ${JSON.stringify(path.join(cgroupsDist, "limits.js"))};`,
+    `export { endReason, runStatus } from ${JSON.stringify(path.join(cgroupsDist, "end_reason.js"))};`,
+    `let full;`,
+    `export const createCgroup = (...a) =>`,
+    `  (full ??= require(require("node:path").join(__dirname, "cgroups.cjs"))).createCgroup(...a);`,
   ],
 );
 const pureLibc = virtual(
@@ -241,7 +257,18 @@ async function cache(file, warmUps) {
 
 const { loadBundle, writeCodeCache } = createRequire(import.meta.url)("../bin/forge.cjs");
 const forge = await bundle("forge", 'export { main } from "./main.js";');
-const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";', [lazySeccomp]);
+const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";', [
+  lazySeccomp,
+  lazyCgroups,
+]);
+fs.writeFileSync(
+  path.join(outDir, "cgroups.cjs"),
+  await bundledCode(
+    "cgroups",
+    `export { createCgroup } from ${JSON.stringify(path.join(cgroupsDist, "cgroup.js"))};`,
+    [],
+  ),
+);
 fs.writeFileSync(
   path.join(outDir, "seccomp.cjs"),
   await bundledCode(

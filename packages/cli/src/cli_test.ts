@@ -137,6 +137,25 @@ describe.skipIf(!fs.existsSync(path.resolve(bin, "../../dist/main.js")))(
       }
     });
 
+    it.skipIf(process.getuid?.() !== 0)(
+      "sets cgroup limits (the forge run bundle loads the cgroup code only then)",
+      () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-limits-"));
+        try {
+          const status = path.join(dir, "status.json");
+          const r = forge(["run", "--pids", "32", "--json-status", status, "--", "/bin/true"]);
+          expect(r).toMatchObject({ code: 0, err: "" });
+          expect(JSON.parse(fs.readFileSync(status, "utf8"))).toMatchObject({
+            reason: "exit",
+            exitCode: 0,
+            limits: { pids: 32 },
+          });
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
+
     it("kills the sandbox on --timeout and records why in --json-status", () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-cli-"));
       try {
