@@ -25,6 +25,27 @@ async function stdout(child: ChildHandle): Promise<{ out: string; code: number }
   return { out, code: st.exitCode };
 }
 
+/**
+ * Spawns `argv` with the pool (after the caller changed something a spare inherited),
+ * checks that the spare was not used, and returns the command's output, trimmed.
+ */
+async function freshOutput(
+  p: SparePool,
+  spare: number | undefined,
+  argv: string[],
+  env?: Record<string, string>,
+): Promise<string> {
+  const child = spawn({
+    argv,
+    ...(env ? { env } : {}),
+    cloneFlags: FLAGS,
+    stdio: ["ignore", "pipe", "inherit"],
+    pool: p,
+  });
+  expect(child.pid).not.toBe(spare);
+  return (await stdout(child)).out.trim();
+}
+
 function alive(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -183,14 +204,7 @@ describe("SparePool", () => {
     const [spare] = p.pids();
     const old = process.umask(0o077);
     try {
-      const child = spawn({
-        argv: ["/bin/sh", "-c", "umask"],
-        cloneFlags: FLAGS,
-        stdio: ["ignore", "pipe", "inherit"],
-        pool: p,
-      });
-      expect(child.pid).not.toBe(spare);
-      expect((await stdout(child)).out.trim()).toBe("0077");
+      expect(await freshOutput(p, spare, ["/bin/sh", "-c", "umask"])).toBe("0077");
     } finally {
       process.umask(old);
     }
@@ -205,14 +219,8 @@ describe("SparePool", () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-mnt-"));
       execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "forge-spare-test", dir]);
       try {
-        const child = spawn({
-          argv: ["/bin/sh", "-c", `grep -c ' ${dir} ' /proc/self/mountinfo`],
-          cloneFlags: FLAGS,
-          stdio: ["ignore", "pipe", "inherit"],
-          pool: p,
-        });
-        expect(child.pid).not.toBe(spare);
-        expect((await stdout(child)).out.trim()).toBe("1");
+        const grep = `grep -c ' ${dir} ' /proc/self/mountinfo`;
+        expect(await freshOutput(p, spare, ["/bin/sh", "-c", grep])).toBe("1");
       } finally {
         execFileSync("umount", [dir]);
         fs.rmdirSync(dir);
@@ -238,14 +246,7 @@ describe("SparePool", () => {
     const [spare] = p.pids();
     process.chdir(os.tmpdir());
     try {
-      const child = spawn({
-        argv: ["/bin/pwd"],
-        cloneFlags: FLAGS,
-        stdio: ["ignore", "pipe", "inherit"],
-        pool: p,
-      });
-      expect(child.pid).not.toBe(spare);
-      expect((await stdout(child)).out.trim()).toBe(fs.realpathSync(os.tmpdir()));
+      expect(await freshOutput(p, spare, ["/bin/pwd"])).toBe(fs.realpathSync(os.tmpdir()));
     } finally {
       process.chdir(cwd);
     }
@@ -297,15 +298,8 @@ describe("SparePool", () => {
     p.fill(FLAGS);
     const [spare] = p.pids();
     const big = "x".repeat(8000);
-    const child = spawn({
-      argv: ["/bin/sh", "-c", 'printf %s "$BIG" | wc -c'],
-      env: { BIG: big },
-      cloneFlags: FLAGS,
-      stdio: ["ignore", "pipe", "inherit"],
-      pool: p,
-    });
-    expect(child.pid).not.toBe(spare);
-    expect((await stdout(child)).out.trim()).toBe("8000");
+    const wc = ["/bin/sh", "-c", 'printf %s "$BIG" | wc -c'];
+    expect(await freshOutput(p, spare, wc, { BIG: big })).toBe("8000");
   });
 
   it.skipIf(process.getuid?.() !== 0 || !fs.existsSync(dist))(
