@@ -14,6 +14,7 @@ export interface ChildExit {
 }
 
 const RECORD = 12;
+const SIGKILL = 9;
 /** forge_watch_open/forge_watch_add: drain the channel on SIGCHLD (the main thread). */
 const WATCH_SIGNAL = 1;
 
@@ -26,9 +27,8 @@ const WATCH_SIGNAL = 1;
  * `forge run` would spend ~8 ms loading, stay unloaded; while a child is pending a
  * timer also drains it once a second, so that exits still arrive (late) if someone
  * removes every SIGCHLD listener. Either way the event loop is kept alive only while a
- * child is pending. The write end stays open for the
- * process's life: the watcher thread may still report on it after the isolate has
- * gone (it then gets EPIPE).
+ * child is pending. The write end stays open for the process's life: the watcher
+ * thread may still report on it after the isolate has gone (it then gets EPIPE).
  */
 class ExitWatcher {
   readonly #pending = new Map<number, { resolve(e: ChildExit): void; reject(e: Error): void }>();
@@ -169,6 +169,25 @@ let netModule: typeof net | undefined;
 export function socketOnFd(fd: number, opts: { readable: boolean; writable: boolean }): net.Socket {
   netModule ??= createRequire(import.meta.url)("node:net") as typeof net;
   return new netModule.Socket({ fd, ...opts });
+}
+
+/** Sends SIGKILL through a pidfd; a process already gone is no error. */
+export function killQuietly(pidfd: number): void {
+  try {
+    openLibc().pidfdSendSignal(pidfd, SIGKILL);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Kills the process behind `pidfd` for good: the trampoline's watcher thread reaps it,
+ * frees its region and closes the pidfd, even if this isolate (a Worker) is gone by
+ * then. For a child nobody will wait for.
+ */
+export function discardChild(pidfd: number): void {
+  killQuietly(pidfd);
+  if (loadTrampoline().watchDiscard(pidfd) < 0) closeQuietly(pidfd);
 }
 
 /** Closes an fd, ignoring EBADF. */

@@ -13,7 +13,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import { CLONE } from "./constants.ts";
-import { closeQuietly } from "./exit_watcher.ts";
+import { closeQuietly, discardChild } from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { loadTrampoline, type PrestartArgs } from "./native.ts";
 
@@ -179,8 +179,6 @@ export interface SparePoolOptions {
   /** Bytes reserved in each spare for its program (default 1 MiB; a larger program clones afresh). */
   readonly capacity?: number;
 }
-
-const SIGKILL = 9;
 
 /**
  * Keeps children cloned ahead of time, per set of clone flags, for {@link spawn}'s
@@ -436,10 +434,5 @@ function closeLivePools(): void {
  * region and closes its pidfd, even if this isolate (a Worker) is gone by then.
  */
 export function discardSpare(s: Spare): void {
-  try {
-    openLibc().pidfdSendSignal(s.pidfd, SIGKILL);
-  } catch {
-    // already dead: reaping it is all that is left
-  }
-  if (loadTrampoline().watchDiscard(s.pidfd) < 0) closeQuietly(s.pidfd);
+  discardChild(s.pidfd);
 }

@@ -10,7 +10,14 @@ import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { CLONE, O, signalName, signalNumber } from "./constants.ts";
 import { errnoMessage, errnoName } from "./errno.ts";
-import { type ChildExit, closeQuietly, socketOnFd, watchExit } from "./exit_watcher.ts";
+import {
+  type ChildExit,
+  closeQuietly,
+  discardChild,
+  killQuietly,
+  socketOnFd,
+  watchExit,
+} from "./exit_watcher.ts";
 import { openLibc } from "./koffi_libc.ts";
 import { forgeInitPath, loadTrampoline, type ProgramArgs } from "./native.ts";
 import {
@@ -392,14 +399,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
     let abandoned = false; // a dead spare, reaped by discardSpare
     let failure: [number, number] | undefined;
     try {
-      if (!spare)
-        parentSetUp(pid, pidfd, () => {
-          try {
-            lib.pidfdSendSignal(pidfd, 9);
-          } catch {
-            // already gone
-          }
-        });
+      if (!spare) parentSetUp(pid, pidfd, () => killQuietly(pidfd));
       if (spare) {
         // The spare shares our fd table until it has copied it: only then may the fds
         // it uses be closed here.
@@ -408,11 +408,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
           // It does not answer (stopped?): end it, wait a bounded time for the kernel
           // to say so (our end of its error pipe closes then), and start over, even if
           // it answered meanwhile (it has been sent SIGKILL).
-          try {
-            lib.pidfdSendSignal(spare.pidfd, 9);
-          } catch {
-            // already gone
-          }
+          killQuietly(spare.pidfd);
           for (let k = 0; k < 5 && w === -ETIMEDOUT; k++)
             w = t.releaseWait(spare.handle, spare.pidfd);
           w = -ESRCH;
@@ -443,14 +439,8 @@ export function spawn(opts: SpawnOptions): ChildHandle {
         try {
           own(); // on every path, so that the child is reaped
         } catch (e) {
-          // Its exit cannot be watched (no fds left?): it must not run unwatched. The
-          // watcher thread reaps it and closes the pidfd.
-          try {
-            lib.pidfdSendSignal(pidfd, 9);
-          } catch {
-            // already gone
-          }
-          if (t.watchDiscard(pidfd) < 0) closeQuietly(pidfd);
+          // Its exit cannot be watched (no fds left?): it must not run unwatched.
+          discardChild(pidfd);
           // biome-ignore lint/correctness/noUnsafeFinally: the child's failure is the error to report
           throw e;
         }
