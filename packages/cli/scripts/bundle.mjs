@@ -1,6 +1,8 @@
-// Bundles the built CLI (dist/main.js and the workspace packages it imports) into one
-// CommonJS file, dist/bundle/forge.cjs, and makes the V8 code cache that bin/forge.cjs
-// loads it with (dist/bundle/forge.cjs.cache). Run by the package's build.
+// Bundles the built CLI (dist/ and the workspace packages it imports) into CommonJS
+// files in dist/bundle/: run.js (`forge run`) and forge.js (every command), each with
+// the V8 code cache that bin/forge.cjs loads it with (NAME.js.cache), and seccomp.cjs
+// and cgroups.cjs, the parts run.js loads only when a run needs them (see below). Run
+// by the package's build.
 //
 // Why not ESM, as the rest of the tree: a cold `forge run` is mostly Node loading code.
 // One CommonJS script skips the ESM loader (module records, linking, a resolve per
@@ -117,6 +119,7 @@ const fastHelper =
  * with vm.Script (and its code cache) and calls.
  */
 async function bundle(name, entry, plugins = []) {
+  // Every such bundle exports the same name, main(argv), for bin/forge.cjs.
   const code = await bundledCode(name, entry, plugins);
   const body = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
   const id = crypto.createHash("sha256").update(body).digest("hex").slice(0, 32);
@@ -128,7 +131,6 @@ async function bundle(name, entry, plugins = []) {
 /** The code of a bundle of `entry`: the workspace's dist files, checked and minified. */
 async function bundledCode(name, entry, plugins) {
   const result = await build({
-    // Every bundle exports the same name, main(argv), for bin/forge.cjs.
     stdin: { contents: entry, resolveDir: path.join(pkg, "dist"), sourcefile: `${name}_entry.js` },
     bundle: true,
     format: "cjs",
@@ -177,15 +179,15 @@ async function bundledCode(name, entry, plugins) {
   return code;
 }
 
-// `forge run` with a built-in profile installs a filter compiled at build time; the
-// seccomp compiler (a quarter of the bundle) is needed only for other profiles, kept
-// capabilities or another kernel. In run.js, @forge/sandbox's import of @forge/seccomp
-// gets the precompiled filters and the install steps, and a stand-in for the compiler
-// that loads seccomp.cjs (a plain CommonJS bundle beside it) on first use: less to read
+// `forge run` with a built-in profile installs a filter compiled at build time, and
+// without limit options makes no cgroup: the seccomp compiler and the cgroup code (a
+// third of the bundle) are needed only for other profiles, kept capabilities or
+// another kernel, and for --memory and friends. In run.js, @forge/sandbox's imports of
+// those packages get what every run uses and a stand-in for the rest, which loads a
+// plain CommonJS bundle beside it (seccomp.cjs, cgroups.cjs) on first use: less to read
 // and deserialize at every start. A name sandbox.js uses that is not here fails the
 // build. seccomp.cjs gets only @forge/libc's pure modules (tables, architectures).
-const seccompDist = path.join(packagesDir, "seccomp", "dist");
-const libcDist = path.join(packagesDir, "libc", "dist");
+const dist = (name) => path.join(packagesDir, name, "dist");
 const virtual = (name, filter, contents) => ({
   name,
   setup(b) {
@@ -199,39 +201,53 @@ const virtual = (name, filter, contents) => ({
     }));
   },
 });
-const lazySeccomp = virtual(
-  "forge-lazy-seccomp",
-  (args) =>
-    args.path === "@forge/seccomp" && /[\\/]sandbox[\\/]dist[\\/]sandbox\.js$/.test(args.importer),
-  [
-    `export { precompiledFilter, precompiledSteps } from ${JSON.stringify(path.join(seccompDist, "precompiled.js"))};`,
-    `export { seccompSteps } from ${JSON.stringify(path.join(seccompDist, "install.js"))};`,
-    `let full;`,
-    `export const compileSeccompForRun = (...a) =>`,
-    `  (full ??= require(require("node:path").join(__dirname, "seccomp.cjs"))).compileSeccompForRun(...a);`,
-  ],
+
+/**
+ * What sandbox.js imports from package `name`: the `hot` exports (file -> names) from
+ * the package's dist, and `lazy`, loaded from dist/bundle/NAME.cjs when first called.
+ */
+function splitFor(name, hot, lazy) {
+  return virtual(
+    `forge-split-${name}`,
+    (args) =>
+      args.path === `@forge/${name}` &&
+      /[\\/]sandbox[\\/]dist[\\/]sandbox\.js$/.test(args.importer),
+    [
+      ...Object.entries(hot).map(
+        ([file, names]) =>
+          `export { ${names.join(", ")} } from ${JSON.stringify(path.join(dist(name), file))};`,
+      ),
+      `let full;`,
+      `export const ${lazy} = (...a) =>`,
+      `  (full ??= require(require("node:path").join(__dirname, "${name}.cjs"))).${lazy}(...a);`,
+    ],
+  );
+}
+
+/** Writes dist/bundle/NAME.cjs: `lazy` from the package's `file`, as a plain CommonJS module. */
+async function writeSplit(name, file, lazy, plugins) {
+  const entry = `export { ${lazy} } from ${JSON.stringify(path.join(dist(name), file))};`;
+  fs.writeFileSync(path.join(outDir, `${name}.cjs`), await bundledCode(name, entry, plugins));
+}
+
+const splitSeccomp = splitFor(
+  "seccomp",
+  { "precompiled.js": ["precompiledFilter", "precompiledSteps"], "install.js": ["seccompSteps"] },
+  "compileSeccompForRun",
 );
-// Likewise the cgroup code behind --memory, --cpus, --pids and friends: run.js keeps
-// what every run uses (parsing the limits, telling how a run ended) and loads
-// cgroups.cjs the first time a run has limits to set.
-const cgroupsDist = path.join(packagesDir, "cgroups", "dist");
-const lazyCgroups = virtual(
-  "forge-lazy-cgroups",
-  (args) =>
-    args.path === "@forge/cgroups" && /[\\/]sandbox[\\/]dist[\\/]sandbox\.js$/.test(args.importer),
-  [
-    `export { hasLimits, parseLimits, parseLimitsOption } from ${JSON.stringify(path.join(cgroupsDist, "limits.js"))};`,
-    `export { endReason, runStatus } from ${JSON.stringify(path.join(cgroupsDist, "end_reason.js"))};`,
-    `let full;`,
-    `export const createCgroup = (...a) =>`,
-    `  (full ??= require(require("node:path").join(__dirname, "cgroups.cjs"))).createCgroup(...a);`,
-  ],
+const splitCgroups = splitFor(
+  "cgroups",
+  {
+    "limits.js": ["hasLimits", "parseLimits", "parseLimitsOption"],
+    "end_reason.js": ["endReason", "runStatus"],
+  },
+  "createCgroup",
 );
 const pureLibc = virtual(
   "forge-pure-libc",
   (args) => args.path === "@forge/libc",
   ["arch.js", "constants.js", "errno.js", "syscall_table.js"].map(
-    (f) => `export * from ${JSON.stringify(path.join(libcDist, f))};`,
+    (f) => `export * from ${JSON.stringify(path.join(dist("libc"), f))};`,
   ),
 );
 
@@ -258,25 +274,11 @@ async function cache(file, warmUps) {
 const { loadBundle, writeCodeCache } = createRequire(import.meta.url)("../bin/forge.cjs");
 const forge = await bundle("forge", 'export { main } from "./main.js";');
 const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";', [
-  lazySeccomp,
-  lazyCgroups,
+  splitSeccomp,
+  splitCgroups,
 ]);
-fs.writeFileSync(
-  path.join(outDir, "cgroups.cjs"),
-  await bundledCode(
-    "cgroups",
-    `export { createCgroup } from ${JSON.stringify(path.join(cgroupsDist, "cgroup.js"))};`,
-    [],
-  ),
-);
-fs.writeFileSync(
-  path.join(outDir, "seccomp.cjs"),
-  await bundledCode(
-    "seccomp",
-    `export { compileSeccompForRun } from ${JSON.stringify(path.join(seccompDist, "load.js"))};`,
-    [pureLibc],
-  ),
-);
+await writeSplit("seccomp", "load.js", "compileSeccompForRun", [pureLibc]);
+await writeSplit("cgroups", "cgroup.js", "createCgroup", []);
 // The warm-up is what a plain `forge run` runs (no --timeout: its code would only
 // make the cache bigger).
 await cache(run, [["run", "--", "/bin/true"]]);
