@@ -150,6 +150,7 @@ class Blob {
  * ```
  */
 export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()): Program {
+  if (!LITTLE_ENDIAN) throw new Error("@forge/libc: big-endian hosts are not supported");
   const ops = new Uint8Array(steps.length * OP_SIZE);
   const view = new DataView(ops.buffer);
   // Every field but the arg kinds is a 32-bit-aligned word: written through an
@@ -219,7 +220,6 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** Writes a safe integer as an int64 at byte offset `at` (a multiple of 4), in host order. */
 function setInt64(words: Int32Array, at: number, v: number): void {
-  if (!LITTLE_ENDIAN) throw new Error("@forge/libc: big-endian hosts are not supported");
   words[at >> 2] = v | 0;
   words[(at >> 2) + 1] = Math.floor(v / 0x100000000);
 }
