@@ -51,9 +51,10 @@ export function precompiledPath(): string {
  * ```
  */
 export function precompiledFilter(name: string): PrecompiledFilter | undefined {
+  const index = precompiledPath();
   if (store === undefined) {
     try {
-      store = JSON.parse(fs.readFileSync(precompiledPath(), "utf8")) as Store;
+      store = JSON.parse(fs.readFileSync(index, "utf8")) as Store;
     } catch {
       store = null;
     }
@@ -63,7 +64,7 @@ export function precompiledFilter(name: string): PrecompiledFilter | undefined {
   if (!f) return undefined;
   let bytes: Uint8Array;
   try {
-    bytes = fs.readFileSync(path.join(path.dirname(precompiledPath()), f.file));
+    bytes = fs.readFileSync(path.join(path.dirname(index), f.file));
   } catch {
     return undefined; // an incomplete build: compile instead
   }
