@@ -9,9 +9,11 @@
  * A failing op writes {index, errno} to a close-on-exec pipe and the child exits 127;
  * EOF on that pipe tells the parent that execve succeeded.
  *
- * The child always shares the parent's memory (CLONE_VM) and runs on a private region
- * that holds its stacks and a copy of the program, so it never reads memory that
- * Node's garbage collector could move. With CLONE_VFORK the parent sleeps until the
+ * The child shares the parent's memory (CLONE_VM) unless asked for its own copy (a
+ * child bound for a memory-limited cgroup: the OOM killer kills every process that
+ * shares the victim's memory), and runs on a private region that holds its stacks and
+ * a copy of the program, so it never reads memory that Node's garbage collector could
+ * move. Its first act is to die with the parent, and to exit if the parent is gone. With CLONE_VFORK the parent sleeps until the
  * exec; without it (needed by the reaper and by steps that wait for the parent) the
  * region is unmapped by the exit watcher once the child has been reaped.
  */
@@ -37,7 +39,7 @@
 
 #include "forge_raw.h"
 
-#define FORGE_ABI 6
+#define FORGE_ABI 7
 #define MAX_OPS 2048
 #define CLOSE_RANGE_CLOEXEC_FLAG 4
 #define STACK_SIZE (128 * 1024)
@@ -49,10 +51,14 @@
 #define STACKS_LEN (2 * STACK_SIZE + 2 * GUARD)
 #define MAX_CAPACITY ((uint64_t)64 << 20) /* room for a spare's program */
 
-enum { OP_SYSCALL = 0, OP_WAIT_BYTE = 1, OP_REAPER = 2 };
+enum { OP_SYSCALL = 0, OP_WAIT_BYTE = 1, OP_REAPER = 2, OP_PARENT_ALIVE = 3 };
 enum { ARG_IMM = 0, ARG_DATA = 1, ARG_RESULT = 2, ARG_MEM32 = 3, ARG_MEM64 = 4 };
 enum { STEP_OPTIONAL = 1 };
-enum { MODE_VFORK = 0, MODE_ASYNC = 1 };
+/* mode bits: ASYNC (the parent goes on at once) and OWN_MEMORY (the child gets a copy
+ * of our memory instead of sharing it: an OOM kill of a process that shares Node's
+ * memory kills every process sharing it, Node included, so a child placed in a
+ * memory-limited cgroup must never share it). */
+enum { MODE_VFORK = 0, MODE_ASYNC = 1, MODE_OWN_MEMORY = 2 };
 
 struct forge_op {
   uint32_t code;
@@ -70,12 +76,25 @@ struct child_ctx {
   uint8_t *data;
   int err_w;
   int mode;
+  int parent_pidfd;        /* a pidfd of the spawning process, for OP_PARENT_ALIVE */
   char *payload_stack_top; /* for OP_REAPER */
   uint32_t start;          /* first op to run */
   int64_t *results;        /* shared with the payload after OP_REAPER */
 };
 
 int forge_abi_version(void) { return FORGE_ABI; }
+
+/* A pidfd of this process, opened once and inherited by every child (close-on-exec):
+ * a child checks through it that the process that cloned it is still alive, since
+ * PR_SET_PDEATHSIG only covers a parent that dies after the prctl, and getppid() says
+ * nothing in a new pid namespace (it is 0 there). -1 where pidfd_open is missing. */
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+static int self_pidfd = -1;
+static void self_open(void) { self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0); }
+static int self_pidfd_get(void) {
+  pthread_once(&self_once, self_open);
+  return self_pidfd;
+}
 
 /* The child may share memory (and TLS) with Node's running threads: it makes raw
  * syscalls that write nothing but its stack. */
@@ -146,6 +165,22 @@ static int64_t arg_value(const struct child_ctx *ctx, const int64_t *results, ui
   }
 }
 
+/* Whether the process behind pidfd has exited (its pidfd polls readable then). */
+static int parent_dead(int pidfd) {
+  if (pidfd < 0) return 0;
+  struct pollfd p = {pidfd, POLLIN, 0};
+  struct timespec zero = {0, 0};
+  return raw(SYS_ppoll, (long)&p, 1, (long)&zero, 0, 0, 0) > 0;
+}
+
+/* A child's first acts: die with the parent, and exit now if it is already gone (it
+ * may have died between the clone and the prctl). Run again after any change of ids,
+ * which clears the parent-death signal (the program has OP_PARENT_ALIVE for that). */
+static void die_with_parent(int pidfd) {
+  raw(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0);
+  if (parent_dead(pidfd)) child_exit(127);
+}
+
 static void set_mask(int how, const sigset_t *set) { raw(SYS_rt_sigprocmask, how, (long)set, 0, _NSIG / 8, 0, 0); }
 
 static int run_program(struct child_ctx *ctx);
@@ -175,7 +210,7 @@ static char *utoa(char *end, long v) {
  * the results array, which stay mapped in Node's memory until PID 1 has been reaped
  * (the region is freed then), and nothing writes to them once this process has exec'd. */
 static long become_reaper(struct child_ctx *ctx, uint32_t index, int status_fd, int init_fd) {
-  if (ctx->mode != MODE_ASYNC || !ctx->payload_stack_top || init_fd < 0) return -EINVAL;
+  if (!(ctx->mode & MODE_ASYNC) || !ctx->payload_stack_top || init_fd < 0) return -EINVAL;
   /* Only as the PID 1 of a new pid namespace: its exit then kills and reaps the payload
    * before the region the payload runs on can be freed. */
   if (raw(SYS_getpid, 0, 0, 0, 0, 0, 0) != 1) return -EINVAL;
@@ -237,6 +272,9 @@ static int run_program(struct child_ctx *ctx) {
       case OP_REAPER:
         r = become_reaper(ctx, i, (int)a[0], (int)a[1]);
         break;
+      case OP_PARENT_ALIVE:
+        r = parent_dead(ctx->parent_pidfd) ? -ESRCH : 0;
+        break;
       default:
         r = -ENOSYS;
     }
@@ -261,6 +299,7 @@ static void default_signals(void) {
 
 static int child_main(void *arg) {
   struct child_ctx *ctx = arg;
+  die_with_parent(ctx->parent_pidfd);
   int64_t results[MAX_OPS];
   ctx->results = results;
   default_signals();
@@ -280,6 +319,7 @@ struct spare {
   uint32_t go;  /* SPARE_PARKED until forge_release */
   int32_t ack;  /* 0 until the child has its own fd table; then 1, or -errno */
   size_t capacity;
+  int parent_pidfd;
   uint8_t *area; /* ops, then data */
   struct child_ctx ctx;
 };
@@ -288,7 +328,7 @@ static int spare_main(void *arg) {
   struct spare *sp = arg;
   /* First: parked, it must not outlive the thread that made it (the program sets this
    * again after its id switch). */
-  raw(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0);
+  die_with_parent(sp->parent_pidfd);
   default_signals();
   while (__atomic_load_n(&sp->go, __ATOMIC_ACQUIRE) == SPARE_PARKED)
     raw(SYS_futex, (long)&sp->go, FUTEX_WAIT, SPARE_PARKED, 0, 0, 0);
@@ -397,11 +437,11 @@ static void program_copy(uint8_t *ops_dst, uint8_t *data_dst, const uint8_t *ops
 
 /* Clones fn(arg) on the region's first stack with all signals blocked around the
  * clone; returns the pid (or -errno), with *pidfd set. */
-static long region_clone(uint8_t *base, uint64_t flags, int cgroup_fd, int (*fn)(void *), void *arg,
-                         int *pidfd) {
+static long region_clone(uint8_t *base, uint64_t flags, int share_memory, int cgroup_fd, int (*fn)(void *),
+                         void *arg, int *pidfd) {
   struct clone_args ca;
   memset(&ca, 0, sizeof ca);
-  ca.flags = flags | CLONE_VM | CLONE_PIDFD;
+  ca.flags = flags | (share_memory ? CLONE_VM : 0) | CLONE_PIDFD;
   ca.pidfd = (uint64_t)(uintptr_t)pidfd;
   ca.exit_signal = SIGCHLD;
   ca.stack = (uint64_t)(uintptr_t)(base + GUARD);
@@ -422,10 +462,11 @@ static long region_clone(uint8_t *base, uint64_t flags, int cgroup_fd, int (*fn)
  * Clones a child that runs `ops` and returns 0 with out = {pid, pidfd, err_fd}, or
  * -errno when the clone itself failed. relocs lists offsets in `data` holding
  * blob-relative pointers. mode 0 (vfork): the parent sleeps until the child has exec'd
- * or failed. mode 1 (async): the parent goes on at once (needed by OP_REAPER and
+ * or failed. MODE_ASYNC: the parent goes on at once (needed by OP_REAPER and
  * OP_WAIT_BYTE); the caller must then register the pidfd with forge_watch_add so that
- * the child's region is freed when it is reaped. cgroup_fd >= 0 places the child in
- * that cgroup v2 directory (CLONE_INTO_CGROUP).
+ * the child's region is freed when it is reaped. MODE_OWN_MEMORY: the child gets a
+ * copy of our memory (a fork) instead of sharing it until exec. cgroup_fd >= 0 places
+ * the child in that cgroup v2 directory (CLONE_INTO_CGROUP).
  */
 int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t data_len,
                 const uint64_t *relocs, uint32_t nrelocs, uint64_t flags, int32_t mode,
@@ -458,25 +499,26 @@ int forge_spawn(const uint8_t *ops, uint32_t nops, const uint8_t *data, uint64_t
   ctx.nops = nops;
   ctx.data = data_copy;
   ctx.err_w = errp[1];
-  ctx.mode = mode == MODE_VFORK ? MODE_VFORK : MODE_ASYNC;
+  ctx.mode = mode & (MODE_ASYNC | MODE_OWN_MEMORY);
+  ctx.parent_pidfd = self_pidfd_get();
   ctx.payload_stack_top = (char *)base + STACKS_LEN;
   struct child_ctx *shared_ctx = &ctx;
-  if (ctx.mode == MODE_ASYNC) {
+  if (ctx.mode & MODE_ASYNC) {
     /* The child outlives this frame: give it a copy of the context in its region. */
     shared_ctx = (struct child_ctx *)(data_copy + ((data_len + 15) & ~15ULL));
     *shared_ctx = ctx;
   }
 
   int pidfd = -1;
-  long pid = region_clone(base, flags | (ctx.mode == MODE_VFORK ? CLONE_VFORK : 0), cgroup_fd, child_main,
-                          shared_ctx, &pidfd);
+  long pid = region_clone(base, flags | (ctx.mode & MODE_ASYNC ? 0 : CLONE_VFORK), !(ctx.mode & MODE_OWN_MEMORY),
+                          cgroup_fd, child_main, shared_ctx, &pidfd);
   close(errp[1]);
   if (pid < 0) {
     close(errp[0]);
     munmap(base, size);
     return (int)pid;
   }
-  if (ctx.mode == MODE_VFORK) munmap(base, size);
+  if (!(ctx.mode & MODE_ASYNC)) munmap(base, size);
   else region_keep(pidfd, base, size, node);
   out[0] = (int32_t)pid;
   out[1] = pidfd;
@@ -587,10 +629,11 @@ int forge_prestart(uint64_t flags, uint64_t capacity, int32_t *out, uint64_t *ha
   struct spare *sp = (struct spare *)(((uintptr_t)(node + 1) + 15) & ~(uintptr_t)15);
   memset(sp, 0, sizeof *sp);
   sp->capacity = capacity;
+  sp->parent_pidfd = self_pidfd_get();
   sp->area = (uint8_t *)(((uintptr_t)(sp + 1) + 15) & ~(uintptr_t)15);
 
   int pidfd = -1;
-  long pid = region_clone(base, flags | CLONE_FILES, -1, spare_main, sp, &pidfd);
+  long pid = region_clone(base, flags | CLONE_FILES, 1, -1, spare_main, sp, &pidfd);
   if (pid < 0) {
     munmap(base, size);
     return (int)pid;
@@ -660,6 +703,7 @@ int forge_release(uint64_t handle, int32_t pidfd, const uint8_t *ops, uint32_t n
   sp->ctx.data = data_copy;
   sp->ctx.err_w = errp[1];
   sp->ctx.mode = MODE_ASYNC;
+  sp->ctx.parent_pidfd = sp->parent_pidfd;
   sp->ctx.payload_stack_top = (char *)base + STACKS_LEN;
   __atomic_store_n(&sp->go, SPARE_RUN, __ATOMIC_RELEASE);
   syscall(SYS_futex, &sp->go, FUTEX_WAKE, 1, NULL, NULL, 0);
@@ -706,6 +750,9 @@ int forge_release_wait(uint64_t handle, int32_t pidfd) {
  * which the watcher raises after each report, so that it needs no stream at all. */
 
 #define FORGE_WATCH_SIGNAL 1
+/* The process is not our child (the parent of this process, for die-with-parent):
+ * report when it has exited, without reaping it, and leave the pidfd to the caller. */
+#define FORGE_WATCH_NOWAIT 2
 
 static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
 static int watch_ep = -1;
@@ -715,6 +762,7 @@ struct watch_reg {
   int32_t token;
   int chan; /* the write end of the isolate's pipe, or -1: report nothing, close the pidfd */
   int signal; /* raise SIGCHLD after the report (FORGE_WATCH_SIGNAL) */
+  int nowait; /* FORGE_WATCH_NOWAIT */
 };
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct by_pidfd *watch_regs;
@@ -733,13 +781,14 @@ static void *watch_main(void *unused) {
     int n = epoll_wait(watch_ep, evs, 32, -1);
     for (int i = 0; i < n; i++) {
       int fd = evs[i].data.fd;
+      struct watch_reg *reg = watch_take(fd);
+      if (!reg) continue; /* removed meanwhile (forge_watch_remove) */
       siginfo_t si;
       memset(&si, 0, sizeof si);
-      if (waitid((idtype_t)3 /* P_PIDFD */, (id_t)fd, &si, WEXITED) < 0) {
+      if (!reg->nowait && waitid((idtype_t)3 /* P_PIDFD */, (id_t)fd, &si, WEXITED) < 0) {
         si.si_code = -errno;
       }
       epoll_ctl(watch_ep, EPOLL_CTL_DEL, fd, NULL);
-      struct watch_reg *reg = watch_take(fd);
       /* Off the list before the report (after it, JavaScript may close the pidfd and
        * the number may name another child's), unmapped after it, so as not to delay it. */
       struct region *r = region_detach(fd);
@@ -814,6 +863,7 @@ int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan, int32_t flags) {
   reg->token = token;
   reg->chan = chan;
   reg->signal = (flags & FORGE_WATCH_SIGNAL) != 0;
+  reg->nowait = (flags & FORGE_WATCH_NOWAIT) != 0;
   list_push(&watch_lock, &watch_regs, &reg->link);
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
@@ -824,5 +874,15 @@ int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan, int32_t flags) {
     free(watch_take(pidfd));
     return -e;
   }
+  return 0;
+}
+
+/* Stops watching pidfd (registered with FORGE_WATCH_NOWAIT) without a report; the
+ * caller keeps the pidfd. -ENOENT if it was not watched (or has been reported). */
+int forge_watch_remove(int32_t pidfd) {
+  struct watch_reg *reg = watch_take(pidfd);
+  if (!reg) return -ENOENT;
+  epoll_ctl(watch_ep, EPOLL_CTL_DEL, pidfd, NULL);
+  free(reg);
   return 0;
 }

@@ -17,6 +17,8 @@ const RECORD = 12;
 const SIGKILL = 9;
 /** forge_watch_open/forge_watch_add: drain the channel on SIGCHLD (the main thread). */
 const WATCH_SIGNAL = 1;
+/** forge_watch_add: not our child; report its exit without reaping it. */
+const WATCH_NOWAIT = 2;
 
 /**
  * Reaps spawned children without blocking the event loop: a thread in the trampoline
@@ -31,7 +33,12 @@ const WATCH_SIGNAL = 1;
  * thread may still report on it after the isolate has gone (it then gets EPIPE).
  */
 class ExitWatcher {
-  readonly #pending = new Map<number, { resolve(e: ChildExit): void; reject(e: Error): void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve(e: ChildExit): void; reject(e: Error): void; ref: boolean }
+  >();
+  /** How many pending watches keep the event loop alive. */
+  #refs = 0;
   readonly #onSignal = () => this.#drain();
   /** The read end: a stream (Worker) or a non-blocking fd drained on SIGCHLD (main thread). */
   #socket: net.Socket | undefined;
@@ -43,21 +50,25 @@ class ExitWatcher {
   #next = 1;
   #rest = Buffer.alloc(0);
 
-  watch(pidfd: number): Promise<ChildExit> {
+  watch(pidfd: number, other = false): { done: Promise<ChildExit>; token: number } {
     const t = loadTrampoline();
     if (this.#chan < 0) this.#open(t);
     const token = this.#next;
     this.#next = this.#next >= 0x7fffffff ? 1 : this.#next + 1;
+    const ref = !other;
     const done = new Promise<ChildExit>((resolve, reject) =>
-      this.#pending.set(token, { resolve, reject }),
+      this.#pending.set(token, { resolve, reject, ref }),
     );
-    const r = t.watchAdd(pidfd, token, this.#chan, this.#flags);
+    const r = t.watchAdd(pidfd, token, this.#chan, this.#flags | (other ? WATCH_NOWAIT : 0));
     if (r < 0) {
       this.#pending.delete(token);
       throw new SyscallError("epoll_ctl", -r, [pidfd]);
     }
+    // A process that is not our child (die-with-parent) does not keep the loop alive.
+    if (!ref) return { done, token };
+    this.#refs++;
     if (this.#socket) {
-      if (this.#pending.size === 1) this.#socket.ref();
+      if (this.#refs === 1) this.#socket.ref();
     } else {
       // Put back a listener someone removed (process.removeAllListeners()).
       if (!process.listeners("SIGCHLD").includes(this.#onSignal))
@@ -66,7 +77,15 @@ class ExitWatcher {
       // pending; it also drains, in case no listener is left to.
       this.#keepAlive ??= setInterval(() => this.#drain(), 1000);
     }
-    return done;
+    return { done, token };
+  }
+
+  /** Forgets a pending watch (of a process that is not our child) without a report. */
+  forget(token: number): void {
+    const p = this.#pending.get(token);
+    if (!p) return;
+    this.#pending.delete(token);
+    if (p.ref && --this.#refs === 0) this.#idle();
   }
 
   #open(t: ReturnType<typeof loadTrampoline>): void {
@@ -115,10 +134,11 @@ class ExitWatcher {
       buf = buf.subarray(RECORD);
       const p = this.#pending.get(token);
       this.#pending.delete(token);
+      if (p?.ref) this.#refs--;
       p?.resolve(exit);
     }
     this.#rest = Buffer.from(buf);
-    if (this.#pending.size === 0) this.#idle();
+    if (this.#refs === 0) this.#idle();
   }
 
   #failAll(e: Error): void {
@@ -130,6 +150,7 @@ class ExitWatcher {
     );
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
+    this.#refs = 0;
     this.#idle();
   }
 
@@ -156,7 +177,81 @@ let watcher: ExitWatcher | undefined;
  */
 export function watchExit(pidfd: number): Promise<ChildExit> {
   watcher ??= new ExitWatcher();
-  return watcher.watch(pidfd);
+  return watcher.watch(pidfd).done;
+}
+
+/** A watch on this process's parent: {@link watchParent}'s result. */
+export interface ParentWatch {
+  /** Resolves once the parent has exited (never, if `stop()` is called first). */
+  readonly exited: Promise<void>;
+  /** Stops watching (idempotent). */
+  stop(): void;
+}
+
+/**
+ * Watches this process's parent and resolves `exited` when it ends, without keeping
+ * the event loop alive: what bwrap's `--die-with-parent` needs, without touching this
+ * process's own parent-death signal. A parent that is already gone (this process has
+ * been re-parented since it started) resolves at once.
+ *
+ * @example
+ * ```ts
+ * import { watchParent } from "@forge/libc";
+ * const w = watchParent();
+ * w.exited.then(() => console.error("our parent has gone"));
+ * w.stop();
+ * ```
+ */
+export function watchParent(): ParentWatch {
+  const ppid = process.ppid;
+  // 0: the parent is outside our pid namespace (we are a container's PID 1): nothing
+  // to watch, and nothing that could end.
+  if (ppid === 0) return { exited: new Promise(() => {}), stop() {} };
+  const lib = openLibc();
+  let pidfd: number;
+  try {
+    pidfd = lib.pidfdOpen(ppid);
+  } catch (e) {
+    if ((e as SyscallError).code === "ESRCH") return { exited: Promise.resolve(), stop() {} };
+    throw e;
+  }
+  watcher ??= new ExitWatcher();
+  const w = watcher;
+  let stopped = false;
+  let token: number;
+  let exited: Promise<void>;
+  try {
+    const r = w.watch(pidfd, true);
+    token = r.token;
+    exited = r.done.then(() => {
+      if (!stopped) {
+        stopped = true;
+        closeQuietly(pidfd);
+      }
+    });
+  } catch (e) {
+    closeQuietly(pidfd);
+    throw e;
+  }
+  // The pid may have been reused by another process if the parent died before the
+  // pidfd was opened: then we have been re-parented already.
+  if (process.ppid !== ppid) {
+    stopped = true;
+    loadTrampoline().watchRemove(pidfd);
+    w.forget(token);
+    closeQuietly(pidfd);
+    return { exited: Promise.resolve(), stop() {} };
+  }
+  return {
+    exited,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      loadTrampoline().watchRemove(pidfd);
+      w.forget(token);
+      closeQuietly(pidfd);
+    },
+  };
 }
 
 let netModule: typeof net | undefined;

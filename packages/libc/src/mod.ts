@@ -17,7 +17,7 @@
 export * from "./arch.ts";
 export * from "./constants.ts";
 export * from "./errno.ts";
-export { type ChildExit, watchExit } from "./exit_watcher.ts";
+export { type ChildExit, type ParentWatch, watchExit, watchParent } from "./exit_watcher.ts";
 export * from "./fake_libc.ts";
 export * from "./koffi_libc.ts";
 export * from "./libc.ts";

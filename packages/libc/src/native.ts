@@ -48,12 +48,14 @@ export interface Trampoline {
   watchAdd(pidfd: number, token: number, chan: number, flags: number): number;
   /** Reaps the process behind pidfd when it ends and closes the pidfd; reports nothing. */
   watchDiscard(pidfd: number): number;
+  /** Stops a FORGE_WATCH_NOWAIT watch without a report (the caller keeps the pidfd). */
+  watchRemove(pidfd: number): number;
   abiVersion(): number;
   /** Children whose private region is still mapped (0 once all are reaped). */
   liveRegions(): number;
 }
 
-const ABI = 6;
+const ABI = 7;
 let loaded: Trampoline | undefined;
 
 let soPath: string | undefined;
@@ -122,6 +124,7 @@ export function loadTrampoline(): Trampoline {
     watchAdd: (...args) =>
       fn("int forge_watch_add(int32_t pidfd, int32_t token, int32_t chan, int32_t flags)")(...args),
     watchDiscard: (...args) => fn("int forge_watch_discard(int32_t pidfd)")(...args),
+    watchRemove: (...args) => fn("int forge_watch_remove(int32_t pidfd)")(...args),
     abiVersion: () => fn("int forge_abi_version(void)")(),
     liveRegions: () => fn("int forge_live_regions(void)")(),
   };

@@ -71,8 +71,19 @@ export interface ReaperStep {
   readonly initFd?: StepArg;
 }
 
+/**
+ * Fails (ESRCH) if the process that spawned the child has exited. Put it right after
+ * a `prctl(PR_SET_PDEATHSIG)` that follows a change of ids (which clears the
+ * parent-death signal): a parent that died in between would otherwise go unnoticed.
+ * The trampoline does the same itself before the first step.
+ */
+export interface ParentAliveStep {
+  readonly kind: "parent-alive";
+  readonly label: string;
+}
+
 /** One step of the child's program. */
-export type Step = SyscallStep | WaitByteStep | ReaperStep;
+export type Step = SyscallStep | WaitByteStep | ReaperStep | ParentAliveStep;
 
 /** The trampoline's binary program. */
 export interface Program {
@@ -91,6 +102,7 @@ export const OP_SIZE = 72;
 const OP_SYSCALL = 0;
 const OP_WAIT_BYTE = 1;
 const OP_REAPER = 2;
+const OP_PARENT_ALIVE = 3;
 const ARG_IMM = 0;
 const ARG_DATA = 1;
 const ARG_RESULT = 2;
@@ -171,6 +183,8 @@ export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()):
     } else if (step.kind === "reaper") {
       code = OP_REAPER;
       args = [step.statusFd ?? -1, step.initFd ?? -1];
+    } else if (step.kind === "parent-alive") {
+      code = OP_PARENT_ALIVE;
     } else {
       if (typeof step.syscall === "number") nr = step.syscall;
       else {
@@ -200,7 +214,10 @@ export function compileProgram(steps: readonly Step[], arch: Arch = hostArch()):
       }
       ops[base + 16 + j] = encodeArg(a, blob, ids, step.label, i, view, words, at);
     }
-    if (step.kind !== "reaper" && step.id !== undefined) {
+    if (
+      (step.kind === undefined || step.kind === "syscall" || step.kind === "wait-byte") &&
+      step.id !== undefined
+    ) {
       if (ids.has(step.id))
         throw new RangeError(`step ${i} (${step.label}): duplicate id "${step.id}"`);
       ids.set(step.id, i);

@@ -66,10 +66,19 @@ export interface SpawnOptions {
   /** Put the child straight into this cgroup v2 directory fd (CLONE_INTO_CGROUP). */
   readonly cgroupFd?: number;
   /**
-   * "vfork" shares memory until exec (fastest); "fork" copies it, and is chosen
-   * automatically when a reaper, `beforeStart` or `cgroupFd` needs it.
+   * "vfork" suspends us until the child has exec'd (fastest); "fork" lets us go on at
+   * once, and is chosen automatically when a reaper, `beforeStart` or `cgroupFd` needs
+   * it. Either way the child shares our memory until exec unless `ownMemory` is set.
    */
   readonly mode?: "vfork" | "fork";
+  /**
+   * Give the child a copy of our memory instead of sharing it until exec (default:
+   * true with `cgroupFd`, else false). Required for a child that joins a
+   * memory-limited cgroup before it execs: the OOM killer kills every process that
+   * shares the victim's memory, and that would include this one. Costs a copy of our
+   * page tables (about a millisecond for a Node process); a pool is not used then.
+   */
+  readonly ownMemory?: boolean;
   /**
    * `steps`, `cwd` and `lateSteps` compiled ahead by {@link prepareProgram} (give
    * those three, or this). Used up by the spawn, which closes its fds.
@@ -227,6 +236,7 @@ const F_DUPFD_CLOEXEC = 1030;
 const CLOSE_RANGE_CLOEXEC = 4;
 const MODE_VFORK = 0;
 const MODE_ASYNC = 1;
+const MODE_OWN_MEMORY = 2;
 const MAX_OPS = 2048; // as the trampoline's
 const ESRCH = 3;
 const ETIMEDOUT = 110;
@@ -260,27 +270,44 @@ export function spawn(opts: SpawnOptions): ChildHandle {
   let syncW: number | undefined;
   let taken: (Middle & { program: Program }) | undefined; // from opts.prepared
   /** The parent's part of the set-up (id maps...), then the byte the child waits for. */
-  const parentSetUp = (pid: number, pidfd: number, abort: () => void) => {
+  // keepOpen: a parked spare copies our fd table only when released, and its program
+  // closes its copy of this end by number, so ours stays open (and its number taken)
+  // until it has copied the table.
+  const parentSetUp = (pid: number, pidfd: number, abort: () => void, keepOpen = false) => {
     if (!opts.beforeStart) return;
+    let ok = false;
     try {
       opts.beforeStart({ pid, pidfd });
       lib.write(syncW!, Uint8Array.of(1));
+      ok = true;
     } catch (e) {
       abort();
       throw e;
     } finally {
-      closeQuietly(syncW);
-      syncW = undefined;
+      if (!ok || !keepOpen) {
+        closeQuietly(syncW);
+        syncW = undefined;
+      }
     }
   };
   try {
     const pre: Step[] = [];
     let fork = opts.mode === "fork" || opts.cgroupFd !== undefined;
+    const ownMemory = opts.ownMemory ?? opts.cgroupFd !== undefined;
     if (opts.beforeStart) {
       const [r, w] = lib.pipe2(O.CLOEXEC);
       parentClose.push(r);
       syncW = w;
       fork = true;
+      // The child's copy of our end first: with it open, a parent that dies during
+      // its set-up would leave the child waiting forever instead of reading EOF.
+      // (A spare, which copies our fd table after we have closed it, has none.)
+      pre.push({
+        label: "close the parent's end of the set-up pipe",
+        syscall: "close",
+        args: [w],
+        optional: true,
+      });
       pre.push({ kind: "wait-byte", label: "wait for the parent to finish set-up", fd: r });
     }
     pre.push({
@@ -347,7 +374,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
     const all = prog.steps as Step[];
     const out = new Int32Array(3);
     const cloneFlags = opts.cloneFlags ?? 0;
-    const pool = opts.cgroupFd === undefined ? opts.pool : undefined;
+    const pool = opts.cgroupFd === undefined && !ownMemory ? opts.pool : undefined;
     let spare: Spare | undefined = pool?.take(cloneFlags);
     if (spare && !fitsSpare(spare, prog.opCount, prog.data.length)) {
       discardSpare(spare); // clone afresh
@@ -357,7 +384,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       // The spare's pid is known: the parent's side of the set-up (id maps) is done
       // before it is released, so that it runs its program without stopping.
       const s = spare;
-      parentSetUp(s.pid, s.pidfd, () => discardSpare(s));
+      parentSetUp(s.pid, s.pidfd, () => discardSpare(s), true);
       const r = t.release(spare.handle, spare.pidfd, ...programArgs(prog), out);
       if (r < 0) {
         // It died while parked; the set-up done for it is lost: start over.
@@ -372,7 +399,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       const r = t.spawn(
         ...programArgs(prog),
         BigInt(cloneFlags),
-        fork ? MODE_ASYNC : MODE_VFORK,
+        (fork ? MODE_ASYNC : MODE_VFORK) | (ownMemory ? MODE_OWN_MEMORY : 0),
         opts.cgroupFd ?? -1,
         out,
       );
@@ -421,6 +448,8 @@ export function spawn(opts: SpawnOptions): ChildHandle {
         }
         for (const fd of parentClose) closeQuietly(fd);
         parentClose.length = 0;
+        closeQuietly(syncW);
+        syncW = undefined;
         if (w < 0)
           throw new SpawnError(
             `start the spare child (${cloneFlagNames(cloneFlags)})`,
@@ -502,14 +531,51 @@ function middleSteps(
     fds.push(initFd);
     steps[reaper] = { ...(steps[reaper] as Step), kind: "reaper", statusFd: w, initFd } as Step;
   }
-  if (opts.cwd !== undefined)
-    steps.push({
-      label: `enter the working directory ${opts.cwd}`,
-      syscall: "chdir",
-      args: [{ cstring: opts.cwd }],
-    });
+  if (opts.cwd !== undefined) steps.push(...cwdSteps(opts.cwd));
   steps.push(...(opts.lateSteps ?? []));
   return { steps, fds, ...(statusR !== undefined ? { statusR } : {}), reaper: reaper >= 0 };
+}
+
+const O_PATH_DIR = O.PATH | 0o200000 /* O_DIRECTORY */ | O.CLOEXEC;
+const RESOLVE_NO_MAGICLINKS = 0x02;
+const RESOLVE_IN_ROOT = 0x10;
+
+/** A struct open_how for openat2: flags, mode, resolve. */
+function openHow(flags: number, resolve: number): Uint8Array {
+  const how = new BigUint64Array([BigInt(flags), 0n, BigInt(resolve)]);
+  return new Uint8Array(how.buffer);
+}
+
+/**
+ * Steps that enter the working directory, resolved inside the child's root (absolute
+ * symlinks stay inside it, `..` stops at it) and through no magic link: a cwd such as
+ * /proc/1/cwd, or a symlink to it planted by an earlier run, would otherwise put the
+ * payload in a tree outside its root.
+ */
+function cwdSteps(cwd: string): Step[] {
+  const label = `enter the working directory ${cwd} (resolved inside the sandbox's root, through no /proc magic link)`;
+  return [
+    {
+      label: `${label}: open /`,
+      syscall: "openat2",
+      args: [-100, { cstring: "/" }, { bytes: openHow(O_PATH_DIR, 0) }, 24],
+      id: "cwd.root",
+    },
+    {
+      label,
+      syscall: "openat2",
+      args: [
+        { result: "cwd.root" },
+        { cstring: cwd },
+        { bytes: openHow(O_PATH_DIR, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) },
+        24,
+      ],
+      id: "cwd.dir",
+    },
+    { label, syscall: "fchdir", args: [{ result: "cwd.dir" }] },
+    { label: `${label}: close`, syscall: "close", args: [{ result: "cwd.dir" }] },
+    { label: `${label}: close /`, syscall: "close", args: [{ result: "cwd.root" }] },
+  ];
 }
 
 /**
@@ -691,7 +757,13 @@ function stepError(
       "the child's program ended without executing a command",
     );
   const syscall =
-    step.kind === "reaper" ? "clone" : step.kind === "wait-byte" ? "read" : String(step.syscall);
+    step.kind === "reaper"
+      ? "clone"
+      : step.kind === "wait-byte"
+        ? "read"
+        : step.kind === "parent-alive"
+          ? "ppoll"
+          : String(step.syscall);
   if (syscall === "execve" && errno === 2) {
     const cmd = opts.file ?? opts.argv[0]!;
     const msg = searched
