@@ -78,8 +78,7 @@ function node(script: string, args: string[] = [], asNobody = false) {
   const waiters: (() => void)[] = [];
   p.stdout.on("data", (d: Buffer) => {
     buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
       lines.push(buf.slice(0, i));
       buf = buf.slice(i + 1);
       for (const w of waiters.splice(0)) w();
