@@ -59,6 +59,18 @@ __attribute__((used)) void forge_init_main(long *sp) {
   }
   /* Not dumpable: the payload cannot ptrace PID 1 or read its memory. */
   sys(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
+  /* PID 1 needs no capability to forward signals and reap (the payload has its ids):
+   * drop them all, bounding set first (that needs CAP_SETPCAP), so that nothing in the
+   * sandbox runs with the user namespace's full set. Best effort: outside a user
+   * namespace, as an unprivileged caller, there is nothing to drop. */
+  for (long cap = 0; cap < 64; cap++) sys(__NR_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0, 0);
+  sys(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0);
+  struct {
+    uint32_t version;
+    int pid;
+  } hdr = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+  uint32_t none[6] = {0, 0, 0, 0, 0, 0};
+  sys(__NR_capset, (long)&hdr, (long)none, 0, 0, 0, 0);
 
   for (;;) {
     unsigned char info[128];
