@@ -120,7 +120,8 @@ class Blob {
     const off = (this.#len + 7) & ~7;
     const end = off + Math.max(size, 1);
     if (end > this.#buf.length) {
-      const next = new Uint8Array(Math.max(end, this.#buf.length * 2));
+      // A multiple of 8 bytes, always: pointer() views the buffer as 32-bit words.
+      const next = new Uint8Array((Math.max(end, this.#buf.length * 2) + 7) & ~7);
       next.set(this.#buf);
       this.#buf = next;
     }

@@ -91,6 +91,26 @@ describe("compileProgram", () => {
     expect(u32(p.ops, OP_SIZE)).toBe(2);
     expect(i64(p.ops, OP_SIZE + 24)).toBe(-1n);
     expect(i64(p.ops, OP_SIZE + 32)).toBe(-1n);
+    const alive = compileProgram([{ kind: "parent-alive", label: "alive?" }], "x86_64");
+    expect(u32(alive.ops, 0)).toBe(3);
+  });
+
+  it("encodes strings of any length, whatever size the data blob grows to", () => {
+    // The blob grew to odd sizes once (an argv element of 8136 bytes threw "byte length
+    // of Int32Array should be a multiple of 4" from the pointer writes).
+    for (let n = 4000; n < 4200; n++) {
+      const p = compileProgram(
+        [
+          {
+            label: "exec",
+            syscall: "execve",
+            args: [{ cstring: "/bin/true" }, { strings: ["x".repeat(2 * n)] }, { strings: [] }],
+          },
+        ],
+        "x86_64",
+      );
+      expect(p.data.length).toBeGreaterThan(2 * n);
+    }
   });
 
   it("rejects what it cannot encode, naming the step", () => {
