@@ -6,11 +6,50 @@
  * @module
  */
 import { type ActionName, actionToOci, parseAction } from "./action.ts";
+import { everyCombination, lowWordIn, rangesExcept } from "./cover.ts";
 import type { Operator, SeccompArg, SeccompProfile, SeccompRule, U64 } from "./profile.ts";
 
 /** errno numbers the builder uses. */
 const EPERM = 1;
 const ENOSYS = 38;
+
+/**
+ * ioctl commands that inject input into a terminal (TIOCSTI) or act on the console
+ * (TIOCLINUX); {@link SeccompProfileBuilder.allowIoctls} allows every other one.
+ *
+ * @example
+ * ```ts
+ * import { TERMINAL_INJECTION_IOCTLS } from "@forge/seccomp";
+ * TERMINAL_INJECTION_IOCTLS.includes(0x5412); // true (TIOCSTI)
+ * ```
+ */
+export const TERMINAL_INJECTION_IOCTLS: readonly number[] = [0x5412, 0x541c];
+/**
+ * Socket families that are no network: AF_PACKET (raw frames of the netns) and
+ * AF_VSOCK (the hypervisor, beyond any netns). allowNetworking() leaves them out.
+ *
+ * @example
+ * ```ts
+ * import { NON_NETWORK_FAMILIES } from "@forge/seccomp";
+ * NON_NETWORK_FAMILIES; // [17, 40]
+ * ```
+ */
+export const NON_NETWORK_FAMILIES: readonly number[] = [17, 40];
+/**
+ * The largest socket family the built-in profiles allow at all: 63, also the bit field
+ * (2^6 - 1) the family sets are written in (Linux 6.18 has 46 families; the kernel
+ * fails a family >= AF_MAX with EAFNOSUPPORT, a profile with its default action).
+ *
+ * @example
+ * ```ts
+ * import { FAMILY_LIMIT } from "@forge/seccomp";
+ * FAMILY_LIMIT; // 63
+ * ```
+ */
+export const FAMILY_LIMIT = 63;
+/** SOCK_RAW, in the low 4 bits of socket()'s type (the rest are SOCK_NONBLOCK/CLOEXEC). */
+const SOCK_RAW = 3;
+const SOCK_TYPE_FIELD = 0xf;
 
 /**
  * A condition in builder form.
@@ -77,6 +116,30 @@ export class SeccompProfileBuilder {
       ...(comment ? { comment } : {}),
     });
   }
+  /**
+   * Allows syscalls when any one of the alternatives holds: one allow rule per
+   * alternative (a condition, or conditions on different arguments that must all hold),
+   * e.g. from {@link lowWordIn}. Same action, no precedence needed: runc+libseccomp
+   * and Forge decide such rules alike.
+   *
+   * @example
+   * ```ts
+   * import { lowWordIn, SeccompProfileBuilder } from "@forge/seccomp";
+   * // AF_UNIX and AF_INET only, whatever the caller puts in the upper 32 bits.
+   * new SeccompProfileBuilder().allowAny(["socket"], lowWordIn(0, [[1, 2]])).build();
+   * ```
+   */
+  allowAny(
+    names: readonly string[],
+    alternatives: readonly (SeccompArg | readonly SeccompArg[])[],
+    comment?: string,
+  ): this {
+    if (alternatives.length === 0)
+      throw new RangeError(`allowAny(${names.join(", ")}): no alternative given`);
+    for (const a of alternatives)
+      this.allow(names, Array.isArray(a) ? [...a] : [a as SeccompArg], comment);
+    return this;
+  }
   /** Fails syscalls with an errno (default EPERM). */
   deny(names: readonly string[], errno = EPERM, args?: SeccompArg[], comment?: string): this {
     return this.rule(names, "SCMP_ACT_ERRNO", {
@@ -90,6 +153,30 @@ export class SeccompProfileBuilder {
     this.#profile.architectures = [...names];
     delete this.#profile.archMap;
     return this;
+  }
+  /**
+   * i386's multiplexers `socketcall` and `ipc` fail with ENOSYS. Their sub-calls'
+   * arguments sit in memory (socketcall) or one place later (ipc), where no per-call
+   * rule reaches them: with socketcall allowed, `socket(AF_VSOCK)` gets through whatever
+   * the socket rules say. The direct calls exist on i386 since Linux 4.3 (sockets) and
+   * 5.1 (SysV IPC); ENOSYS is what a kernel without the multiplexer would answer, so a
+   * libc that probes takes the direct call (a glibc built for older kernels uses only
+   * the multiplexers and loses those calls). Call it first: runc+libseccomp apply socket
+   * rules to `socketcall` too and refuse a profile where they would conflict with it.
+   *
+   * @example
+   * ```ts
+   * import { SeccompProfileBuilder } from "@forge/seccomp";
+   * new SeccompProfileBuilder().denyMultiplexers().allowNetworking().build();
+   * ```
+   */
+  denyMultiplexers(): this {
+    return this.deny(
+      ["socketcall", "ipc"],
+      ENOSYS,
+      undefined,
+      "i386 socketcall/ipc: their arguments are out of seccomp's reach; ENOSYS makes libc use the direct calls",
+    );
   }
   /** Sets SECCOMP_FILTER_FLAG_* flags. */
   flags(names: readonly string[]): this {
@@ -194,11 +281,15 @@ export class SeccompProfileBuilder {
       "File I/O - directories",
     );
   }
-  /** Sockets, except raw and packet sockets (EPERM / EAFNOSUPPORT). */
+  /**
+   * Sockets, except raw sockets, AF_PACKET and AF_VSOCK (these get the default action):
+   * socket() is allowed for families 0..{@link FAMILY_LIMIT} but AF_PACKET and AF_VSOCK
+   * and for types other than SOCK_RAW, compared on the low 32 bits as the kernel reads
+   * them. i386's `socketcall` is left out (see {@link denyMultiplexers}).
+   */
   allowNetworking(): this {
     this.allow(
       [
-        "socket",
         "socketpair",
         "bind",
         "listen",
@@ -216,18 +307,18 @@ export class SeccompProfileBuilder {
         "shutdown",
         "setsockopt",
         "getsockopt",
-        "socketcall",
       ],
       undefined,
       "Network - sockets",
     );
-    // A narrower rule with a more restrictive action wins where both match.
-    this.deny(["socket"], EPERM, [arg(1, "SCMP_CMP_MASKED_EQ", 0xf, 3)], "Network - no SOCK_RAW");
-    return this.deny(
+    // Allowed (family, type) pairs, not "allow, except": no precedence between
+    // overlapping rules, so runc+libseccomp decide as Forge does.
+    const families = lowWordIn(0, rangesExcept(NON_NETWORK_FAMILIES, FAMILY_LIMIT));
+    const types = lowWordIn(1, rangesExcept([SOCK_RAW], SOCK_TYPE_FIELD), SOCK_TYPE_FIELD);
+    return this.allowAny(
       ["socket"],
-      EPERM,
-      [arg(0, "SCMP_CMP_MASKED_EQ", 0xffffffff, 17)],
-      "Network - no AF_PACKET",
+      everyCombination(families, types),
+      "Network - socket(): no AF_PACKET, AF_VSOCK or SOCK_RAW",
     );
   }
   /** Process identity, exit, wait, fork and clone without new namespaces. */
@@ -433,7 +524,7 @@ export class SeccompProfileBuilder {
       "Time - read only",
     );
   }
-  /** What most runtimes need: futexes, polling, fds, randomness, TLS set-up. */
+  /** What most runtimes need: futexes, polling, fds, ioctl (see allowIoctls), randomness, TLS set-up. */
   allowMisc(): this {
     this.allow(
       [
@@ -474,7 +565,6 @@ export class SeccompProfileBuilder {
         "sched_getscheduler",
         "capget",
         "getcpu",
-        "ioctl",
         "memfd_create",
         "inotify_init",
         "inotify_init1",
@@ -485,14 +575,25 @@ export class SeccompProfileBuilder {
       undefined,
       "Misc - needed by most runtimes",
     );
-    // TIOCSTI / TIOCLINUX inject input into a terminal; compare the low 32 bits only
-    // (the kernel ignores the upper half of ioctl's cmd).
-    return this.deny(
+    return this.allowIoctls();
+  }
+  /**
+   * ioctl, except TIOCSTI and TIOCLINUX (they inject input into a terminal), which get
+   * the default action: the permitted commands are allowed, on the low 32 bits of the
+   * command (the kernel ignores the upper half, and musl sign-extends it).
+   *
+   * @example
+   * ```ts
+   * import { SeccompProfileBuilder } from "@forge/seccomp";
+   * new SeccompProfileBuilder().allowIoctls().build().syscalls!.length; // one rule per block
+   * ```
+   */
+  allowIoctls(): this {
+    return this.allowAny(
       ["ioctl"],
-      EPERM,
-      [arg(1, "SCMP_CMP_MASKED_EQ", 0xffffffff, 0x5412)],
-      "No TIOCSTI",
-    ).deny(["ioctl"], EPERM, [arg(1, "SCMP_CMP_MASKED_EQ", 0xffffffff, 0x541c)], "No TIOCLINUX");
+      lowWordIn(1, rangesExcept(TERMINAL_INJECTION_IOCTLS)),
+      "ioctl except TIOCSTI and TIOCLINUX",
+    );
   }
 
   /** The profile (a fresh copy each call). */

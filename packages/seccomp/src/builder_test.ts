@@ -138,6 +138,39 @@ describe("SeccompProfileBuilder", () => {
     );
   });
 
+  test("sockets, ioctls and the i386 multiplexers are allowed by values, on the low word", () => {
+    const p = new SeccompProfileBuilder().denyMultiplexers().allowNetworking().allowMisc().build();
+    const f = compileProfile(p, { arch: "x86_64", kernel: "6.1" });
+    const run = (abi: "x86_64" | "i386", name: string, args: bigint[]) =>
+      emulate(f.program, {
+        nr: syscallNumber(name, abi)!,
+        arch: ARCHES[abi].auditArch,
+        args,
+      }).action.kind;
+    for (const abi of ["x86_64", "i386"] as const) {
+      for (const hi of [0n, 1n << 32n, 0xffffffff00000000n]) {
+        expect(run(abi, "socket", [hi | 2n, 1n])).toBe("allow"); // AF_INET, SOCK_STREAM
+        expect(run(abi, "socket", [hi | 10n, hi | 0x80802n])).toBe("allow"); // DGRAM|NONBLOCK|CLOEXEC
+        expect(run(abi, "socket", [hi | 2n, 3n])).toBe("errno"); // SOCK_RAW
+        expect(run(abi, "socket", [2n, hi | 0x80003n])).toBe("errno");
+        expect(run(abi, "socket", [hi | 17n, 2n])).toBe("errno"); // AF_PACKET
+        expect(run(abi, "socket", [hi | 40n, 1n])).toBe("errno"); // AF_VSOCK
+        expect(run(abi, "ioctl", [0n, hi | 0x5412n])).toBe("errno"); // TIOCSTI
+        expect(run(abi, "ioctl", [0n, hi | 0x541cn])).toBe("errno"); // TIOCLINUX
+        expect(run(abi, "ioctl", [0n, hi | 0x5413n])).toBe("allow");
+      }
+    }
+    // socketcall and ipc exist on i386 only: ENOSYS there, whatever the sub-call.
+    for (const nr of [102, 117])
+      expect(emulate(f.program, { nr, arch: ARCHES.i386.auditArch, args: [1n] }).action).toEqual({
+        kind: "errno",
+        data: 38,
+      });
+    expect(() => new SeccompProfileBuilder().allowAny(["socket"], [])).toThrow(
+      /allowAny\(socket\): no alternative given/,
+    );
+  });
+
   test("build() returns a fresh copy; toJSON() is the profile", () => {
     const b = new SeccompProfileBuilder().allowTime();
     const a = b.build();

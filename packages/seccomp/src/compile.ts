@@ -30,6 +30,7 @@ import { checkFilter } from "./emulator.ts";
 import {
   type AbiPlan,
   type Condition,
+  NR_NONE,
   type ResolvedProfile,
   type ResolvedRule,
   type ResolveOptions,
@@ -350,7 +351,10 @@ function ranges(group: readonly AbiPlan[], r: ResolvedProfile): Range[] {
     }
     cursor = hi + 1;
   }
-  if (cursor <= 0xffffffff) push(cursor, { kind: "ret", value: bad });
+  // Number -1 is no call (tracers use it to skip one): the default action, never the
+  // bad-arch one, even where no covered ABI owns it (x86_64 without x32), as libseccomp.
+  if (cursor < NR_NONE) push(cursor, { kind: "ret", value: bad });
+  if (cursor <= NR_NONE) push(NR_NONE, { kind: "ret", value: def });
   return points;
 }
 

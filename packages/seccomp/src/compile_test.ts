@@ -1,10 +1,11 @@
-import { ARCHES } from "@forge/libc";
+import { ARCHES, type Arch } from "@forge/libc";
 import { describe, expect, test } from "vitest";
 import { BPF_MAXINSNS } from "./bpf.ts";
 import { compileProfile } from "./compile.ts";
 import { checkFilter, emulate } from "./emulator.ts";
 import { ProfileError, profileIssues } from "./profile.ts";
 import { builtinProfile, builtinProfiles } from "./profiles.ts";
+import { decide } from "./resolve.ts";
 import { verifyFilter } from "./verify.ts";
 
 const X64 = ARCHES.x86_64.auditArch;
@@ -48,6 +49,38 @@ describe("compiler", () => {
       data: 1,
     });
     expect(emulate(all.program, { nr: 20, arch: I386 }).action.kind).toBe("allow"); // i386 getpid
+  });
+
+  test("syscall -1 gets the default action, never the bad-arch one (tracers skip calls with it)", () => {
+    // What libseccomp does on purpose; a filter without x32 used to KILL_PROCESS it.
+    const p = {
+      defaultAction: "SCMP_ACT_ERRNO",
+      defaultErrnoRet: 38,
+      syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ALLOW" }],
+    };
+    const enosys = { kind: "errno", data: 38 };
+    const variants: Arch[][] = [[], ["i386"], ["x32"], ["i386", "x32"]];
+    for (const subArches of variants) {
+      const f = compileProfile(p, { arch: "x86_64", subArches });
+      const where = `x86_64 + [${subArches.join(", ")}]`;
+      expect(emulate(f.program, { nr: -1, arch: X64 }).action, where).toEqual(enosys);
+      expect(decide(f.resolved, X64, -1, []), where).toEqual(enosys);
+      // The rest of the x32 range stays the bad-arch action unless x32 is covered.
+      const x32 = subArches.includes("x32");
+      for (const nr of [0x40000000, 0x40000000 | 39, 0x7fffffff, 0xfffffffe]) {
+        const want = !x32 ? "kill_process" : nr === (0x40000000 | 39) ? "allow" : "errno";
+        const at = `${where} nr 0x${nr.toString(16)}`;
+        expect(emulate(f.program, { nr, arch: X64 }).action.kind, at).toBe(want);
+        expect(decide(f.resolved, X64, nr, []).kind, at).toBe(want);
+      }
+      // i386 -1: the default action where i386 is covered, else the bad-arch one.
+      const i386 = emulate(f.program, { nr: -1, arch: I386 }).action;
+      if (subArches.includes("i386")) expect(i386, where).toEqual(enosys);
+      else expect(i386.kind, where).toBe("kill_process");
+    }
+    const arm = compileProfile(p, { arch: "aarch64", subArches: ["arm"] });
+    expect(emulate(arm.program, { nr: -1, arch: ARCHES.aarch64.auditArch }).action).toEqual(enosys);
+    expect(emulate(arm.program, { nr: -1, arch: ARCHES.arm.auditArch }).action).toEqual(enosys);
   });
 
   test("32-bit ABIs ignore upper-half junk; 64-bit ABIs compare both halves", () => {

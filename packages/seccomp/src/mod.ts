@@ -22,6 +22,7 @@ export * from "./action.ts";
 export * from "./bpf.ts";
 export * from "./builder.ts";
 export * from "./compile.ts";
+export * from "./cover.ts";
 export * from "./disasm.ts";
 export * from "./emulator.ts";
 export * from "./export.ts";

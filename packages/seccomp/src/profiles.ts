@@ -1,84 +1,191 @@
 /**
- * Built-in profiles: Docker's default (shipped unchanged), Forge's `default` (Docker's
- * plus io_uring, new user namespaces, TIOCSTI/TIOCLINUX, AF_VSOCK/AF_PACKET denied and
- * clone3 → ENOSYS), and `minimal`, `python-safe`, `node-safe`, `shell-readonly`.
+ * Built-in profiles: `docker-default` (Docker's default with three corrections, below),
+ * Forge's `default` (that plus io_uring, new user namespaces, TIOCSTI/TIOCLINUX,
+ * AF_VSOCK/AF_PACKET denied and clone3 → ENOSYS), and `minimal`, `python-safe`,
+ * `node-safe`, `shell-readonly`.
+ *
+ * Every built-in is written so that runc+libseccomp enforcing its JSON decide as Forge
+ * does (profiles_test.ts and libseccomp_diff_test.ts check it):
+ * - i386's `socketcall` and `ipc` fail with ENOSYS, in the first rule: their sub-calls'
+ *   arguments are out of seccomp's reach (`socketcall(SYS_SOCKET, [AF_VSOCK, ...])`
+ *   passes any socket rule); the direct calls exist since Linux 4.3 and 5.1.
+ * - Rules on `int`/`unsigned int` parameters (socket family and type, ioctl command,
+ *   personality, open flags) test the low 32 bits with masks, as the kernel reads them:
+ *   junk in the upper half neither passes a rule (Docker's "family > 40" let
+ *   `socket(40 | 1 << 32)`, AF_VSOCK, through) nor changes an answer.
+ * - No two rules of a syscall with different actions overlap, so no precedence is
+ *   needed (runc+libseccomp and Forge resolve overlaps differently): "allow ioctl,
+ *   except TIOCSTI" is written as allow rules covering every other command.
  *
  * @module
  */
-import { arg, SeccompProfileBuilder } from "./builder.ts";
+import { arg, FAMILY_LIMIT, NON_NETWORK_FAMILIES, SeccompProfileBuilder } from "./builder.ts";
+import { lowWordIn, rangesExcept } from "./cover.ts";
 import { DOCKER_DEFAULT_TEXT } from "./embedded.generated.ts";
-import { parseProfileText, type SeccompProfile } from "./profile.ts";
+import { parseProfileText, type SeccompProfile, type SeccompRule, u64 } from "./profile.ts";
+import { conditionHolds } from "./resolve.ts";
 
 const EPERM = 1;
 const EROFS = 30;
 const ENOSYS = 38;
 const EAFNOSUPPORT = 97;
 const CLONE_NEWUSER = 0x10000000;
+const LOW_WORD = 0xffffffff;
 
-function dockerDefault(): SeccompProfile {
-  return parseProfileText(DOCKER_DEFAULT_TEXT, "docker-default");
+function ruleNames(r: SeccompRule): string[] {
+  return [...(r.names ?? []), ...(r.name ? [r.name] : [])];
 }
 
-function forgeDefault(): SeccompProfile {
-  const p = dockerDefault();
+/** i386 socketcall and ipc → ENOSYS (see SeccompProfileBuilder.denyMultiplexers). */
+function multiplexerRule(): SeccompRule {
+  return new SeccompProfileBuilder().denyMultiplexers().build().syscalls![0]!;
+}
+
+/** The families (0..FAMILY_LIMIT) Docker's socket rules do not allow. */
+function dockerDeniedFamilies(rules: readonly SeccompRule[]): number[] {
+  for (const r of rules) {
+    if (
+      r.action !== "SCMP_ACT_ALLOW" ||
+      r.includes ||
+      r.excludes ||
+      (r.args ?? []).some((a) => a.index !== 0)
+    )
+      throw new Error(
+        `internal: docker-default's socket rule ${JSON.stringify(r)} is not an allow rule on the family alone; profiles.ts must learn it`,
+      );
+  }
+  const allows = (f: number) =>
+    rules.some((r) =>
+      (r.args ?? []).every((a) =>
+        conditionHolds(
+          { index: 0, op: a.op, value: u64(a.value), valueTwo: u64(a.valueTwo ?? 0) },
+          BigInt(f),
+          64,
+        ),
+      ),
+    );
+  return Array.from({ length: FAMILY_LIMIT + 1 }, (_, f) => f).filter((f) => !allows(f));
+}
+
+/** personality(EQ v) → the same test on the low word (the kernel takes an unsigned int). */
+function lowWordEquality(r: SeccompRule): SeccompRule {
+  const args = (r.args ?? []).map((a) => {
+    if (a.op !== "SCMP_CMP_EQ" || u64(a.value) > 0xffffffffn)
+      throw new Error(
+        `internal: docker-default's personality rule ${JSON.stringify(r)} is not an equality on 32 bits`,
+      );
+    return arg(a.index, "SCMP_CMP_MASKED_EQ", LOW_WORD, a.value);
+  });
+  return { ...r, args };
+}
+
+/**
+ * Docker's default profile, corrected so that nothing its rules mean to deny gets
+ * through and runc+libseccomp decide it as Forge does. With `forge`, Forge's default
+ * on top. Docker's rules stay in their order; what changes is said at each step.
+ */
+function fromDocker(forge: boolean): SeccompProfile {
+  const docker = parseProfileText(DOCKER_DEFAULT_TEXT, "docker-default");
+  const src = docker.syscalls ?? [];
+  const socketRules = src.filter((r) => ruleNames(r).join() === "socket");
+  // Docker's families (its rules evaluated on 0..63), Forge's default without AF_PACKET
+  // and AF_VSOCK, as low-word tests.
+  const families = rangesExcept(
+    [...dockerDeniedFamilies(socketRules), ...(forge ? NON_NETWORK_FAMILIES : [])],
+    FAMILY_LIMIT,
+  );
+  const out: SeccompRule[] = [multiplexerRule()];
+  // Names Forge's default takes out of Docker's unconditional allow rules, to allow
+  // them on conditions below: ioctl (all but TIOCSTI/TIOCLINUX), and with CAP_SYS_ADMIN
+  // clone/unshare (no CLONE_NEWUSER) and clone3 (ENOSYS, as without the capability).
+  const conditional = forge ? new Set(["ioctl", "clone", "clone3", "unshare"]) : new Set<string>();
+  for (const r of src) {
+    const names = ruleNames(r);
+    if (names.join() === "socket") {
+      if (r === socketRules[0])
+        out.push(
+          ...lowWordIn(0, families).map((a) => ({
+            names: ["socket"],
+            action: "SCMP_ACT_ALLOW",
+            args: [a],
+            comment: forge
+              ? "Forge: Docker's socket families on the low 32 bits (as the kernel reads them), without AF_PACKET and AF_VSOCK"
+              : "Forge: Docker's socket families on the low 32 bits, as the kernel reads them (a 64-bit 'family > 40' let 40 | 1 << 32 through)",
+          })),
+        );
+      continue;
+    }
+    if (names.join() === "personality") {
+      out.push(lowWordEquality(r));
+      continue;
+    }
+    const kept = names.filter(
+      (n) =>
+        n !== "socketcall" &&
+        n !== "ipc" &&
+        !(conditional.has(n) && r.action === "SCMP_ACT_ALLOW" && !r.args?.length),
+    );
+    if (kept.length === 0) continue;
+    const copy: SeccompRule = { ...r, names: kept };
+    delete copy.name;
+    // Forge: clone3 fails with ENOSYS whatever the capabilities.
+    if (forge && kept.join() === "clone3" && r.action === "SCMP_ACT_ERRNO") delete copy.excludes;
+    out.push(copy);
+  }
+  if (!forge) {
+    return {
+      ...docker,
+      comment:
+        "Docker's default seccomp profile with Forge's corrections: i386 socketcall/ipc → ENOSYS; socket families and personality compared on the low 32 bits",
+      syscalls: out,
+    };
+  }
   const extra = new SeccompProfileBuilder()
+    .allowIoctls()
+    .allow(
+      ["clone", "unshare"],
+      [arg(0, "SCMP_CMP_MASKED_EQ", CLONE_NEWUSER, 0)],
+      "Forge: with CAP_SYS_ADMIN, namespaces but no new user namespace",
+    )
     .deny(
       ["io_uring_setup", "io_uring_enter", "io_uring_register"],
       EPERM,
       undefined,
       "Forge: io_uring bypasses seccomp",
     )
-    .deny(
-      ["unshare"],
-      EPERM,
-      [arg(0, "SCMP_CMP_MASKED_EQ", CLONE_NEWUSER, CLONE_NEWUSER)],
-      "Forge: no new user namespaces",
-    )
-    .deny(
-      ["clone"],
-      EPERM,
-      [arg(0, "SCMP_CMP_MASKED_EQ", CLONE_NEWUSER, CLONE_NEWUSER)],
-      "Forge: no new user namespaces",
-    )
-    .deny(
-      ["clone3"],
-      ENOSYS,
-      undefined,
-      "Forge: clone3 hides its flags in memory; ENOSYS makes libc use clone",
-    )
-    .deny(
-      ["ioctl"],
-      EPERM,
-      [arg(1, "SCMP_CMP_MASKED_EQ", 0xffffffff, 0x5412)],
-      "Forge: no TIOCSTI (low 32 bits: the kernel ignores the rest)",
-    )
-    .deny(
-      ["ioctl"],
-      EPERM,
-      [arg(1, "SCMP_CMP_MASKED_EQ", 0xffffffff, 0x541c)],
-      "Forge: no TIOCLINUX",
-    )
-    .deny(
-      ["socket"],
-      EAFNOSUPPORT,
-      [arg(0, "SCMP_CMP_MASKED_EQ", 0xffffffff, 40)],
-      "Forge: no AF_VSOCK",
-    )
-    .deny(
-      ["socket"],
-      EAFNOSUPPORT,
-      [arg(0, "SCMP_CMP_MASKED_EQ", 0xffffffff, 17)],
-      "Forge: no AF_PACKET",
-    )
-    .build();
-  // personality stays restricted to Docker's five values (PER_LINUX, PER_LINUX32,
-  // UNAME26 variants, query); Docker's own rules already do that.
-  return { ...p, syscalls: [...(p.syscalls ?? []), ...(extra.syscalls ?? [])] };
+    .build()
+    .syscalls!.map((r) =>
+      ruleNames(r).includes("clone") ? { ...r, includes: { caps: ["CAP_SYS_ADMIN"] } } : r,
+    );
+  const afnosupport = NON_NETWORK_FAMILIES.map(
+    (f): SeccompRule => ({
+      names: ["socket"],
+      action: "SCMP_ACT_ERRNO",
+      errnoRet: EAFNOSUPPORT,
+      args: [arg(0, "SCMP_CMP_MASKED_EQ", LOW_WORD, f)],
+      comment: `Forge: no ${f === 40 ? "AF_VSOCK" : "AF_PACKET"} (EAFNOSUPPORT: looks unsupported)`,
+    }),
+  );
+  return {
+    ...docker,
+    comment:
+      "Forge's default: docker-default (corrected) plus io_uring, new user namespaces, TIOCSTI/TIOCLINUX, AF_VSOCK/AF_PACKET denied, clone3 → ENOSYS",
+    syscalls: [...out, ...extra, ...afnosupport],
+  };
+}
+
+function dockerDefault(): SeccompProfile {
+  return fromDocker(false);
+}
+
+function forgeDefault(): SeccompProfile {
+  return fromDocker(true);
 }
 
 function minimal(): SeccompProfile {
   // Enough to exec and run a small dynamically linked program such as /bin/echo.
   return new SeccompProfileBuilder("SCMP_ACT_ERRNO", EPERM)
+    .denyMultiplexers()
     .allow(
       [
         "read",
@@ -132,18 +239,18 @@ function minimal(): SeccompProfile {
         "fcntl64",
         "dup2",
         "dup3",
-        "ioctl",
       ],
       undefined,
       "minimal: read, write, exit and what the loader and libc need to start",
     )
-    .deny(["ioctl"], EPERM, [arg(1, "SCMP_CMP_MASKED_EQ", 0xffffffff, 0x5412)], "no TIOCSTI")
+    .allowIoctls()
     .build();
 }
 
 function pythonSafe(): SeccompProfile {
   // Files and local IPC; no network: only AF_UNIX sockets.
   const b = new SeccompProfileBuilder("SCMP_ACT_ERRNO", EPERM)
+    .denyMultiplexers()
     .allowFileIO()
     .allowProcessManagement()
     .allowMemoryManagement()
@@ -172,7 +279,7 @@ function pythonSafe(): SeccompProfile {
       undefined,
       "python-safe: sockets it already has",
     )
-    .allow(["socket"], [arg(0, "SCMP_CMP_MASKED_EQ", 0xffffffff, 1)], "python-safe: AF_UNIX only")
+    .allowAny(["socket"], lowWordIn(0, [[1, 1]]), "python-safe: AF_UNIX only")
     .allow([
       "sched_setaffinity",
       "mbind",
@@ -189,6 +296,7 @@ function pythonSafe(): SeccompProfile {
 function nodeSafe(): SeccompProfile {
   // Node needs threads, epoll, eventfd and the network; no io_uring, no namespaces.
   return new SeccompProfileBuilder("SCMP_ACT_ERRNO", EPERM)
+    .denyMultiplexers()
     .allowFileIO()
     .allowNetworking()
     .allowProcessManagement()
@@ -214,128 +322,133 @@ function nodeSafe(): SeccompProfile {
       undefined,
       "node-safe: V8 and libuv",
     )
-    .deny(
-      ["socket"],
-      EPERM,
-      [arg(0, "SCMP_CMP_MASKED_EQ", 0xffffffff, 40)],
-      "node-safe: no AF_VSOCK",
-    )
     .build();
 }
 
 function shellReadonly(): SeccompProfile {
-  // O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND = 0x1|0x2|0x40|0x200|0x400.
+  // O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND = 0x1|0x2|0x40|0x200|0x400 (the same on
+  // x86 and arm; O_TMPFILE needs O_WRONLY or O_RDWR). Flags are an int: the mask has
+  // no upper bits, as the kernel ignores them.
   const WRITE_FLAGS = 0x643;
-  return new SeccompProfileBuilder("SCMP_ACT_ERRNO", EPERM)
-    .allowProcessManagement()
-    .allowMemoryManagement()
-    .allowSignals()
-    .allowTime()
-    .allowMisc()
-    .allow(
-      [
-        "read",
-        "write",
-        "readv",
-        "writev",
-        "pread64",
-        "close",
-        "close_range",
-        "stat",
-        "fstat",
-        "lstat",
-        "newfstatat",
-        "statx",
-        "fstatat64",
-        "stat64",
-        "fstat64",
-        "lstat64",
-        "lseek",
-        "_llseek",
-        "access",
-        "faccessat",
-        "faccessat2",
-        "getdents",
-        "getdents64",
-        "readlink",
-        "readlinkat",
-        "chdir",
-        "fchdir",
-        "getcwd",
-        "statfs",
-        "fstatfs",
-        "statfs64",
-        "fstatfs64",
-        "fadvise64",
-        "fadvise64_64",
-        "sendfile",
-        "sendfile64",
-        "umask",
-        "getxattr",
-        "lgetxattr",
-        "fgetxattr",
-        "listxattr",
-        "llistxattr",
-        "flistxattr",
-      ],
-      undefined,
-      "shell-readonly: reading",
-    )
-    .allow(
-      ["openat", "open"],
-      [arg(2, "SCMP_CMP_MASKED_EQ", WRITE_FLAGS, 0)],
-      "shell-readonly: openat without write flags",
-    )
-    .allow(
-      ["open"],
-      [arg(1, "SCMP_CMP_MASKED_EQ", WRITE_FLAGS, 0)],
-      "shell-readonly: open(path, flags) without write flags",
-    )
-    .deny(
-      [
-        "mkdir",
-        "mkdirat",
-        "rmdir",
-        "rename",
-        "renameat",
-        "renameat2",
-        "link",
-        "linkat",
-        "unlink",
-        "unlinkat",
-        "symlink",
-        "symlinkat",
-        "chmod",
-        "fchmod",
-        "fchmodat",
-        "fchmodat2",
-        "chown",
-        "fchown",
-        "fchownat",
-        "lchown",
-        "truncate",
-        "ftruncate",
-        "utimensat",
-        "utimes",
-        "utime",
-        "mknod",
-        "mknodat",
-        "setxattr",
-        "lsetxattr",
-        "fsetxattr",
-        "removexattr",
-        "lremovexattr",
-        "fremovexattr",
-        "openat2",
-        "creat",
-        "fallocate",
-      ],
-      EROFS,
-      undefined,
-      "shell-readonly: no writes",
-    )
-    .blockDangerous()
-    .build();
+  return (
+    new SeccompProfileBuilder("SCMP_ACT_ERRNO", EPERM)
+      .denyMultiplexers()
+      .allowProcessManagement()
+      .allowMemoryManagement()
+      .allowSignals()
+      .allowTime()
+      .allowMisc()
+      .allow(
+        [
+          "read",
+          "write",
+          "readv",
+          "writev",
+          "pread64",
+          "close",
+          "close_range",
+          "stat",
+          "fstat",
+          "lstat",
+          "newfstatat",
+          "statx",
+          "fstatat64",
+          "stat64",
+          "fstat64",
+          "lstat64",
+          "lseek",
+          "_llseek",
+          "access",
+          "faccessat",
+          "faccessat2",
+          "getdents",
+          "getdents64",
+          "readlink",
+          "readlinkat",
+          "chdir",
+          "fchdir",
+          "getcwd",
+          "statfs",
+          "fstatfs",
+          "statfs64",
+          "fstatfs64",
+          "fadvise64",
+          "fadvise64_64",
+          "sendfile",
+          "sendfile64",
+          "umask",
+          "getxattr",
+          "lgetxattr",
+          "fgetxattr",
+          "listxattr",
+          "llistxattr",
+          "flistxattr",
+        ],
+        undefined,
+        "shell-readonly: reading",
+      )
+      // The flags are open's arg 1 but openat's arg 2 (open's arg 2 is the mode).
+      .allow(
+        ["open"],
+        [arg(1, "SCMP_CMP_MASKED_EQ", WRITE_FLAGS, 0)],
+        "shell-readonly: open(path, flags, mode) without write flags",
+      )
+      .allow(
+        ["openat"],
+        [arg(2, "SCMP_CMP_MASKED_EQ", WRITE_FLAGS, 0)],
+        "shell-readonly: openat(dirfd, path, flags, mode) without write flags",
+      )
+      .deny(
+        ["openat2"],
+        ENOSYS,
+        undefined,
+        "shell-readonly: openat2 keeps its flags in memory; ENOSYS makes callers use openat",
+      )
+      .deny(
+        [
+          "mkdir",
+          "mkdirat",
+          "rmdir",
+          "rename",
+          "renameat",
+          "renameat2",
+          "link",
+          "linkat",
+          "unlink",
+          "unlinkat",
+          "symlink",
+          "symlinkat",
+          "chmod",
+          "fchmod",
+          "fchmodat",
+          "fchmodat2",
+          "chown",
+          "fchown",
+          "fchownat",
+          "lchown",
+          "truncate",
+          "ftruncate",
+          "utimensat",
+          "utimes",
+          "utime",
+          "mknod",
+          "mknodat",
+          "setxattr",
+          "lsetxattr",
+          "fsetxattr",
+          "removexattr",
+          "lremovexattr",
+          "fremovexattr",
+          "creat",
+          "fallocate",
+        ],
+        EROFS,
+        undefined,
+        "shell-readonly: no writes",
+      )
+      .blockDangerous()
+      .build()
+  );
 }
 
 const BUILTINS: Record<string, { readonly summary: string; readonly make: () => SeccompProfile }> =
@@ -345,7 +458,11 @@ const BUILTINS: Record<string, { readonly summary: string; readonly make: () => 
         "Forge's default: docker-default plus io_uring, new user namespaces, TIOCSTI/TIOCLINUX, AF_VSOCK/AF_PACKET denied, clone3 → ENOSYS",
       make: forgeDefault,
     },
-    "docker-default": { summary: "Docker's default profile, unchanged", make: dockerDefault },
+    "docker-default": {
+      summary:
+        "Docker's default profile, corrected: i386 socketcall/ipc → ENOSYS, socket families and personality on the low 32 bits",
+      make: dockerDefault,
+    },
     minimal: {
       summary: "read, write, exit and what a small program needs to start",
       make: minimal,
@@ -356,7 +473,7 @@ const BUILTINS: Record<string, { readonly summary: string; readonly make: () => 
     },
     "node-safe": {
       summary:
-        "Node.js: files, network (no raw/packet/vsock sockets), threads; no io_uring or namespaces",
+        "Node.js: files, network (no raw, packet or vsock sockets), threads; no io_uring or namespaces",
       make: nodeSafe,
     },
     "shell-readonly": {

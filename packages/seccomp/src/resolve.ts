@@ -13,7 +13,8 @@
  *   conflict). Reported as conflicts: a rule that never applies because an
  *   unconditional rule takes precedence, and overlapping rules whose actions rank
  *   the same but differ (ERRNO(1) vs ERRNO(13)), decided by order.
- * - No matching rule: the default action. Another architecture: KILL_PROCESS.
+ * - No matching rule: the default action. Another architecture: KILL_PROCESS. Number -1
+ *   (no call; tracers use it to skip one) always gets the default action.
  * - On 32-bit ABIs (i386, arm) arguments and rule values are taken modulo 2^32: the
  *   kernel ignores the upper half, so a caller's junk there cannot change a decision.
  *   x32 passes full 64-bit registers and is compared on 64 bits like x86_64.
@@ -282,20 +283,38 @@ export function decide(
 /**
  * The ABI of the filter that handles a (audit arch, number) pair, or undefined when no
  * covered ABI does (x86_64 and x32 share AUDIT_ARCH_X86_64 and split on 0x40000000).
+ * Number -1 ({@link NR_NONE}) is no system call on any ABI, and tracers set it to skip
+ * a call: it belongs to the first ABI of its audit arch, so it gets the default action,
+ * never the bad-arch one, also on x86_64 without x32 (as libseccomp decides).
  *
  * @example
  * ```ts
  * import { abiFor, resolveProfile } from "@forge/seccomp";
  * const r = resolveProfile({ defaultAction: "SCMP_ACT_ALLOW" }, { arch: "x86_64" });
  * abiFor(r, 0xc000003e, 0x40000001); // undefined (x32 not covered)
+ * abiFor(r, 0xc000003e, -1)?.arch; // "x86_64"
  * ```
  */
 export function abiFor(r: ResolvedProfile, auditArch: number, nr: number): AbiPlan | undefined {
   const n = nr >>> 0;
-  return r.abis.find(
-    (a) => a.auditArch === auditArch >>> 0 && n >= a.nrRange[0] && n <= a.nrRange[1],
+  const arch = auditArch >>> 0;
+  return (
+    r.abis.find((a) => a.auditArch === arch && n >= a.nrRange[0] && n <= a.nrRange[1]) ??
+    (n === NR_NONE ? r.abis.find((a) => a.auditArch === arch) : undefined)
   );
 }
+
+/**
+ * Syscall number -1 as a filter sees it: no call on any ABI (tracers set it to skip
+ * one). Filters give it the default action.
+ *
+ * @example
+ * ```ts
+ * import { NR_NONE } from "@forge/seccomp";
+ * NR_NONE === (-1 >>> 0); // true
+ * ```
+ */
+export const NR_NONE = 0xffffffff;
 
 function nrRange(arch: Arch): [number, number] {
   if (arch === "x86_64") return [0, 0x3fffffff];
@@ -449,7 +468,8 @@ export function resolveProfile(
     });
   }
   if (issues.length > 0) throw new ProfileError(issues, source);
-  // x86_64 without x32: numbers with the x32 bit belong to no covered ABI (bad arch).
+  // x86_64 without x32: numbers with the x32 bit belong to no covered ABI (bad arch),
+  // except -1 (see abiFor).
   return {
     target,
     defaultAction,
