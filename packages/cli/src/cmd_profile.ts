@@ -1,16 +1,29 @@
-import { listProfiles, loadProfile, readProfileFile } from "@forge/sandbox/profile";
+import os from "node:os";
+import {
+  findProfile,
+  listProfiles,
+  readProfileFile,
+  SYSTEM_PROFILE_DIR,
+} from "@forge/sandbox/profile";
 import { CliError, type Command } from "./cli_error.ts";
 
 const HELP = `forge profile: list, show and validate sandbox profiles
 
 Usage:
-  forge profile list              every profile reachable by name, and where it is
-  forge profile show NAME|FILE    print a profile as JSON
+  forge profile list              the search path, and every profile reachable by name
+  forge profile show NAME|PATH    print a profile as JSON (where it came from: on stderr)
   forge profile validate FILE...  check profiles; lists every problem with its JSON pointer
 
-"forge run --profile NAME" looks in /etc/forge/profiles/NAME.json, then
-./profiles/NAME.json, then the built-ins (default, minimal, python-safe, node-safe,
-shell-readonly). A name with a "/" or ending in .json is a path.`;
+A NAME ("forge run --profile NAME", and "default" when no --profile is given) is
+looked up, first match winning, in:
+  1. ${SYSTEM_PROFILE_DIR}/NAME.json: the file and every directory on the way must
+     be owned by root and not group- or other-writable;
+  2. rootless only: $XDG_CONFIG_HOME/forge/profiles/NAME.json (default
+     ~/.config/forge/profiles), owned by you or root, same mode rule;
+  3. the built-ins: default, minimal, python-safe, node-safe, shell-readonly.
+A candidate that breaks the rule is refused with the reason and the fix (chown,
+chmod), never skipped. The working directory is never searched: a file is loaded
+only when given as a path (anything with a "/": ./mine.json, /srv/p.json).`;
 
 /** `forge profile`. */
 export const command: Command = {
@@ -21,15 +34,49 @@ export const command: Command = {
     switch (sub) {
       case "list": {
         if (rest.length) throw new CliError("forge profile list takes no arguments");
-        for (const p of listProfiles())
-          process.stdout.write(
-            `${p.name.padEnd(16)} ${p.description}\n${"".padEnd(16)} ${p.file}\n`,
-          );
+        const { dirs, profiles } = listProfiles();
+        const home = os.homedir();
+        const show = (d: string) =>
+          home && home !== "/" && d.startsWith(`${home}/`) ? `~${d.slice(home.length)}` : d;
+        let out =
+          "Search path for profile names (first match wins; a file needs a path, e.g. ./x.json):\n";
+        for (const d of dirs) {
+          const rule =
+            d.kind === "system"
+              ? "root-owned, not group/other-writable"
+              : d.kind === "user"
+                ? "yours or root's, not group/other-writable"
+                : "shipped with Forge";
+          const state =
+            d.state === "refused"
+              ? `REFUSED: ${d.error}`
+              : d.state === "absent"
+                ? "not present"
+                : "";
+          out += `  ${d.kind.padEnd(9)} ${show(d.dir)}  (${rule})${state ? `: ${state}` : ""}\n`;
+        }
+        out += "\n";
+        for (const p of profiles) {
+          out += `${p.name.padEnd(16)} ${p.error ? `REFUSED: ${p.error}` : p.description}\n`;
+          out += `${"".padEnd(16)} ${p.kind === "built-in" ? "built-in" : p.kind}: ${show(p.file)}\n`;
+        }
+        process.stdout.write(out);
         return 0;
       }
       case "show": {
-        if (rest.length !== 1) throw new CliError("usage: forge profile show NAME|FILE");
-        process.stdout.write(`${JSON.stringify(loadProfile(rest[0]!), null, 2)}\n`);
+        if (rest.length !== 1) throw new CliError("usage: forge profile show NAME|PATH");
+        let found: ReturnType<typeof findProfile>;
+        try {
+          found = findProfile(rest[0]!);
+        } catch (e) {
+          if ((e as Error).name === "ProfileError") throw new CliError((e as Error).message);
+          throw e;
+        }
+        // stdout stays the profile's JSON alone; where it came from goes to stderr.
+        process.stderr.write(
+          `forge: profile "${found.profile.name}" from ${found.file === "built-in" ? "the built-ins" : found.file}\n`,
+        );
+        process.stdout.write(`${JSON.stringify(found.profile, null, 2)}\n`);
         return 0;
       }
       case "validate": {
@@ -50,7 +97,7 @@ export const command: Command = {
         throw new CliError(
           sub
             ? `unknown sub-command "forge profile ${sub}"; expected list, show or validate`
-            : "usage: forge profile list|show NAME|validate FILE",
+            : "usage: forge profile list|show NAME|PATH|validate FILE...",
         );
     }
   },

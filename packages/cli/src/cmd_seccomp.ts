@@ -13,8 +13,9 @@ Usage:
   forge seccomp export PROFILE --format oci|k8s|kubelet [--arch ARCH] [-o OUT]
   forge seccomp profiles
 
-PROFILE is a JSON file (OCI linux.seccomp or Docker format) or a built-in name
-(see "forge seccomp profiles"). ARCH: x86_64, aarch64 (with their sub-architectures
+PROFILE is a built-in name (see "forge seccomp profiles") or a path to a JSON
+file (OCI linux.seccomp or Docker format) with a "/" in it (./mine.json): a bare
+name never reads a file from the working directory. ARCH: x86_64, aarch64 (with their sub-architectures
 as the profile names them), or i386, x32, arm alone; default: this host's.
 raw is the little-endian struct sock_filter array the kernel loads.
 sim runs the filter in the emulator: --syscall takes a name or number (x32:

@@ -93,6 +93,19 @@ export interface Libc {
   closeRange(first: number, last: number, flags: number): void;
   ioctl(fd: number, request: number | bigint, arg?: SysArg): number;
   openat2(dirfd: number, path: string, how: OpenHow): number;
+  /**
+   * openat(2): opens `path` relative to the directory `dirfd` (AT_FDCWD, -100, for the
+   * cwd) and returns the new fd. Pass O_NOFOLLOW/O_EXCL to stay off symlinks.
+   */
+  openat(dirfd: number, path: string, flags: number, mode?: number): number;
+  /** readlinkat(2): the target of the symlink `path` in `dirfd` ("" with an O_PATH fd of the link itself). */
+  readlinkat(dirfd: number, path: string): string;
+  /** renameat(2): renames `oldPath` in `oldDirfd` to `newPath` in `newDirfd`, replacing it atomically. */
+  renameat(oldDirfd: number, oldPath: string, newDirfd: number, newPath: string): void;
+  /** unlinkat(2): removes `path` in `dirfd` (flags AT_REMOVEDIR for a directory). */
+  unlinkat(dirfd: number, path: string, flags?: number): void;
+  /** fsync(2): flushes the file (or directory) to the disk. */
+  fsync(fd: number): void;
   landlockCreateRuleset(attr: Uint8Array | null, flags: number): number;
   landlockAddRule(rulesetFd: number, ruleType: number, attr: Uint8Array): void;
   landlockRestrictSelf(rulesetFd: number): void;
@@ -217,6 +230,25 @@ export abstract class LibcBase implements Libc {
     v.setBigUint64(8, BigInt(how.mode ?? 0), true);
     v.setBigUint64(16, BigInt(how.resolve ?? 0), true);
     return this.syscall("openat2", dirfd, path, h, 24);
+  }
+  openat(dirfd: number, path: string, flags: number, mode = 0): number {
+    return this.syscall("openat", dirfd, path, flags, mode);
+  }
+  readlinkat(dirfd: number, path: string): string {
+    const buf = new Uint8Array(4096);
+    const n = this.syscall("readlinkat", dirfd, path, buf, buf.length);
+    if (n >= buf.length)
+      throw new RangeError(`readlinkat(${dirfd}, "${path}"): the target is longer than PATH_MAX`);
+    return Buffer.from(buf.buffer, 0, n).toString("utf8");
+  }
+  renameat(oldDirfd: number, oldPath: string, newDirfd: number, newPath: string): void {
+    this.syscall("renameat", oldDirfd, oldPath, newDirfd, newPath);
+  }
+  unlinkat(dirfd: number, path: string, flags = 0): void {
+    this.syscall("unlinkat", dirfd, path, flags);
+  }
+  fsync(fd: number): void {
+    this.syscall("fsync", fd);
   }
   landlockCreateRuleset(attr: Uint8Array | null, flags: number): number {
     return this.syscall("landlock_create_ruleset", attr, attr ? attr.length : 0, flags);

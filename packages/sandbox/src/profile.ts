@@ -11,6 +11,7 @@ import path from "node:path";
 import { packageFile } from "@forge/libc";
 import type { Ajv as AjvType, ErrorObject } from "ajv";
 import type { NamespaceOptions } from "./launch.ts";
+import { checkTrustedDir, readTrustedFile, UntrustedFileError } from "./trusted_file.ts";
 
 /** A bind mount of the new root. */
 export interface ProfileBind {
@@ -31,7 +32,12 @@ export interface SandboxProfile {
   readonly hostname?: string;
   readonly root?: {
     readonly binds?: readonly ProfileBind[];
-    readonly tmpfs?: ReadonlyArray<{ readonly dst: string; readonly size?: string }>;
+    /** `inodes` caps its files (default: one per 4 KiB of `size`, at least 1024). */
+    readonly tmpfs?: ReadonlyArray<{
+      readonly dst: string;
+      readonly size?: string;
+      readonly inodes?: number;
+    }>;
     readonly proc?: boolean;
     readonly dev?: boolean;
     readonly readonly?: boolean;
@@ -180,6 +186,121 @@ export function readProfileFile(file: string): SandboxProfile {
       },
     ]);
   }
+  return parseAndValidate(text, file);
+}
+
+/**
+ * The system's profile directory: root-owned files only (see {@link profileSearchPath}).
+ *
+ * @example
+ * ```ts
+ * import { SYSTEM_PROFILE_DIR } from "@forge/sandbox";
+ * console.log(SYSTEM_PROFILE_DIR); // "/etc/forge/profiles"
+ * ```
+ */
+export const SYSTEM_PROFILE_DIR = "/etc/forge/profiles";
+
+/** One directory of the search for profiles by name. */
+export interface ProfileSearchDir {
+  /** An absolute directory. */
+  readonly dir: string;
+  /** "system" (/etc/forge/profiles), "user" (your config directory, rootless only) or "built-in". */
+  readonly kind: "system" | "user" | "built-in";
+  /** The uids that may own its files and every directory on the way (none for the built-ins). */
+  readonly owners: readonly number[];
+}
+
+/** Where profiles come from; every field has a default for real use, tests set them. */
+export interface ProfileSearchOptions {
+  /** What relative paths ("./x.json") are resolved against (default: the process's cwd). */
+  readonly cwd?: string;
+  /** The system directory (default {@link SYSTEM_PROFILE_DIR}). */
+  readonly systemDir?: string;
+  /**
+   * The user's directory, consulted only when rootless (default: see
+   * {@link userProfileDir}); null for none.
+   */
+  readonly userDir?: string | null;
+  /** The effective uid the rules are for (default: this process's). */
+  readonly uid?: number;
+}
+
+/**
+ * The user's profile directory: `$XDG_CONFIG_HOME/forge/profiles`, else
+ * `~/.config/forge/profiles` (undefined when neither is an absolute path).
+ *
+ * @example
+ * ```ts
+ * import { userProfileDir } from "@forge/sandbox";
+ * userProfileDir({ HOME: "/home/ada" }); // "/home/ada/.config/forge/profiles"
+ * ```
+ */
+export function userProfileDir(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  const xdg = env.XDG_CONFIG_HOME;
+  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, "forge", "profiles");
+  const home = env.HOME;
+  if (home && path.isAbsolute(home)) return path.join(home, ".config", "forge", "profiles");
+  return undefined;
+}
+
+/**
+ * Where a bare profile name is looked up, in order, first match winning:
+ * `/etc/forge/profiles` (files and every directory on the way owned by root and not
+ * group/other-writable), then, rootless only, the user's config directory (owned by
+ * the user or root, same mode rule), then the built-ins. The working directory is
+ * never searched: a file is loaded only when given as a path.
+ *
+ * @example
+ * ```ts
+ * import { profileSearchPath } from "@forge/sandbox";
+ * for (const d of profileSearchPath()) console.log(d.kind, d.dir);
+ * ```
+ */
+export function profileSearchPath(opts: ProfileSearchOptions = {}): ProfileSearchDir[] {
+  const uid = opts.uid ?? process.geteuid?.() ?? 0;
+  const dirs: ProfileSearchDir[] = [
+    { dir: path.resolve(opts.systemDir ?? SYSTEM_PROFILE_DIR), kind: "system", owners: [0] },
+  ];
+  if (uid !== 0) {
+    const user = opts.userDir === undefined ? userProfileDir() : opts.userDir;
+    if (user) dirs.push({ dir: path.resolve(user), kind: "user", owners: [uid, 0] });
+  }
+  dirs.push({ dir: BUILTIN_PROFILE_DIR, kind: "built-in", owners: [] });
+  return dirs;
+}
+
+/** A profile and where it came from. */
+export interface LoadedProfile {
+  readonly profile: SandboxProfile;
+  /** The absolute path of the file it was read from, or "built-in". */
+  readonly file: string;
+}
+
+/**
+ * True when `spec` names a file (it has a "/"), false for a bare name.
+ *
+ * @example
+ * ```ts
+ * import { isProfilePath } from "@forge/sandbox";
+ * isProfilePath("./mine.json"); // true
+ * isProfilePath("mine"); // false: looked up by name, never in the working directory
+ * ```
+ */
+export function isProfilePath(spec: string): boolean {
+  return spec.includes("/");
+}
+
+/** A profile read from `file`: a relative seccomp path in it is relative to the file's directory. */
+function fromFile(profile: SandboxProfile, file: string): SandboxProfile {
+  const sc = profile.seccomp;
+  if (sc && isProfilePath(sc) && !path.isAbsolute(sc))
+    return { ...profile, seccomp: path.resolve(path.dirname(file), sc) };
+  return profile;
+}
+
+function parseAndValidate(text: string, file: string): SandboxProfile {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -191,14 +312,83 @@ export function readProfileFile(file: string): SandboxProfile {
   return validateProfile(doc, file);
 }
 
-/** Where `--profile NAME` looks, in order: /etc/forge/profiles, ./profiles, the built-ins. */
-export function profileSearchPath(cwd = process.cwd()): string[] {
-  return ["/etc/forge/profiles", path.join(cwd, "profiles"), BUILTIN_PROFILE_DIR];
+/** Reads a profile from a search directory by its rule; undefined when absent. */
+function readFromDir(d: ProfileSearchDir, name: string): LoadedProfile | undefined {
+  const file = path.join(d.dir, `${name}.json`);
+  if (d.kind === "built-in") {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch {
+      return undefined;
+    }
+    // Built-ins are validated by the package's tests; skipping ajv here saves ~30 ms per run.
+    return { profile: JSON.parse(text) as SandboxProfile, file: "built-in" };
+  }
+  let text: string | undefined;
+  try {
+    text = readTrustedFile(file, { owners: d.owners });
+  } catch (e) {
+    const message =
+      e instanceof UntrustedFileError
+        ? e.detail
+        : `cannot read the profile: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    throw new ProfileError(file, [{ pointer: "", message }]);
+  }
+  if (text === undefined) return undefined;
+  return { profile: fromFile(parseAndValidate(text, file), file), file };
 }
 
 /**
- * Finds a profile by name (searching {@link profileSearchPath}) or by path (anything
- * with a "/" or ending in .json).
+ * Finds a profile and says where it came from. A spec with a "/" ("./mine.json",
+ * "/srv/p.json") is a file, read as given (relative to `cwd`); anything else is a
+ * name, looked up only along {@link profileSearchPath}. A candidate that fails the
+ * ownership and mode rule is refused with a {@link ProfileError} that names the file,
+ * the reason and the fix; it is never skipped for the next directory.
+ *
+ * @example
+ * ```ts
+ * import { findProfile } from "@forge/sandbox";
+ * const { profile, file } = findProfile("default");
+ * console.log(profile.name, file); // "default" "built-in" (unless /etc/forge/profiles has one)
+ * ```
+ */
+export function findProfile(nameOrPath: string, opts: ProfileSearchOptions = {}): LoadedProfile {
+  if (isProfilePath(nameOrPath)) {
+    const file = path.resolve(opts.cwd ?? process.cwd(), nameOrPath);
+    return { profile: fromFile(readProfileFile(file), file), file };
+  }
+  if (nameOrPath.endsWith(".json")) {
+    throw new ProfileError(nameOrPath, [
+      {
+        pointer: "",
+        message: `not a profile name; a file is loaded only when given as a path (./${nameOrPath})`,
+      },
+    ]);
+  }
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(nameOrPath)) {
+    throw new ProfileError(nameOrPath, [
+      {
+        pointer: "",
+        message: "not a profile name (letters, digits, . _ -) nor a path (with a /) to a file",
+      },
+    ]);
+  }
+  const dirs = profileSearchPath(opts);
+  for (const d of dirs) {
+    const found = readFromDir(d, nameOrPath);
+    if (found) return found;
+  }
+  throw new ProfileError(nameOrPath, [
+    {
+      pointer: "",
+      message: `no such profile; looked in ${dirs.map((d) => (d.kind === "built-in" ? "the built-ins" : d.dir)).join(", ")} (try "forge profile list"; a file needs a path, e.g. ./${nameOrPath}.json)`,
+    },
+  ]);
+}
+
+/**
+ * Finds a profile by name or path (see {@link findProfile}) and returns it.
  *
  * @example
  * ```ts
@@ -207,64 +397,80 @@ export function profileSearchPath(cwd = process.cwd()): string[] {
  * console.log(p.description);
  * ```
  */
-export function loadProfile(nameOrPath: string, cwd = process.cwd()): SandboxProfile {
-  if (nameOrPath.includes("/") || nameOrPath.endsWith(".json"))
-    return readProfileFile(path.resolve(cwd, nameOrPath));
-  if (!/^[a-z0-9][a-z0-9._-]*$/.test(nameOrPath)) {
-    throw new ProfileError(nameOrPath, [
-      {
-        pointer: "",
-        message: "not a profile name (letters, digits, . _ -) nor a path to a .json file",
-      },
-    ]);
-  }
-  for (const dir of profileSearchPath(cwd)) {
-    const file = path.join(dir, `${nameOrPath}.json`);
-    if (!fs.existsSync(file)) continue;
-    // Built-ins are validated by the package's tests; skipping ajv here saves ~30 ms per run.
-    if (dir === BUILTIN_PROFILE_DIR)
-      return JSON.parse(fs.readFileSync(file, "utf8")) as SandboxProfile;
-    return readProfileFile(file);
-  }
-  throw new ProfileError(nameOrPath, [
-    {
-      pointer: "",
-      message: `no such profile; looked in ${profileSearchPath(cwd).join(", ")} (try "forge profile list")`,
-    },
-  ]);
+export function loadProfile(nameOrPath: string, opts: ProfileSearchOptions = {}): SandboxProfile {
+  return findProfile(nameOrPath, opts).profile;
+}
+
+/** One profile reachable by name, as {@link listProfiles} reports it. */
+export interface ListedProfile {
+  readonly name: string;
+  /** The file it would be read from (for the built-ins, the shipped file). */
+  readonly file: string;
+  readonly kind: ProfileSearchDir["kind"];
+  readonly description: string;
+  /** Why loading it fails (refused, invalid): `forge run --profile NAME` would stop with this. */
+  readonly error?: string;
 }
 
 /**
- * Every profile reachable by name, first match winning, with where it was found.
+ * The search path with each directory's state, and every profile reachable by name
+ * (first match winning, refused and invalid ones included with their error).
  *
  * @example
  * ```ts
  * import { listProfiles } from "@forge/sandbox";
- * for (const p of listProfiles()) console.log(p.name, p.file);
+ * const { dirs, profiles } = listProfiles();
+ * for (const p of profiles) console.log(p.name, p.kind, p.error ?? p.description);
  * ```
  */
-export function listProfiles(
-  cwd = process.cwd(),
-): Array<{ name: string; file: string; description: string }> {
-  const seen = new Map<string, { name: string; file: string; description: string }>();
-  for (const dir of profileSearchPath(cwd)) {
+export function listProfiles(opts: ProfileSearchOptions = {}): {
+  dirs: Array<ProfileSearchDir & { state: "present" | "absent" | "refused"; error?: string }>;
+  profiles: ListedProfile[];
+} {
+  const seen = new Map<string, ListedProfile>();
+  const dirs: Array<
+    ProfileSearchDir & { state: "present" | "absent" | "refused"; error?: string }
+  > = [];
+  for (const d of profileSearchPath(opts)) {
+    if (d.kind !== "built-in") {
+      try {
+        if (!checkTrustedDir(d.dir, { owners: d.owners })) {
+          dirs.push({ ...d, state: "absent" });
+          continue;
+        }
+      } catch (e) {
+        dirs.push({ ...d, state: "refused", error: (e as Error).message });
+        continue;
+      }
+    }
+    dirs.push({ ...d, state: "present" });
     let names: string[] = [];
     try {
-      names = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+      names = fs.readdirSync(d.dir).filter((f) => f.endsWith(".json"));
     } catch {
       continue;
     }
     for (const f of names.sort()) {
       const name = f.slice(0, -5);
-      if (seen.has(name)) continue;
-      let description = "";
+      if (seen.has(name) || !/^[a-z0-9][a-z0-9._-]*$/.test(name)) continue;
+      const file = path.join(d.dir, f);
       try {
-        description = readProfileFile(path.join(dir, f)).description ?? "";
+        const found = readFromDir(d, name);
+        if (!found) continue;
+        seen.set(name, {
+          name,
+          file,
+          kind: d.kind,
+          description:
+            d.kind === "built-in"
+              ? (readProfileFile(file).description ?? "")
+              : (found.profile.description ?? ""),
+        });
       } catch (e) {
-        description = `(invalid: ${(e as Error).message.split("\n")[0]})`;
+        const message = (e as Error).message.split("\n")[0]!;
+        seen.set(name, { name, file, kind: d.kind, description: "", error: message });
       }
-      seen.set(name, { name, file: path.join(dir, f), description });
     }
   }
-  return [...seen.values()];
+  return { dirs, profiles: [...seen.values()] };
 }

@@ -4,9 +4,11 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   BUILTIN_PROFILE_DIR,
+  findProfile,
   listProfiles,
   loadProfile,
   ProfileError,
+  profileSearchPath,
   readProfileFile,
   validateProfile,
 } from "./profile.ts";
@@ -30,7 +32,7 @@ describe("sandbox profiles", () => {
     expect(names).toEqual(["default", "minimal", "node-safe", "python-safe", "shell-readonly"]);
     for (const n of names) {
       expect(readProfileFile(path.join(BUILTIN_PROFILE_DIR, `${n}.json`)).name).toBe(n);
-      expect(loadProfile(n, tmpdir()).name).toBe(n);
+      expect(loadProfile(n, { cwd: tmpdir() }).name).toBe(n);
     }
   });
 
@@ -66,25 +68,171 @@ describe("sandbox profiles", () => {
     expect(err!.message.split("\n")[0]).toBe("bad.json: invalid profile:");
   });
 
-  it("searches ./profiles before the built-ins, and takes paths", () => {
+  it("never searches the working directory: a file is loaded only when given as a path", () => {
     const cwd = tmpdir();
+    const systemDir = path.join(tmpdir(), "none");
     fs.mkdirSync(path.join(cwd, "profiles"));
+    for (const n of ["default", "planted"])
+      fs.writeFileSync(
+        path.join(cwd, "profiles", `${n}.json`),
+        JSON.stringify({ name: n, description: "local", seccomp: "unconfined" }),
+      );
+    fs.writeFileSync(path.join(cwd, "default.json"), JSON.stringify({ name: "default" }));
+    const opts = { cwd, systemDir, userDir: null };
+    expect(findProfile("default", opts)).toMatchObject({
+      file: "built-in",
+      profile: { name: "default", seccomp: "default" },
+    });
+    expect(() => loadProfile("planted", opts)).toThrow(/planted: no such profile/);
+    // A bare "x.json" is not a path either.
+    expect(() => loadProfile("default.json", opts)).toThrow(
+      "default.json: not a profile name; a file is loaded only when given as a path (./default.json)",
+    );
+    expect(findProfile("./profiles/default.json", opts)).toEqual({
+      file: path.join(cwd, "profiles", "default.json"),
+      profile: { name: "default", description: "local", seccomp: "unconfined" },
+    });
+    const listed = listProfiles(opts);
+    expect(listed.profiles.find((p) => p.name === "default")).toMatchObject({ kind: "built-in" });
+    expect(listed.profiles.map((p) => p.name)).not.toContain("planted");
+    expect(listed.profiles.map((p) => p.name)).toContain("python-safe");
+    expect(listed.dirs.map((d) => [d.kind, d.state])).toEqual([
+      ["system", "absent"],
+      ["built-in", "present"],
+    ]);
+  });
+
+  it("resolves a profile's relative seccomp path against the profile's own directory", () => {
+    const dir = tmpdir();
+    fs.mkdirSync(path.join(dir, "p"));
     fs.writeFileSync(
-      path.join(cwd, "profiles", "default.json"),
-      JSON.stringify({ name: "default", description: "local" }),
+      path.join(dir, "p", "x.json"),
+      JSON.stringify({ name: "x", seccomp: "./strict.json" }),
     );
-    expect(loadProfile("default", cwd).description).toBe("local");
-    expect(loadProfile("./profiles/default.json", cwd).description).toBe("local");
-    expect(listProfiles(cwd).find((p) => p.name === "default")!.file).toBe(
-      path.join(cwd, "profiles", "default.json"),
+    expect(loadProfile("./p/x.json", { cwd: dir }).seccomp).toBe(
+      path.join(dir, "p", "strict.json"),
     );
-    expect(listProfiles(cwd).map((p) => p.name)).toContain("python-safe");
+  });
+
+  describe.skipIf(process.getuid?.() !== 0)("the system directory (as root)", () => {
+    /** A root-owned system directory (mode 0755) with `files`, under a fresh temporary one. */
+    function systemDir(files: Record<string, object>): string {
+      const dir = path.join(tmpdir(), "etc-forge-profiles");
+      fs.mkdirSync(dir, { mode: 0o755 });
+      for (const [n, doc] of Object.entries(files))
+        fs.writeFileSync(path.join(dir, `${n}.json`), JSON.stringify(doc), { mode: 0o644 });
+      return dir;
+    }
+
+    it("comes first when its files and directories are root's and not group/other-writable", () => {
+      const dir = systemDir({
+        default: { name: "default", description: "site", seccomp: "./s.json" },
+      });
+      const found = findProfile("default", { systemDir: dir, userDir: null });
+      expect(found.file).toBe(path.join(dir, "default.json"));
+      expect(found.profile.description).toBe("site");
+      expect(found.profile.seccomp).toBe(path.join(dir, "s.json"));
+      expect(listProfiles({ systemDir: dir, userDir: null }).profiles[0]).toMatchObject({
+        name: "default",
+        kind: "system",
+        description: "site",
+      });
+    });
+
+    it("refuses a group-writable file, naming it, the reason and the fix (never falls back)", () => {
+      const dir = systemDir({ default: { name: "default" } });
+      const file = path.join(dir, "default.json");
+      fs.chmodSync(file, 0o664);
+      const opts = { systemDir: dir, userDir: null };
+      expect(() => loadProfile("default", opts)).toThrow(
+        `${file}: refused: the file is group-writable (mode 0664); fix: chmod go-w ${file}`,
+      );
+      expect(() => loadProfile("default", opts)).toThrow(ProfileError);
+      fs.chmodSync(file, 0o646);
+      expect(() => loadProfile("default", opts)).toThrow(
+        /the file is other-writable \(mode 0646\)/,
+      );
+      expect(listProfiles(opts).profiles[0]).toMatchObject({
+        name: "default",
+        kind: "system",
+        error: expect.stringMatching(/refused: the file is other-writable/),
+      });
+    });
+
+    it("refuses a file owned by another user, and a directory on the way that is writable", () => {
+      const dir = systemDir({ default: { name: "default" } });
+      const file = path.join(dir, "default.json");
+      const opts = { systemDir: dir, userDir: null };
+      fs.chownSync(file, 65534, 65534);
+      expect(() => loadProfile("default", opts)).toThrow(
+        `${file}: refused: the file is owned by uid 65534, not root; fix: chown root ${file}`,
+      );
+      fs.chownSync(file, 0, 0);
+      fs.chmodSync(dir, 0o775);
+      // Even a name that is not there: someone else could have removed the admin's file.
+      expect(() => loadProfile("minimal", opts)).toThrow(
+        `${path.join(dir, "minimal.json")}: refused: the directory ${dir} is group-writable (mode 0775); fix: chmod go-w ${dir}`,
+      );
+      expect(listProfiles(opts).dirs[0]).toMatchObject({
+        state: "refused",
+        error: expect.stringMatching(/group-writable/),
+      });
+      fs.chmodSync(dir, 0o755);
+      fs.chownSync(path.dirname(dir), 65534, 65534);
+      expect(() => loadProfile("default", opts)).toThrow(
+        `refused: the directory ${path.dirname(dir)} is owned by uid 65534, not root`,
+      );
+    });
+
+    it("follows a symlink only when it and its target pass the same rule", () => {
+      const dir = systemDir({});
+      const elsewhere = tmpdir();
+      fs.chmodSync(elsewhere, 0o755);
+      fs.writeFileSync(path.join(elsewhere, "real.json"), JSON.stringify({ name: "real" }), {
+        mode: 0o644,
+      });
+      fs.symlinkSync(path.join(elsewhere, "real.json"), path.join(dir, "linked.json"));
+      const opts = { systemDir: dir, userDir: null };
+      expect(findProfile("linked", opts).profile.name).toBe("real");
+      // A target in a directory another user owns is refused (the link could be swapped there).
+      fs.chownSync(elsewhere, 65534, 65534);
+      expect(() => loadProfile("linked", opts)).toThrow(
+        `refused: the directory ${elsewhere} is owned by uid 65534, not root`,
+      );
+      fs.chownSync(elsewhere, 0, 0);
+      fs.lchownSync(path.join(dir, "linked.json"), 65534, 65534);
+      expect(() => loadProfile("linked", opts)).toThrow(
+        /linked\.json: refused: the symlink is owned by uid 65534, not root; fix: chown root /,
+      );
+    });
+
+    it("reads the user's directory only when rootless, owned by the user or root", () => {
+      const user = systemDir({ mine: { name: "mine" } });
+      const none = path.join(tmpdir(), "none");
+      // As root: the user's directory is not searched.
+      expect(() => loadProfile("mine", { systemDir: none, userDir: user })).toThrow(
+        /no such profile/,
+      );
+      const rootless = { systemDir: none, userDir: user, uid: 1234 };
+      expect(findProfile("mine", rootless).file).toBe(path.join(user, "mine.json"));
+      fs.chownSync(path.join(user, "mine.json"), 1234, 1234);
+      expect(findProfile("mine", rootless).file).toBe(path.join(user, "mine.json"));
+      fs.chownSync(path.join(user, "mine.json"), 4321, 4321);
+      expect(() => loadProfile("mine", rootless)).toThrow(
+        /refused: the file is owned by uid 4321, not uid 1234 or root; fix: chown 1234 .*mine\.json, or replace it with a copy you own/,
+      );
+      expect(profileSearchPath(rootless).map((d) => d.kind)).toEqual([
+        "system",
+        "user",
+        "built-in",
+      ]);
+    });
   });
 
   it("says what is wrong with a missing, unreadable or malformed file", () => {
     const cwd = tmpdir();
-    expect(() => loadProfile("nope", cwd)).toThrow(
-      /nope: no such profile; looked in \/etc\/forge\/profiles, .*profiles, .*\(try "forge profile list"\)/,
+    expect(() => loadProfile("nope", { cwd, userDir: null })).toThrow(
+      'nope: no such profile; looked in /etc/forge/profiles, the built-ins (try "forge profile list"; a file needs a path, e.g. ./nope.json)',
     );
     fs.writeFileSync(path.join(cwd, "broken.json"), "{ not json");
     expect(() => readProfileFile(path.join(cwd, "broken.json"))).toThrow(
@@ -93,6 +241,6 @@ describe("sandbox profiles", () => {
     expect(() => readProfileFile(path.join(cwd, "missing.json"))).toThrow(
       /missing\.json: cannot read the profile: ENOENT/,
     );
-    expect(() => loadProfile("../../etc", cwd)).toThrow(ProfileError);
+    expect(() => loadProfile("../../etc", { cwd })).toThrow(ProfileError);
   });
 });

@@ -13,31 +13,55 @@ import { resolveProfile } from "./resolve.ts";
 
 /**
  * Loads a profile: a built-in name ("default", "docker-default"...) or a path to a
- * JSON file. Throws a ProfileError (every problem listed) for a bad file, or a
- * RangeError naming the built-ins when neither exists.
+ * JSON file. A spec with a "/" ("./mine.json", "/etc/x.json") is a file; anything
+ * else is a built-in name and nothing else: a bare name never reads a file from the
+ * working directory, where an untrusted checkout or an earlier sandboxed job could
+ * have put one. Throws a ProfileError (every problem listed) for a bad file, or a
+ * RangeError naming the built-ins for an unknown name or a file that cannot be read.
  *
  * @example
  * ```ts
  * import { loadProfile } from "@forge/seccomp";
  * const p = loadProfile("default");
+ * const mine = loadProfile("./mine.json");
  * ```
  */
 export function loadProfile(spec: string): { profile: SeccompProfile; source: string } {
-  const isPath = spec.includes("/") || spec.endsWith(".json");
-  if (!isPath && builtinProfiles().some((b) => b.name === spec))
-    return { profile: builtinProfile(spec), source: spec };
+  const names = () =>
+    builtinProfiles()
+      .map((b) => b.name)
+      .join(", ");
+  if (!isSeccompPath(spec)) {
+    if (builtinProfiles().some((b) => b.name === spec))
+      return { profile: builtinProfile(spec), source: spec };
+    throw new RangeError(
+      `seccomp profile "${spec}": no built-in of that name (built-in: ${names()}); a file is loaded only when given as a path, e.g. ./${spec}`,
+    );
+  }
   let text: string;
   try {
     text = fs.readFileSync(spec, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new RangeError(
-      `seccomp profile "${spec}": ${code === "ENOENT" ? "no such file and no built-in of that name" : `cannot read it (${code})`}; built-in: ${builtinProfiles()
-        .map((b) => b.name)
-        .join(", ")}`,
+      `seccomp profile "${spec}": ${code === "ENOENT" ? "no such file" : `cannot read it (${code})`}; built-in: ${names()}`,
     );
   }
   return { profile: parseProfileText(text, spec), source: spec };
+}
+
+/**
+ * True when a seccomp profile spec names a file (it has a "/"), false for a built-in name.
+ *
+ * @example
+ * ```ts
+ * import { isSeccompPath } from "@forge/seccomp";
+ * isSeccompPath("./mine.json"); // true
+ * isSeccompPath("mine.json"); // false: a (missing) built-in name
+ * ```
+ */
+export function isSeccompPath(spec: string): boolean {
+  return spec.includes("/");
 }
 
 /** Options of {@link compileSeccompForRun}. */
@@ -64,9 +88,7 @@ export interface RunSeccompOptions {
 export function compileSeccompForRun(spec: string, opts: RunSeccompOptions = {}): CompiledFilter {
   const { profile, source } = loadProfile(spec);
   // Built-ins are validated by this package's tests; files always go through the schema.
-  const trusted =
-    !(spec.includes("/") || spec.endsWith(".json")) &&
-    builtinProfiles().some((b) => b.name === spec);
+  const trusted = !isSeccompPath(spec) && builtinProfiles().some((b) => b.name === spec);
   try {
     return compileResolved(
       resolveProfile(
