@@ -6,13 +6,14 @@
  * @module
  */
 import path from "node:path";
+import type { Step } from "@forge/libc";
 import { killV1, killV2, readProcs, setFreezer } from "./_kill.ts";
 import { errCode, errText, parseKeyValues, sleep, sleepSync } from "./_util.ts";
 import { Problems } from "./_writer.ts";
 import { CgroupError } from "./cgroup_error.ts";
 import { type CgroupFs, nodeCgroupFs } from "./cgroup_fs.ts";
 import { type CgroupLayout, defaultParentPath, detectCgroupLayout, mountDir } from "./layout.ts";
-import type { Limits } from "./limits.ts";
+import { hasLimits, type Limits } from "./limits.ts";
 import { cgroupLeafName, processStartTime, reapStaleCgroups } from "./reap.ts";
 import { type CgroupStats, readV1Stats, readV2Stats } from "./stats.ts";
 import { applyV1Limits, v1ControllersFor } from "./v1_writer.ts";
@@ -49,6 +50,13 @@ export interface CreateCgroupOptions {
   readonly reap?: boolean;
   /** v1 OOM group kill emulation: how often to poll memory.oom_control, in ms (default 50). */
   readonly oomPollMs?: number;
+  /**
+   * Limits applied where this host allows them and otherwise left out without a
+   * warning or an error, whatever `mode` says; a field set in `limits` replaces its
+   * default. With nothing in `limits`, a cgroup is made only when a default holds
+   * (else the handle has no paths). Forge passes `{ pids: DEFAULT_PIDS_LIMIT }`.
+   */
+  readonly defaults?: Limits;
 }
 
 /**
@@ -63,11 +71,26 @@ export interface CreateCgroupOptions {
 export interface Placement {
   /** A cgroup v2 directory fd for CLONE_INTO_CGROUP. */
   cgroupFd?: number;
-  /** Joins v1 cgroups while the child waits before its first step. */
+  /**
+   * v1: the child's first steps, which move it into every hierarchy's cgroup (it
+   * writes "0" to each `tasks` file, opened here): a task that moves itself is placed
+   * without the global lock a move by pid takes, whose RCU grace period costs each run
+   * ~10 ms (Linux 6.1+). Put them before any other step of the child.
+   */
+  steps?: Step[];
+  /** Joins v1 cgroups while the child waits before its first step (when `steps` cannot). */
   beforeStart?: (child: { readonly pid: number; readonly pidfd: number }) => void;
+  /**
+   * True when the cgroup limits memory: the child must not share the caller's memory
+   * until it execs, or an OOM kill in the cgroup would take the caller with it
+   * (@forge/libc `spawn()`'s option of the same name).
+   */
+  ownMemory?: boolean;
 }
 
 const V1_STATS = ["memory", "cpu", "cpuacct", "pids", "blkio", "freezer"];
+/** What a child writes to a v1 `tasks` file to move itself ("0": the writing task). */
+const ZERO = Uint8Array.of(0x30);
 const V2_STATS = ["memory", "cpu", "pids", "io"];
 let counter = 0;
 let ownStart: string | undefined;
@@ -110,6 +133,18 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
   const empty = () =>
     new CgroupHandle({ cfs, layout: layout!, warnings: problems.warnings, limits: {} });
 
+  // Defaults for what `limits` leaves unset: they never warn and never fail. Asked
+  // for nothing else, a host (or user) without cgroups simply gets none.
+  const defaults = filterLimits(
+    opts.defaults ?? {},
+    (_c, key) => (limits as Record<string, unknown>)[key] === undefined,
+  );
+  const onlyDefaults = !hasLimits(limits) && hasLimits(defaults);
+  if (onlyDefaults) {
+    if (layout.kind === "none") return empty();
+    if (!layout.delegation.available && opts.parent === undefined) return empty();
+  }
+
   if (layout.kind === "none") {
     problems.fail(
       "cannot apply resource limits: no cgroup filesystem is mounted (mount cgroup2 on /sys/fs/cgroup)",
@@ -149,6 +184,9 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
     (layout.kind === "v2" || [...needed, ...V2_STATS].some((c) => where(c) === "v2"));
   const v2Limits = filterLimits(limits, (c) => where(c) === "v2");
   const v1Limits = filterLimits(limits, (c) => where(c) === "v1");
+  const v2Defaults = filterLimits(defaults, (c) => where(c) === "v2");
+  const v1Defaults = filterLimits(defaults, (c) => where(c) === "v1");
+  if (onlyDefaults && !hasLimits(v2Defaults) && !hasLimits(v1Defaults)) return empty();
 
   const created: string[] = [];
   let fd: number | undefined;
@@ -180,8 +218,14 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
       Object.assign(held, applyV2Limits(cfs, v2Dir, v2Limits, problems));
       fd = cfs.openDir(v2Dir);
     }
+    // A cgroup made for the defaults alone takes only the hierarchies they need: on
+    // v1 each one more costs every run a mkdir, a join and an rmdir.
     const wantV1 = new Set(
-      [...v1ControllersFor(v1Limits), ...V1_STATS].filter((c) => layout!.v1[c]),
+      [
+        ...v1ControllersFor(v1Limits),
+        ...v1ControllersFor(v1Defaults),
+        ...(onlyDefaults ? [] : V1_STATS),
+      ].filter((c) => layout!.v1[c]),
     );
     const requiredV1 = new Set(v1ControllersFor(v1Limits));
     const byMount = new Map<string, string[]>();
@@ -218,6 +262,16 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
     }
     if (Object.keys(v1Limits).length)
       Object.assign(held, applyV1Limits(cfs, v1Dirs, v1Limits, problems));
+    // Defaults: what holds is kept, what does not is dropped without a word.
+    const quiet = new Problems("best-effort");
+    let heldDefaults: Limits = {};
+    if (v2Dir && hasLimits(v2Defaults)) heldDefaults = applyV2Limits(cfs, v2Dir, v2Defaults, quiet);
+    if (hasLimits(v1Defaults))
+      heldDefaults = { ...heldDefaults, ...applyV1Limits(cfs, v1Dirs, v1Defaults, quiet) };
+    Object.assign(held, heldDefaults);
+    // Made for the defaults alone and none held: undo it (below), silently.
+    if (onlyDefaults && !hasLimits(heldDefaults))
+      throw new CgroupError("no default limit held", "EINVAL");
   } catch (e) {
     if (fd !== undefined) cfs.close(fd);
     for (const d of created.reverse()) {
@@ -227,6 +281,7 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
         // best effort: a later run reaps it
       }
     }
+    if (onlyDefaults) return empty();
     throw e;
   }
   if (limits.oomGroupKill && v1Dirs.memory && held.oomGroupKill === undefined) {
@@ -248,7 +303,7 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
   });
 }
 
-function filterLimits(limits: Limits, keep: (controller: string) => boolean): Limits {
+function filterLimits(limits: Limits, keep: (controller: string, key: string) => boolean): Limits {
   const out: Record<string, unknown> = {};
   const ctrl: Record<string, string> = {
     memory: "memory",
@@ -261,7 +316,7 @@ function filterLimits(limits: Limits, keep: (controller: string) => boolean): Li
     io: "io",
   };
   for (const [k, v] of Object.entries(limits))
-    if (v !== undefined && keep(ctrl[k] ?? k)) out[k] = v;
+    if (v !== undefined && keep(ctrl[k] ?? k, k)) out[k] = v;
   return out as Limits;
 }
 
@@ -475,9 +530,12 @@ export class CgroupHandle {
 
   /**
    * What to spread into @forge/libc `spawn()` options: on v2 a directory fd for
-   * CLONE_INTO_CGROUP (the child is born inside), on v1 a `beforeStart` that
-   * writes the child's pid into every hierarchy's cgroup.procs while the child
-   * waits before its first step, so no payload instruction runs outside.
+   * CLONE_INTO_CGROUP (the child is born inside); on v1 `steps` with which the child
+   * moves itself into every hierarchy's cgroup before anything else (put them first
+   * when you add steps of your own), or, where the filesystem layer cannot open the
+   * `tasks` files, a `beforeStart` that writes the child's pid into every
+   * cgroup.procs while the child waits. No payload instruction runs outside.
+   * Each call opens one fd per v1 hierarchy, closed by dispose().
    *
    * @example
    * ```ts
@@ -492,8 +550,24 @@ export class CgroupHandle {
       throw new CgroupError("placement(): the cgroup was already disposed", "EINVAL");
     const out: Placement = {};
     if (this.#fd !== undefined) out.cgroupFd = this.#fd;
+    if (this.limits.memory !== undefined || this.limits.swap !== undefined) out.ownMemory = true;
     const dirs = this.#v1Unique;
-    if (dirs.length)
+    const cfs = this.#cfs;
+    if (dirs.length && cfs.openWrite) {
+      out.steps = dirs.map((d) => {
+        const file = `${d}/tasks`;
+        let fd: number;
+        try {
+          fd = cfs.openWrite!(file);
+        } catch (e) {
+          throw new CgroupError(`cannot open ${file}: ${errText(e)}`, errCode(e) || "EIO", file, {
+            cause: e,
+          });
+        }
+        this.#joinFds.push(fd);
+        return { label: `join the cgroup ${d}`, syscall: "write", args: [fd, { bytes: ZERO }, 1] };
+      });
+    } else if (dirs.length)
       out.beforeStart = (child) => {
         for (const d of dirs) {
           try {
@@ -690,6 +764,8 @@ export class CgroupHandle {
   }
 
   #pending: string[] | undefined;
+  /** fds of v1 `tasks` files handed to children by placement(). */
+  readonly #joinFds: number[] = [];
 
   #begin(): boolean {
     if (this.#disposed) return true;
@@ -702,6 +778,13 @@ export class CgroupHandle {
         // already closed
       }
       this.#fd = undefined;
+    }
+    for (const fd of this.#joinFds.splice(0)) {
+      try {
+        this.#cfs.close(fd);
+      } catch {
+        // already closed
+      }
     }
     this.#pending = [...this.paths].reverse();
     if (this.#pending.length > 0) return false;

@@ -31,6 +31,12 @@ export interface CgroupFs {
   writable(path: string): boolean;
   /** An O_PATH|O_DIRECTORY fd of `path` (for CLONE_INTO_CGROUP). */
   openDir(path: string): number;
+  /**
+   * An O_WRONLY|O_CLOEXEC fd of the file `path`, for a child to write to before it
+   * execs (v1 `tasks`: a child that moves itself is placed without the global lock a
+   * move by pid takes). Optional: without it, v1 placement writes the child's pid.
+   */
+  openWrite?(path: string): number;
   close(fd: number): void;
 }
 
@@ -72,5 +78,7 @@ export const nodeCgroupFs: CgroupFs = {
     }
   },
   openDir: (p) => fs.openSync(p, O_PATH | fs.constants.O_DIRECTORY),
+  // Node opens every file O_CLOEXEC.
+  openWrite: (p) => fs.openSync(p, fs.constants.O_WRONLY),
   close: (fd) => fs.closeSync(fd),
 };

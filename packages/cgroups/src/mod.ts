@@ -25,6 +25,7 @@
 export * from "./cgroup.ts";
 export * from "./cgroup_error.ts";
 export * from "./cgroup_fs.ts";
+export * from "./default_pids.ts";
 export * from "./end_reason.ts";
 export * from "./fake_cgroupfs.ts";
 export * from "./layout.ts";

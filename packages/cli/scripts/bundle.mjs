@@ -1,8 +1,8 @@
 // Bundles the built CLI (dist/ and the workspace packages it imports) into CommonJS
 // files in dist/bundle/: run.js (`forge run`) and forge.js (every command), each with
-// the V8 code cache that bin/forge.cjs loads it with (NAME.js.cache), and seccomp.cjs
-// and cgroups.cjs, the parts run.js loads only when a run needs them (see below). Run
-// by the package's build.
+// the V8 code cache that bin/forge.cjs loads it with (NAME.js.cache), and seccomp.cjs,
+// the part run.js loads only when a run needs it (see below). Run by the package's
+// build.
 //
 // Why not ESM, as the rest of the tree: a cold `forge run` is mostly Node loading code.
 // One CommonJS script skips the ESM loader (module records, linking, a resolve per
@@ -179,14 +179,16 @@ async function bundledCode(name, entry, plugins) {
   return code;
 }
 
-// `forge run` with a built-in profile installs a filter compiled at build time, and
-// without limit options makes no cgroup: the seccomp compiler and the cgroup code (a
-// third of the bundle) are needed only for other profiles, kept capabilities or
-// another kernel, and for --memory and friends. In run.js, @forge/sandbox's imports of
-// those packages get what every run uses and a stand-in for the rest, which loads a
-// plain CommonJS bundle beside it (seccomp.cjs, cgroups.cjs) on first use: less to read
-// and deserialize at every start. A name sandbox.js uses that is not here fails the
-// build. seccomp.cjs gets only @forge/libc's pure modules (tables, architectures).
+// `forge run` with a built-in profile installs a filter compiled at build time: the
+// seccomp compiler is needed only for other profiles, kept capabilities or another
+// kernel. In run.js, @forge/sandbox's imports of @forge/seccomp get what every run
+// uses and a stand-in for the rest, which loads a plain CommonJS bundle beside it
+// (seccomp.cjs) on first use: less to read and deserialize at every start. A name
+// sandbox.js imports by name that is not here fails the build; a namespace import
+// (`seccomp.x`) of a name left out is undefined at run time, so keep the list whole.
+// seccomp.cjs gets only @forge/libc's pure modules (tables, architectures). The cgroup
+// code is not split off: every run makes a cgroup where it can (the default pids
+// limit), so it is in run.js and its code cache.
 const dist = (name) => path.join(packagesDir, name, "dist");
 const virtual = (name, filter, contents) => ({
   name,
@@ -235,14 +237,6 @@ const splitSeccomp = splitFor(
   { "precompiled.js": ["precompiledFilter", "precompiledSteps"], "install.js": ["seccompSteps"] },
   "compileSeccompForRun",
 );
-const splitCgroups = splitFor(
-  "cgroups",
-  {
-    "limits.js": ["hasLimits", "parseLimits", "parseLimitsOption"],
-    "end_reason.js": ["endReason", "runStatus"],
-  },
-  "createCgroup",
-);
 const pureLibc = virtual(
   "forge-pure-libc",
   (args) => args.path === "@forge/libc",
@@ -273,12 +267,8 @@ async function cache(file, warmUps) {
 
 const { loadBundle, writeCodeCache } = createRequire(import.meta.url)("../bin/forge.cjs");
 const forge = await bundle("forge", 'export { main } from "./main.js";');
-const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";', [
-  splitSeccomp,
-  splitCgroups,
-]);
+const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";', [splitSeccomp]);
 await writeSplit("seccomp", "load.js", "compileSeccompForRun", [pureLibc]);
-await writeSplit("cgroups", "cgroup.js", "createCgroup", []);
 // The warm-up is what a plain `forge run` runs (no --timeout: its code would only
 // make the cache bigger).
 await cache(run, [["run", "--", "/bin/true"]]);

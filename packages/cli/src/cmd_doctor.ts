@@ -7,7 +7,8 @@ const HELP = `forge doctor: report what this kernel offers a sandbox
 Usage: forge doctor [--json]
 
 Checks user namespaces (and what restricts unprivileged ones), seccomp actions,
-Landlock, cgroups, pidfd, clone3 and io_uring, with a one-line fix for each problem.
+Landlock, cgroups (and whether the default pids limit holds), pidfd, clone3 and
+io_uring, with a one-line fix for each problem.
 
 Options:
   --json      print the report as JSON
@@ -43,6 +44,9 @@ export const command: Command = {
     );
     for (const l of r.cgroups.lines.slice(1)) lines.push(`     ${"".padEnd(16)} ${l.trim()}`);
     if (r.cgroups.fix) lines.push(`     ${"".padEnd(16)} fix: ${r.cgroups.fix}`);
+    const pids = r.defaultPids;
+    lines.push(`${pids.ok ? "ok  " : "WARN"} ${"default pids".padEnd(16)} ${pids.detail}`);
+    if (pids.fix) lines.push(`     ${"".padEnd(16)} fix: ${pids.fix}`);
     process.stdout.write(`${lines.join("\n")}\n`);
     return 0;
   },

@@ -33,5 +33,7 @@ export * from "./flags.ts";
 export * from "./id_map.ts";
 export * from "./landlock.ts";
 export * from "./mount_plan.ts";
+export * from "./propagation.ts";
 export * from "./setns.ts";
+export * from "./tmpfs_limits.ts";
 export * from "./uts_net.ts";

@@ -21,7 +21,6 @@ import {
   MOUNT_ATTR,
   MOUNT_ATTR_SIZE,
   MOVE_MOUNT,
-  MS,
   mountAttr,
   OPEN_TREE_CLOEXEC,
   OPEN_TREE_CLONE,
@@ -32,6 +31,8 @@ import {
   STATX_INO,
   STATX_TYPE,
 } from "./_util.ts";
+import { PROPAGATION, privateMountsStep } from "./propagation.ts";
+import { DEFAULT_TMPFS_SIZE, tmpfsInodes } from "./tmpfs_limits.ts";
 
 /** A bind mount of a host path into the sandbox. */
 export interface BindSpec {
@@ -56,6 +57,12 @@ export interface TmpfsSpec {
   readonly dst: string;
   /** Size limit: bytes, or a tmpfs size string ("64m", "10%"). Default 64m. */
   readonly size?: number | string;
+  /**
+   * Most files, directories and symlinks it may hold (`nr_inodes=`; a number, or a
+   * string with k, m or g). Default: one per 4 KiB of `size`, at least 1024 (see
+   * {@link tmpfsInodes}): without a cap, empty files fill the host's slab, not the tmpfs.
+   */
+  readonly inodes?: number | string;
   /** Mode of its root (default 0o1777). */
   readonly mode?: number;
   readonly readonly?: boolean;
@@ -82,7 +89,11 @@ export interface MountSpec {
   readonly readonlyRoot?: boolean;
   /** Size of the root tmpfs, which only holds mount points (default "1m"). */
   readonly rootSize?: string;
-  /** Propagation of the old tree before anything is mounted (default "private"). */
+  /**
+   * Propagation of the old tree before anything is mounted (default "private"). Every
+   * mount the plan makes or attaches is private whatever this says: nothing mounted in
+   * the sandbox reaches the host, and nothing the host mounts later reaches the sandbox.
+   */
   readonly propagation?: "private" | "slave";
   /**
    * How bind sources reach the child. "parent-clone": the parent clones each source
@@ -130,6 +141,9 @@ export const DEFAULT_READONLY_PATHS: readonly string[] = [
 
 /** The device nodes of the minimal /dev, bound from the host's. */
 export const DEV_NODES: readonly string[] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/** `nr_inodes` of the minimal /dev's tmpfs: its own dozen entries and some room (it ends read-only). */
+const DEV_INODES = 64;
 
 /** A plan could not be made: a path is invalid, missing, or changed while inspected. */
 export class MountPlanError extends Error {
@@ -197,25 +211,41 @@ export function parseBind(text: string): BindSpec {
 }
 
 /**
- * Parses `DST[:SIZE]` (the CLI's `--tmpfs`).
+ * Parses `DST[:SIZE[:INODES]]` (the CLI's `--tmpfs`). INODES caps the files it may
+ * hold (`nr_inodes=`); without it the plan derives one from the size.
  *
  * @example
  * ```ts
  * import { parseTmpfs } from "@forge/namespaces";
  * parseTmpfs("/tmp:64m"); // { dst: "/tmp", size: "64m" }
+ * parseTmpfs("/scratch:1g:100k"); // { dst: "/scratch", size: "1g", inodes: 102400 }
  * ```
  */
 export function parseTmpfs(text: string): TmpfsSpec {
-  const i = text.indexOf(":");
-  const dst = i < 0 ? text : text.slice(0, i);
-  const size = i < 0 ? undefined : text.slice(i + 1);
+  const [dst = "", size, inodes, ...extra] = text.split(":");
   components(dst, `tmpfs destination in "${text}"`);
+  if (extra.length)
+    throw new TypeError(
+      `invalid tmpfs "${text}": expected DST[:SIZE[:INODES]] (paths containing ":" are not supported)`,
+    );
   if (size !== undefined && !/^\d+[kmgKMG%]?$/.test(size)) {
     throw new TypeError(
       `invalid tmpfs size in "${text}": expected bytes or a number with k, m, g or % (e.g. /tmp:64m)`,
     );
   }
-  return size === undefined ? { dst } : { dst, size };
+  let n: number | undefined;
+  if (inodes !== undefined) {
+    try {
+      n = tmpfsInodes(size, inodes);
+    } catch (e) {
+      throw new TypeError(`invalid tmpfs inode count in "${text}": ${(e as Error).message}`);
+    }
+  }
+  return {
+    dst,
+    ...(size !== undefined ? { size } : {}),
+    ...(n !== undefined ? { inodes: n } : {}),
+  };
 }
 
 interface SourceInfo {
@@ -465,8 +495,15 @@ export function mountPlan(
       }
     }
     let t = 0;
-    for (const tm of spec.tmpfs ?? [])
-      entries.push({ kind: "tmpfs", path: claim(tm.dst, "tmpfs destination"), t: tm, k: t++ });
+    for (const tm of spec.tmpfs ?? []) {
+      const path = claim(tm.dst, "tmpfs destination");
+      try {
+        tmpfsInodes(tm.size, tm.inodes);
+      } catch (e) {
+        throw new MountPlanError(path, `tmpfs on ${path}: ${(e as Error).message}`, { cause: e });
+      }
+      entries.push({ kind: "tmpfs", path, t: tm, k: t++ });
+    }
     for (const s of spec.symlinks ?? [])
       entries.push({ kind: "symlink", path: claim(s.path, "symlink"), target: s.target });
     for (const d of spec.dirs ?? []) entries.push({ kind: "dir", path: claim(d, "directory") });
@@ -474,12 +511,7 @@ export function mountPlan(
       entries.push({ kind: "proc", path: claim("/proc", "/proc"), p: proc === true ? {} : proc });
 
     // 1. The old tree: no propagation back to the host.
-    const prop = spec.propagation === "slave" ? MS.SLAVE : MS.PRIVATE;
-    steps.push({
-      label: `make the old mount tree ${spec.propagation ?? "private"} (recursive)`,
-      syscall: "mount",
-      args: [0, { cstring: "/" }, 0, MS.REC | prop, 0],
-    });
+    steps.push(privateMountsStep(spec.propagation ?? "private", "the old mount tree"));
     steps.push({
       label: "open the old root",
       syscall: "openat",
@@ -503,12 +535,14 @@ export function mountPlan(
           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT.EMPTY_PATH | AT.RECURSIVE,
         );
         fds.push(tree);
+        // A clone made here, in the host's mount namespace, of a shared mount is in the
+        // host's peer group: private, recursively, before the child attaches it.
         libc.syscall(
           "mount_setattr",
           tree,
           "",
           AT.EMPTY_PATH | AT.RECURSIVE,
-          mountAttr(attrs),
+          mountAttr(attrs, 0, PROPAGATION.private),
           MOUNT_ATTR_SIZE,
         );
         e.treeArg = tree;
@@ -544,7 +578,7 @@ export function mountPlan(
             { result: id },
             EMPTY,
             AT.EMPTY_PATH | AT.RECURSIVE,
-            { bytes: mountAttr(attrs) },
+            { bytes: mountAttr(attrs, 0, PROPAGATION.private) },
             MOUNT_ATTR_SIZE,
           ],
         });
@@ -557,6 +591,7 @@ export function mountPlan(
     steps.push(
       ...fsSteps("tmpfs", "mnt.root", "the root tmpfs", [
         ["size", spec.rootSize ?? "1m"],
+        ["nr_inodes", String(tmpfsInodes(spec.rootSize ?? "1m"))],
         ["mode", "0755"],
       ]),
     );
@@ -605,10 +640,12 @@ export function mountPlan(
           break;
         case "tmpfs": {
           const target = targetSteps(steps, e.path, "dir", tag);
-          const size = e.t.size === undefined ? "64m" : String(e.t.size);
+          const size = e.t.size === undefined ? DEFAULT_TMPFS_SIZE : String(e.t.size);
+          const inodes = tmpfsInodes(size, e.t.inodes);
           steps.push(
             ...fsSteps("tmpfs", `${tag}.tmpfs`, `tmpfs for ${e.path}`, [
               ["size", size],
+              ["nr_inodes", String(inodes)],
               ["mode", (e.t.mode ?? 0o1777).toString(8)],
             ]),
           );
@@ -627,7 +664,7 @@ export function mountPlan(
             moveStep(
               { result: `${tag}.tmpfs` },
               target,
-              `attach tmpfs (size ${size}) on ${e.path}`,
+              `attach tmpfs (size ${size}, ${inodes} inodes) on ${e.path}`,
               e.path,
             ),
           );
@@ -663,6 +700,8 @@ export function mountPlan(
           steps.push(
             ...fsSteps("tmpfs", "mnt.dev", "tmpfs for /dev", [
               ["size", "64k"],
+              // Its entries: pts, shm, the device nodes and five symlinks.
+              ["nr_inodes", String(DEV_INODES)],
               ["mode", "0755"],
             ]),
           );
@@ -704,6 +743,7 @@ export function mountPlan(
           steps.push(
             ...fsSteps("tmpfs", "mnt.shm", "tmpfs for /dev/shm", [
               ["size", "64m"],
+              ["nr_inodes", String(tmpfsInodes("64m"))],
               ["mode", "1777"],
             ]),
           );
@@ -762,6 +802,7 @@ export function mountPlan(
         steps.push(
           ...fsSteps("tmpfs", `${tag}.tmpfs`, `an empty tmpfs to mask ${p}`, [
             ["size", "4k"],
+            ["nr_inodes", "1"], // its root: it stays empty and read-only
             ["mode", "0555"],
           ]),
         );

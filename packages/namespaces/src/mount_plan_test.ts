@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MountPlanError, mountPlan, parseBind, parseTmpfs } from "./mount_plan.ts";
 
 const sys = (s: Step[]) => s as SyscallStep[];
+const MS_PRIVATE = 1 << 18;
 let tmp = "";
 let nextFd = 100;
 function fake(): FakeLibc {
@@ -37,12 +38,19 @@ describe("parseBind / parseTmpfs", () => {
     expect(parseBind("/a")).toEqual({ src: "/a", dst: "/a", readonly: false });
     expect(parseTmpfs("/tmp:64m")).toEqual({ dst: "/tmp", size: "64m" });
     expect(parseTmpfs("/run")).toEqual({ dst: "/run" });
+    expect(parseTmpfs("/s:1g:100k")).toEqual({ dst: "/s", size: "1g", inodes: 102400 });
+    expect(parseTmpfs("/s:8m:500")).toEqual({ dst: "/s", size: "8m", inodes: 500 });
   });
   it("rejects relative paths, .. and bad sizes", () => {
     expect(() => parseBind("a:/b")).toThrow(/absolute/);
     expect(() => parseBind("/a:/b/../c")).toThrow(/"\.\."/);
     expect(() => parseBind("/a:/b:/c:ro")).toThrow(/SRC:DST/);
     expect(() => parseTmpfs("/tmp:lots")).toThrow(/size/);
+    expect(() => parseTmpfs("/tmp:1m:0")).toThrow(
+      'invalid tmpfs inode count in "/tmp:1m:0": tmpfs inodes "0": expected a whole number of inodes from 1',
+    );
+    expect(() => parseTmpfs("/tmp:1m:many")).toThrow(/inode count in "\/tmp:1m:many"/);
+    expect(() => parseTmpfs("/tmp:1m:5:x")).toThrow(/DST\[:SIZE\[:INODES\]\]/);
   });
 });
 
@@ -78,6 +86,10 @@ describe("mountPlan (step inspection)", () => {
       (s) => s.syscall === "mount_setattr" && s.label.includes("clone of"),
     )!;
     expect(setattr.label).toBe(`set ro,nosuid,nodev on the clone of ${path.join(tmp, "src")}`);
+    const attr = (setattr.args[3] as { bytes: Uint8Array }).bytes;
+    expect(new DataView(attr.buffer).getBigUint64(16, true)).toBe(BigInt(MS_PRIVATE));
+    expect(steps[0]!.label).toBe("make the old mount tree private (recursive)");
+    expect(steps[0]!.args[3]).toBe(0x4000 | MS_PRIVATE); // MS_REC | MS_PRIVATE, before any mount
   });
 
   it("parent-clone: the parent clones and seals the tree; the child only attaches it", () => {
@@ -93,6 +105,16 @@ describe("mountPlan (step inspection)", () => {
     );
     expect(libc.callsTo("open_tree")).toHaveLength(1);
     expect(libc.callsTo("mount_setattr")).toHaveLength(1);
+    // The clone is made in the host's mount namespace: it must leave the host's peer
+    // group (recursively) before the child attaches it.
+    const [, , flags, attr] = libc.callsTo("mount_setattr")[0]!.args as [
+      number,
+      string,
+      number,
+      Uint8Array,
+    ];
+    expect(flags & 0x8000).toBe(0x8000); // AT_RECURSIVE
+    expect(new DataView(attr.buffer).getBigUint64(16, true)).toBe(BigInt(MS_PRIVATE));
     expect(p.fds).toHaveLength(1);
     const attach = sys(p.steps).find((s) => s.label === `bind ${path.join(tmp, "src")} on /data`)!;
     expect(attach.syscall).toBe("move_mount");
@@ -120,6 +142,52 @@ describe("mountPlan (step inspection)", () => {
         (s) => s.syscall === "fsconfig" && (s.args[3] as { cstring: string })?.cstring === "1m",
       ),
     ).toBe(true);
+  });
+
+  it("caps the inodes of every tmpfs it mounts", () => {
+    const steps = sys(
+      mountPlan(
+        {
+          tmpfs: [
+            { dst: "/tmp", size: "64m" },
+            { dst: "/small", size: "1m" },
+            { dst: "/mine", size: "1m", inodes: 300 },
+            { dst: "/dflt" },
+          ],
+          dev: true,
+          proc: true,
+        },
+        { libc: fake() },
+      ).steps,
+    );
+    const inodes = new Map<string, string>();
+    for (const s of steps)
+      if (s.syscall === "fsconfig" && (s.args[2] as { cstring?: string }).cstring === "nr_inodes")
+        inodes.set(
+          s.label.replace(/^set nr_inodes=\d+ on /, ""),
+          (s.args[3] as { cstring: string }).cstring,
+        );
+    expect(Object.fromEntries(inodes)).toMatchObject({
+      "the root tmpfs": "1024",
+      "tmpfs for /tmp": "16384", // one per 4 KiB of size
+      "tmpfs for /small": "1024", // the floor
+      "tmpfs for /mine": "300",
+      "tmpfs for /dflt": "16384", // 64m, the default size
+      "tmpfs for /dev": "64",
+      "tmpfs for /dev/shm": "16384",
+    });
+    // Every tmpfs the plan creates has a cap, masks included.
+    const created = steps.filter(
+      (s) => s.syscall === "fsopen" && (s.args[0] as { cstring: string }).cstring === "tmpfs",
+    );
+    const capped = steps.filter(
+      (s) =>
+        s.syscall === "fsconfig" && (s.args[2] as { cstring?: string }).cstring === "nr_inodes",
+    );
+    expect(capped).toHaveLength(created.length);
+    expect(() =>
+      mountPlan({ tmpfs: [{ dst: "/t", inodes: 0 }], dev: false, proc: false }, { libc: fake() }),
+    ).toThrow('tmpfs on /t: tmpfs inodes "0": expected a whole number of inodes from 1');
   });
 
   it("orders pivot_root after the mounts and the read-only root last", () => {

@@ -141,6 +141,30 @@ describe.skipIf(!isRoot)("the mount plan on the real kernel (root: parent-cloned
     expect(Number(r.out.trim().split("\n").at(-1))).toBeLessThanOrEqual(1024 * 1024);
   });
 
+  it("holds a tmpfs to its inode cap, asked for or derived from its size", async () => {
+    // Empty files take no tmpfs size, only the host's slab: nr_inodes is what stops them.
+    // (`true`, not `:`: a special built-in's failed redirection ends the shell.)
+    const fill = (dir: string) =>
+      `i=0; while true 2>/tmp/err > ${dir}/f$i; do i=$((i+1)); [ $i -ge 5000 ] && break; done; echo ${dir}=$i; cat /tmp/err`;
+    const r = await run(
+      {
+        binds: SYSTEM,
+        tmpfs: [
+          { dst: "/tmp", size: "1m" },
+          { dst: "/asked", size: "1m", inodes: 100 },
+          { dst: "/derived", size: "64k" },
+        ],
+      },
+      `${fill("/asked")}; ${fill("/derived")}`,
+    );
+    const out = r.out;
+    expect(r.err, `${r.code} ${out}`).toBe("");
+    // The root of a tmpfs takes one inode.
+    expect(out).toMatch(/^\/asked=99\n.*No space left on device\n/);
+    expect(out).toMatch(/\/derived=1023\n.*No space left on device\n/);
+    expect(r.code).toBe(0);
+  });
+
   it("masks Docker's masked paths and makes /proc/sys read-only", async () => {
     const files = ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"].filter(
       (f) => fs.existsSync(f),

@@ -34,6 +34,8 @@ export interface DoctorReport {
   readonly ioUring: Finding & { readonly disabled: number | null };
   /** The cgroup layout (v2, v1, hybrid) and whether this user can set limits. */
   readonly cgroups: Finding & { readonly kind: string; readonly lines: readonly string[] };
+  /** Whether each sandbox gets the default pids limit (a cgroup pids.max), and how to get it. */
+  readonly defaultPids: Finding & { readonly limit: number };
 }
 
 function readSysctl(file: string): string | null {
@@ -150,6 +152,19 @@ function landlock(libc: Libc): DoctorReport["landlock"] {
   }
 }
 
+function defaultPidsFinding(): DoctorReport["defaultPids"] {
+  try {
+    const s = cgroups.defaultPidsStatus();
+    return { ok: s.inForce, limit: s.limit, detail: s.detail, ...(s.fix ? { fix: s.fix } : {}) };
+  } catch (e) {
+    return {
+      ok: false,
+      limit: cgroups.DEFAULT_PIDS_LIMIT,
+      detail: `could not tell: ${(e as Error).message}`,
+    };
+  }
+}
+
 function cgroupFinding(): DoctorReport["cgroups"] {
   try {
     const layout = cgroups.detectCgroupLayout();
@@ -251,5 +266,6 @@ export function probeKernel(libc: Libc = openLibc()): DoctorReport {
     clone3,
     ioUring: { ok: true, disabled, detail: ioDetail },
     cgroups: cgroupFinding(),
+    defaultPids: defaultPidsFinding(),
   };
 }
