@@ -1,7 +1,7 @@
-import fs from "node:fs";
-import { loadProfile } from "@forge/sandbox/profile";
+import { findProfile } from "@forge/sandbox/profile";
 import { parseRlimit } from "@forge/sandbox/rlimits";
 import {
+  openStatusFile,
   parseBind,
   parseLimitsOption,
   parseTmpfs,
@@ -22,16 +22,25 @@ dropped; no_new_privs; Landlock; Forge's default seccomp filter; a clean environ
 As root the sandbox's root is mapped to uid 65534 on the host; rootless, to you.
 
 Sandbox:
-  --profile P          a profile name or file (see "forge profile list"); default "default"
+  --profile P          a profile name (looked up in /etc/forge/profiles, root-owned
+                       files only; rootless, also ~/.config/forge/profiles; then the
+                       built-ins) or a path with a "/" (./mine.json); never the
+                       working directory by name; default "default" (see "forge profile")
   --bind SRC:DST[:ro]  bind a host path into the sandbox (repeatable)
-  --tmpfs DST[:SIZE]   a tmpfs at DST, e.g. /scratch:64m (repeatable)
+  --tmpfs DST[:SIZE[:INODES]]
+                       a tmpfs at DST, e.g. /scratch:64m or /scratch:1g:100k
+                       (default 64m; INODES caps its files, default one per
+                       4 KiB of SIZE, at least 1024) (repeatable)
   --net none|host      none: only lo (default); host: share the host's network
   --hostname H         hostname inside
   --cwd DIR            working directory inside
   --uid N, --gid N     ids inside the sandbox (default 0)
   --id-map identity    as root: map the sandbox's ids to the same host ids
-  --cap-add CAP        keep a capability, e.g. NET_BIND_SERVICE (repeatable)
-  --seccomp PROFILE    a seccomp profile (built-in name or file) or "unconfined"
+  --cap-add CAP        keep a capability, e.g. NET_BIND_SERVICE (repeatable); one that
+                       lets the sandbox undo its walls (SYS_ADMIN, SYS_PTRACE,
+                       NET_ADMIN, DAC_READ_SEARCH, ...) is kept with a warning
+  --seccomp PROFILE    a built-in seccomp profile by name, a file by path (with a
+                       "/": ./mine.json), or "unconfined"
   --landlock MODE      strict, best-effort or off
   --rlimit R=N         a resource limit, e.g. nofile=1024 or nproc=64:64 (repeatable)
   --env K=V            set an environment variable (repeatable)
@@ -40,6 +49,8 @@ Sandbox:
 Limits (cgroups):
   --memory SIZE        e.g. 256M          --no-swap        no swap at all
   --cpus N             e.g. 0.05 (5%)     --pids N         at most N processes
+                                          (default 1024 where a pids controller
+                                          is usable, see forge doctor; max: none)
   --io-max SPEC        "MAJ:MIN rbps=1M wiops=100" or "/dev/sda wbps=10M" (repeatable)
   --limits WORDS       clawos (256M, 5% CPU, 32 pids, no swap, OOM group kill),
                        strict (default: fail if a limit cannot hold) or best-effort
@@ -47,7 +58,11 @@ Limits (cgroups):
 
 Run:
   --timeout DUR        kill the whole sandbox after DUR (e.g. 10s, 500ms); exit 124
-  --json-status FILE   write how the command ended (and peak memory, CPU, pids) as JSON
+  --die-with-parent    kill the whole sandbox when the process that started forge exits
+  --json-status FILE   write how the command ended (and peak memory, CPU, pids, the
+                       profile and its file) as JSON; FILE's directory is opened
+                       before the command starts and FILE is replaced atomically,
+                       never followed if the command made it a symlink
 
 Exit codes: the command's own (128+N for signal N); 124 timeout; 125 the sandbox
 could not be set up; 126 the command could not be executed; 127 not found.
@@ -81,6 +96,7 @@ const OPTIONS = {
   limits: { type: "string", multiple: true },
   "cgroup-parent": { type: "string" },
   timeout: { type: "string" },
+  "die-with-parent": { type: "boolean" },
   "json-status": { type: "string" },
 } as const;
 
@@ -104,10 +120,10 @@ function oneOf<T extends string>(v: unknown, name: string, allowed: readonly T[]
   return v as T;
 }
 
-/** Loads --profile; a missing or invalid profile is the user's to fix (exit 2). */
+/** Loads --profile; a missing, refused or invalid profile is the user's to fix (exit 2). */
 function profileOf(name: string | undefined) {
   try {
-    return loadProfile(name ?? "default");
+    return findProfile(name ?? "default");
   } catch (e) {
     if ((e as Error).name === "ProfileError") throw new CliError((e as Error).message, 2);
     throw e;
@@ -117,6 +133,8 @@ function profileOf(name: string | undefined) {
 /** Builds the sandbox options from the command line. */
 export function runOptions(argv: string[]): {
   options: SandboxOptions;
+  /** Which profile, and the file it came from ("built-in" for Forge's own). */
+  profile: { name: string; file: string };
   statusFile?: string;
   timeoutText?: string;
 } {
@@ -142,9 +160,10 @@ export function runOptions(argv: string[]): {
     ...(many(v["io-max"]).length ? { ioMax: many(v["io-max"]) } : {}),
   };
   const idMap = oneOf(v["id-map"], "id-map", ["unprivileged", "identity"] as const);
+  const loaded = profileOf(v.profile as string | undefined);
   const options: SandboxOptions = {
     argv: cmd,
-    profile: profileOf(v.profile as string | undefined),
+    profile: loaded.profile,
     binds: usage(() => many(v.bind).map(parseBind)),
     tmpfs: usage(() => many(v.tmpfs).map(parseTmpfs)),
     ...(v.net !== undefined ? { net: oneOf(v.net, "net", ["none", "host"] as const)! } : {}),
@@ -167,16 +186,14 @@ export function runOptions(argv: string[]): {
     ...(v.timeout !== undefined
       ? { timeoutMs: parseDuration(v.timeout as string, "--timeout") }
       : {}),
+    ...(v["die-with-parent"] ? { dieWithParent: true } : {}),
   };
   return {
     options,
+    profile: { name: loaded.profile.name, file: loaded.file },
     ...(v["json-status"] !== undefined ? { statusFile: v["json-status"] as string } : {}),
     ...(v.timeout !== undefined ? { timeoutText: v.timeout as string } : {}),
   };
-}
-
-function writeStatus(file: string | undefined, status: Record<string, unknown>): void {
-  if (file) fs.writeFileSync(file, `${JSON.stringify(status, null, 2)}\n`);
 }
 
 /** `forge run`. */
@@ -184,14 +201,25 @@ export const command: Command = {
   summary: "run a command in a sandbox",
   help: HELP,
   async main(argv: string[]): Promise<number> {
-    const { options, statusFile, timeoutText } = runOptions(argv);
+    const { options, profile, statusFile, timeoutText } = runOptions(argv);
+    // The directory is opened before the payload starts (which may swap it); the file
+    // is created there under a new name and renamed over the old (never followed).
+    const status = statusFile !== undefined ? openStatusFile(statusFile) : undefined;
+    /** Writes the record; a failure is one line on stderr, never the run's exit status. */
+    const writeStatus = (record: Record<string, unknown>) => {
+      try {
+        status?.write({ ...record, profile });
+      } catch (e) {
+        process.stderr.write(`forge: --json-status ${(e as Error).message}\n`);
+      }
+    };
     const started = Date.now();
     let box: Sandbox;
     try {
       box = usage(() => Sandbox.start(options));
     } catch (e) {
       const err = e as Error & { code?: string; syscall?: string };
-      writeStatus(statusFile, {
+      writeStatus({
         reason: "setup-failed",
         message: err.message,
         durationMs: Date.now() - started,
@@ -217,7 +245,7 @@ export const command: Command = {
     for (const s of signals) process.on(s, forward);
     try {
       const r = await box.wait();
-      writeStatus(statusFile, r.record);
+      writeStatus(r.record);
       if (r.reason.kind === "timeout") {
         process.stderr.write(
           `forge: timed out after ${timeoutText ?? `${options.timeoutMs} ms`}; the sandbox was killed\n`,
@@ -225,6 +253,10 @@ export const command: Command = {
         return 124;
       }
       if (r.reason.kind === "oom-kill") process.stderr.write(`forge: ${r.reason.message}\n`);
+      if (r.parentExited)
+        process.stderr.write(
+          "forge: the parent process exited; the sandbox was killed (--die-with-parent)\n",
+        );
       return r.status.exitCode;
     } finally {
       for (const s of signals) process.off(s, forward);

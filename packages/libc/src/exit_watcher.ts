@@ -162,6 +162,8 @@ class ExitWatcher {
 }
 
 let watcher: ExitWatcher | undefined;
+/** Our parent when this module was loaded (for a CLI: when it started). */
+const firstPpid = process.ppid;
 
 /**
  * Resolves when the process behind `pidfd` has ended, and reaps it. Call it once per
@@ -192,7 +194,7 @@ export interface ParentWatch {
  * Watches this process's parent and resolves `exited` when it ends, without keeping
  * the event loop alive: what bwrap's `--die-with-parent` needs, without touching this
  * process's own parent-death signal. A parent that is already gone (this process has
- * been re-parented since it started) resolves at once.
+ * been re-parented since this module was loaded) resolves at once.
  *
  * @example
  * ```ts
@@ -204,6 +206,7 @@ export interface ParentWatch {
  */
 export function watchParent(): ParentWatch {
   const ppid = process.ppid;
+  if (ppid !== firstPpid) return { exited: Promise.resolve(), stop() {} };
   // 0: the parent is outside our pid namespace (we are a container's PID 1): nothing
   // to watch, and nothing that could end.
   if (ppid === 0) return { exited: new Promise(() => {}), stop() {} };

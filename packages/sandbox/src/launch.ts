@@ -4,9 +4,12 @@
  *
  * Order in the child (as runc, youki and nsjail do it, with two Forge-specific
  * placements explained in @forge/namespaces):
- * die-with-parent → setsid → id maps and the switch to the inside ids → PID 1
- * (forge-init) → mounts and pivot_root → Landlock preparation → hostname → lo up →
- * chdir → rlimits → capability drop → no_new_privs → Landlock → seccomp → exec.
+ * die-with-parent and a check that the parent lives (the trampoline's own first acts)
+ * → setsid → id maps and the switch to the inside ids → die-with-parent again, and the
+ * check → a fresh session keyring → chdir / → PID 1 (forge-init) → mounts and
+ * pivot_root → Landlock preparation → hostname → lo up → chdir (resolved inside the
+ * root, no magic links) → rlimits → capability drop → no_new_privs → Landlock →
+ * seccomp → exec.
  *
  * @module
  */
@@ -97,6 +100,10 @@ export interface LaunchOptions {
   /** cgroup placement from @forge/cgroups (`handle.placement()`). */
   readonly placement?: {
     readonly cgroupFd?: number;
+    /** The child's first steps (v1: it moves itself into its cgroups). */
+    readonly steps?: readonly Step[];
+    /** The cgroup limits memory: the child must not share our memory (an OOM kill would take us too). */
+    readonly ownMemory?: boolean;
     readonly beforeStart?: (child: { pid: number; pidfd: number }) => void;
   };
 }
@@ -152,6 +159,8 @@ export interface LaunchPlan {
   isCurrent(): boolean;
 }
 
+const KEYCTL_JOIN_SESSION_KEYRING = 1;
+
 function kindsOf(o: NamespaceOptions, net: "none" | "host"): ns.NamespaceKind[] {
   const kinds: ns.NamespaceKind[] = [];
   if (o.user ?? true) kinds.push("user");
@@ -196,7 +205,13 @@ function withCommand(plan: LaunchPlan, opts: LaunchOptions): LaunchPlan {
 function planSandbox(opts: LaunchOptions): LaunchPlan {
   const net = opts.net ?? "none";
   const kinds = kindsOf(opts.namespaces ?? {}, net);
-  const cloneFlags = ns.namespaceFlags(kinds);
+  const flags = ns.namespaceFlags(kinds);
+  // A sandbox with a cgroup of its own gets a cgroup namespace rooted there, and sees
+  // "/" rather than the host's path to its cgroup. On v2 the kernel roots it there for
+  // a clone into the cgroup; on v1 the child joins with its first steps, then unshares
+  // the cgroup namespace (as runc does).
+  const lateCgroupNs = !!opts.placement?.steps?.length && (flags & CLONE.NEWCGROUP) !== 0;
+  const cloneFlags = lateCgroupNs ? flags & ~CLONE.NEWCGROUP : flags;
   const warnings: string[] = [];
   const closers: (() => void)[] = [];
   const close = () => {
@@ -204,12 +219,20 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
   };
   let isCurrent = () => true;
   try {
+    // The trampoline's first acts in the child are PR_SET_PDEATHSIG and a check that
+    // we are still alive; the program goes on from there.
     const steps: Step[] = [
-      {
-        label: "die with the parent (PR_SET_PDEATHSIG)",
-        syscall: "prctl",
-        args: [PR.SET_PDEATHSIG, 9, 0, 0, 0],
-      },
+      // v1 cgroups: the child moves itself in before anything else.
+      ...(opts.placement?.steps ?? []),
+      ...(lateCgroupNs
+        ? [
+            {
+              label: "enter a new cgroup namespace rooted at the sandbox's cgroup",
+              syscall: "unshare",
+              args: [CLONE.NEWCGROUP],
+            },
+          ]
+        : []),
       { label: "start a new session without a controlling terminal", syscall: "setsid", args: [] },
     ];
     const lateSteps: Step[] = [];
@@ -231,6 +254,8 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
         syscall: "prctl",
         args: [PR.SET_PDEATHSIG, 9, 0, 0, 0],
       });
+      // ... and a parent that died before that prctl would go unnoticed.
+      steps.push({ kind: "parent-alive", label: "check that the launcher is still alive" });
       // A second wall behind seccomp: no nested user namespaces (like bwrap --disable-userns).
       steps.push({
         label: "allow no nested user namespaces",
@@ -252,9 +277,27 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
         optional: true,
       });
     }
-    if (cloneFlags & CLONE.NEWPID)
+    // A session keyring of its own (as runc does): the launcher's keys stay out of reach
+    // even where seccomp lets keyctl through (--seccomp unconfined).
+    steps.push({
+      label: "join a fresh anonymous session keyring",
+      syscall: "keyctl",
+      args: [KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0],
+    });
+    if (cloneFlags & CLONE.NEWPID) {
+      // PID 1 keeps its working directory for life: "/" here, which pivot_root then
+      // moves to the new root, rather than the launcher's directory on the host.
+      steps.push({
+        label: "leave the launcher's working directory",
+        syscall: "chdir",
+        args: [{ cstring: "/" }],
+      });
       steps.push({ kind: "reaper", label: "start forge-init as the sandbox's PID 1" });
+    }
 
+    // Nothing mounted inside may reach the host: with a new root the mount plan's first
+    // step makes the tree private; without one, this does (the payload may mount).
+    if (cloneFlags & CLONE.NEWNS && !opts.root) steps.push(ns.privateMountsStep());
     let landlock: ns.LandlockPlan | undefined;
     if (opts.root) {
       if (!(cloneFlags & CLONE.NEWNS)) throw new RangeError("a new root needs the mount namespace");
@@ -313,8 +356,14 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
 }
 
 /**
- * Starts a command in a sandbox. Throws a `SpawnError` naming the set-up step that
- * failed ("mount proc on /proc: EPERM (...)").
+ * Starts a command under exactly the plan `opts` describes. Throws a `SpawnError`
+ * naming the set-up step that failed ("mount proc on /proc: EPERM (...)").
+ *
+ * This is the unopinionated primitive: it adds nothing that was not asked for. Without
+ * `root` the command sees the host's whole tree, without `seccompSteps` it has no
+ * seccomp filter, and so on. For a sandbox, use {@link Sandbox.start}, whose default
+ * is the `default` profile (new root, no capabilities, seccomp, Landlock), as
+ * `forge run`'s is.
  *
  * @example
  * ```ts
@@ -344,6 +393,9 @@ export function launch(opts: LaunchOptions): SandboxProcess {
       ...(plan.searchedPath ? { searchedPath: plan.searchedPath } : {}),
       ...(plan.beforeStart ? { beforeStart: plan.beforeStart } : {}),
       ...(plan.cgroupFd !== undefined ? { cgroupFd: plan.cgroupFd } : {}),
+      // A child that joins a cgroup before it execs must not share our memory: an OOM
+      // kill there would take this process with it.
+      ...(opts.placement?.ownMemory ? { ownMemory: true } : {}),
       cloneFlags: plan.cloneFlags,
       ...(opts.pool ? { pool: opts.pool } : {}),
     });

@@ -42,8 +42,12 @@ describe("planLaunch", () => {
     try {
       const labels = plan.steps.map((s) => s.label);
       const at = (re: RegExp) => labels.findIndex((l) => re.test(l));
-      expect(at(/PDEATHSIG/)).toBe(0);
-      expect(at(/new session/)).toBe(1);
+      // PR_SET_PDEATHSIG and the parent check are the trampoline's own first acts.
+      expect(at(/new session/)).toBe(0);
+      expect(at(/die with the parent, again/)).toBeGreaterThan(at(/become uid/));
+      expect(at(/launcher is still alive/)).toBe(at(/die with the parent, again/) + 1);
+      expect(at(/session keyring/)).toBeGreaterThan(at(/become uid/));
+      expect(at(/leave the launcher's working directory/)).toBe(at(/PID 1/) - 1);
       expect(at(/PID 1/)).toBeGreaterThan(at(/become uid/));
       expect(at(/pivot_root|pivot/)).toBeGreaterThan(at(/PID 1/));
       expect(at(/hostname/)).toBeGreaterThan(at(/pivot/));

@@ -7,19 +7,31 @@
  */
 import fs from "node:fs";
 import * as cgroups from "@forge/cgroups";
-import type { ExitStatus, SparePool, StdioSpec, Step } from "@forge/libc";
+import {
+  type ExitStatus,
+  type ParentWatch,
+  type SparePool,
+  type StdioSpec,
+  type Step,
+  watchParent,
+} from "@forge/libc";
 import type * as ns from "@forge/namespaces";
 import * as seccomp from "@forge/seccomp";
+import { capabilityWarnings } from "./cap_warnings.ts";
 import { parseDuration } from "./duration.ts";
 import { cleanEnv, type LaunchOptions, launch, type SandboxProcess } from "./launch.ts";
-import type { SandboxProfile } from "./profile.ts";
+import { loadProfile, type SandboxProfile } from "./profile.ts";
 import { type Rlimit, rlimitsFromRecord } from "./rlimits.ts";
 
 /** Everything a sandbox run can set; each field overrides the profile's. */
 export interface SandboxOptions {
   readonly argv: readonly string[];
-  /** The profile the run starts from (already loaded; see loadProfile). Default: none. */
-  readonly profile?: SandboxProfile;
+  /**
+   * The profile the run starts from: a loaded one (see loadProfile; a profile object of
+   * your own has a name, which is how a weaker set-up is asked for), or a name or path
+   * for loadProfile. Default: the `default` profile, found as `forge run` finds it.
+   */
+  readonly profile?: SandboxProfile | string;
   /** Extra binds, after the profile's. */
   readonly binds?: readonly ns.BindSpec[];
   /** Extra tmpfs mounts, after the profile's. */
@@ -41,7 +53,11 @@ export interface SandboxOptions {
   /** Added after the profile's (a later value for the same resource wins). */
   readonly rlimits?: readonly Rlimit[];
   readonly landlock?: "strict" | "best-effort" | "off";
-  /** cgroup limits, merged over the profile's. */
+  /**
+   * cgroup limits, merged over the profile's. Without a pids limit the sandbox gets
+   * `DEFAULT_PIDS_LIMIT` (1024) where a pids controller is usable (see `forge doctor`);
+   * `pids: "max"` asks for none.
+   */
   readonly limits?: cgroups.LimitsInput;
   /** "strict" (default) fails when a limit cannot hold; "best-effort" warns and goes on. */
   readonly limitsMode?: "strict" | "best-effort";
@@ -49,6 +65,11 @@ export interface SandboxOptions {
   readonly cgroupParent?: string;
   /** Kill the whole sandbox after this many milliseconds. */
   readonly timeoutMs?: number;
+  /**
+   * Kill the whole sandbox when the process that started this one (our parent) exits,
+   * as bwrap's `--die-with-parent` does. (The sandbox always dies with this process.)
+   */
+  readonly dieWithParent?: boolean;
   readonly stdio?: readonly [StdioSpec, StdioSpec, StdioSpec];
   /**
    * Children cloned ahead of time: with a pool, each start takes a spare whose
@@ -64,6 +85,8 @@ export interface SandboxResult {
   readonly reason: cgroups.EndReason;
   readonly stats?: cgroups.CgroupStats;
   readonly durationMs: number;
+  /** Set when `dieWithParent` killed the sandbox because our parent had exited. */
+  readonly parentExited?: boolean;
   /** The record `--json-status` writes. */
   readonly record: Record<string, unknown>;
 }
@@ -77,7 +100,8 @@ const filters = new Map<string, seccomp.CompiledFilter>();
  */
 function compiledFilter(spec: string, caps: readonly string[]): seccomp.CompiledFilter {
   let stamp = "";
-  if (spec.includes("/") || spec.endsWith(".json")) {
+  // A path (with a "/", as @forge/seccomp's isSeccompPath says; a bare name is a built-in).
+  if (spec.includes("/")) {
     try {
       const st = fs.statSync(spec);
       stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
@@ -136,7 +160,8 @@ export function resolveSandboxOptions(o: SandboxOptions): {
   limitsMode: "strict" | "best-effort";
   timeoutMs?: number;
 } {
-  const p = o.profile;
+  const p =
+    typeof o.profile === "string" ? loadProfile(o.profile) : (o.profile ?? loadProfile("default"));
   const env = cleanEnv({});
   for (const k of [...(p?.env?.keep ?? []), ...(o.keepEnv ?? [])])
     if (process.env[k] !== undefined) env[k] = process.env[k]!;
@@ -150,7 +175,11 @@ export function resolveSandboxOptions(o: SandboxOptions): {
     }
     binds.push(...(o.binds ?? []));
     const tmpfs: ns.TmpfsSpec[] = [
-      ...(p?.root?.tmpfs ?? []).map((t) => ({ dst: t.dst, ...(t.size ? { size: t.size } : {}) })),
+      ...(p?.root?.tmpfs ?? []).map((t) => ({
+        dst: t.dst,
+        ...(t.size ? { size: t.size } : {}),
+        ...(t.inodes !== undefined ? { inodes: t.inodes } : {}),
+      })),
       ...(o.tmpfs ?? []),
     ];
     root = {
@@ -209,8 +238,10 @@ export function resolveSandboxOptions(o: SandboxOptions): {
  *
  * @example
  * ```ts
- * import { loadProfile, Sandbox } from "@forge/sandbox";
- * const box = Sandbox.start({ argv: ["/bin/echo", "hi"], profile: loadProfile("default"), timeoutMs: 10_000 });
+ * import { Sandbox } from "@forge/sandbox";
+ * // No profile: the `default` one, as `forge run` uses (new root, no capabilities,
+ * // seccomp, Landlock). Another: `profile: "python-safe"`, or a profile object of your own.
+ * const box = Sandbox.start({ argv: ["/bin/echo", "hi"], timeoutMs: 10_000 });
  * const { status, reason } = await box.wait();
  * console.log(status.exitCode, reason.message);
  * ```
@@ -223,7 +254,9 @@ export class Sandbox {
   readonly #started = Date.now();
   readonly #timeoutMs: number | undefined;
   #timedOut = false;
+  #parentGone = false;
   #timer: NodeJS.Timeout | undefined;
+  #parentWatch: ParentWatch | undefined;
   #result: Promise<SandboxResult> | undefined;
 
   private constructor(
@@ -231,11 +264,17 @@ export class Sandbox {
     cg: cgroups.CgroupHandle | undefined,
     warnings: string[],
     timeoutMs: number | undefined,
+    parentWatch?: ParentWatch,
   ) {
     this.process = proc;
     this.cgroup = cg;
     this.warnings = warnings;
     this.#timeoutMs = timeoutMs;
+    this.#parentWatch = parentWatch;
+    parentWatch?.exited.then(() => {
+      this.#parentGone = true;
+      this.kill("SIGKILL");
+    });
     if (timeoutMs !== undefined) {
       this.#timer = setTimeout(() => {
         this.#timedOut = true;
@@ -244,27 +283,36 @@ export class Sandbox {
     }
   }
 
-  /** Starts a sandbox; throws (and leaves nothing behind) when it cannot be set up. */
+  /**
+   * Starts a sandbox (under the `default` profile unless `o.profile` names another);
+   * throws (and leaves nothing behind) when it cannot be set up. Kept capabilities
+   * that let the sandbox undo its own walls (SYS_ADMIN...) each add a line to
+   * `warnings` (see WALL_BREAKING_CAPABILITIES).
+   */
   static start(o: SandboxOptions): Sandbox {
     const r = resolveSandboxOptions(o);
-    const warnings: string[] = [];
+    const warnings: string[] = capabilityWarnings(r.launch.capAdd ?? []);
     let seccompSteps: LaunchOptions["seccompSteps"];
     if (r.seccomp) {
       const f = filterSteps(r.seccomp, r.launch.capAdd ?? []);
       warnings.push(...f.conflicts);
       seccompSteps = f.steps;
     }
-    let limits: cgroups.Limits | undefined;
     let cg: cgroups.CgroupHandle | undefined;
-    if (Object.keys(r.limits).length) {
-      limits = cgroups.parseLimits(r.limits);
-      if (cgroups.hasLimits(limits)) {
-        cg = cgroups.createCgroup(limits, {
-          mode: r.limitsMode,
-          ...(o.cgroupParent ? { parent: o.cgroupParent } : {}),
-        });
-        warnings.push(...cg.warnings);
-      }
+    const limits: cgroups.Limits = Object.keys(r.limits).length
+      ? cgroups.parseLimits(r.limits)
+      : {};
+    // The default pids limit, where a pids controller is usable: an explicit pids limit
+    // replaces it, and where there is none the sandbox runs without it, silently.
+    const defaults = limits.pids === undefined ? { pids: cgroups.DEFAULT_PIDS_LIMIT } : {};
+    if (cgroups.hasLimits(limits) || cgroups.hasLimits(defaults)) {
+      cg = cgroups.createCgroup(limits, {
+        mode: r.limitsMode,
+        defaults,
+        ...(o.cgroupParent ? { parent: o.cgroupParent } : {}),
+      });
+      warnings.push(...cg.warnings);
+      if (!cg.paths.length && !cgroups.hasLimits(limits)) cg = undefined;
     }
     try {
       const proc = launch({
@@ -274,7 +322,14 @@ export class Sandbox {
         ...(o.pool ? { pool: o.pool } : {}),
       });
       warnings.push(...proc.warnings);
-      return new Sandbox(proc, cg, warnings, r.timeoutMs);
+      let watch: ParentWatch | undefined;
+      try {
+        if (o.dieWithParent) watch = watchParent();
+      } catch (e) {
+        proc.kill("SIGKILL");
+        throw e;
+      }
+      return new Sandbox(proc, cg, warnings, r.timeoutMs, watch);
     } catch (e) {
       cg?.disposeSync();
       throw e;
@@ -311,6 +366,7 @@ export class Sandbox {
         status = await this.process.wait();
       } finally {
         if (this.#timer) clearTimeout(this.#timer);
+        this.#parentWatch?.stop();
       }
       let stats: cgroups.CgroupStats | undefined;
       try {
@@ -328,9 +384,17 @@ export class Sandbox {
       const durationMs = Date.now() - this.#started;
       const record = {
         ...cgroups.runStatus(reason, stats ?? {}, this.cgroup?.limits ?? {}),
+        ...(this.#parentGone ? { parentExited: true } : {}),
         durationMs,
       };
-      return { status, reason, ...(stats ? { stats } : {}), durationMs, record };
+      return {
+        status,
+        reason,
+        ...(stats ? { stats } : {}),
+        durationMs,
+        ...(this.#parentGone ? { parentExited: true } : {}),
+        record,
+      };
     })();
     return this.#result;
   }
@@ -341,3 +405,5 @@ export { parseLimitsOption } from "@forge/cgroups";
 export { SparePool, type SparePoolOptions } from "@forge/libc";
 // What the command line needs to parse its flags, so that it depends on this module only.
 export { parseBind, parseTmpfs } from "@forge/namespaces";
+// ... and to write --json-status without following what the sandbox planted.
+export { openStatusFile, type StatusFile, StatusFileError } from "./status_file.ts";

@@ -34,7 +34,7 @@ describe("resolveSandboxOptions", () => {
     expect(r.launch.env!.A).toBe("1");
     expect(r.launch.env!.PATH).toMatch(/\/usr\/bin/);
     expect(r.launch.capAdd).toEqual(["NET_RAW"]);
-    expect(r.launch.rlimits!.map((l) => l.resource)).toEqual(["core"]);
+    expect(r.launch.rlimits!.map((l) => l.resource)).toEqual(["core", "nproc"]);
     expect(r.limits).toEqual({ memory: "64M" });
     expect(r.limitsMode).toBe("strict");
     expect(
