@@ -14,6 +14,8 @@ export default defineConfig({
   test: {
     include: ["packages/*/src/**/*_test.ts", "bench/**/*_test.ts"],
     pool: "forks",
+    // fast-check's seed and time budget for the *_fuzz_test.ts targets.
+    setupFiles: ["test/fuzz_setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
