@@ -16,7 +16,9 @@
  *   how many bytes were injected into it;
  * - a setuid-root helper (`suid`) when running as root.
  * Harness-level checks: the host's hostname is unchanged, and SIGKILL of the launcher
- * leaves no process of the sandbox alive (`kill_launcher`).
+ * leaves no process of the sandbox alive (`kill_launcher`). {@link landlockState} says
+ * whether Landlock confined a sandbox's payload, so that a run meant to be without
+ * Landlock (`--landlock off`) is known to be.
  *
  * @module
  */
@@ -611,6 +613,71 @@ export async function killLauncherCheck(
       }
     }
   }
+}
+
+/** Whether Landlock confined the payload of a sandbox (see {@link landlockState}). */
+export interface LandlockState {
+  /** The kernel's Landlock ABI as seen from inside (-1: none, or the query was refused). */
+  readonly abi: number;
+  /** What kill(1, 0) from the payload gave: "ok" or an errno name ("EPERM"). */
+  readonly kill1: string;
+  /**
+   * true: Landlock's signal scope held (kill of PID 1, outside the payload's domain, was
+   * refused); false: it did not; undefined: cannot tell (Landlock ABI below 6, or no answer).
+   */
+  readonly confined: boolean | undefined;
+  /** One line saying what was seen. */
+  readonly detail: string;
+}
+
+/**
+ * Runs the `_landlock_state` helper under `prefix` and says whether Landlock confined it.
+ * Forge applies Landlock in the payload after the sandbox's PID 1 has started and scopes
+ * signals (Landlock ABI 6+), so kill(1, 0) from the payload fails with EPERM under Landlock
+ * and succeeds without it.
+ *
+ * @example
+ * ```ts
+ * import { forgePrefix, landlockState } from "./_probes.ts";
+ * const s = await landlockState(forgePrefix(dir, ["--landlock", "off"]), dir);
+ * console.log(s.confined, s.detail); // false "Landlock ABI 7, kill(1, 0) from the payload: ok"
+ * ```
+ */
+export async function landlockState(
+  prefix: readonly string[],
+  probeDir: string,
+): Promise<LandlockState> {
+  const r = await exec([...prefix, path.join(probeDir, "_landlock_state")], {
+    env: process.env,
+    cwd: "/",
+    timeoutMs: 20_000,
+    group: false,
+  });
+  const m = /^landlock-state abi=(-?\d+) kill1=(\w+)$/m.exec(r.stdout);
+  if (!m) {
+    const err = r.stderr
+      .split("\n")
+      .filter((l) => l.trim() && !/^\s+at /.test(l))
+      .slice(0, 2)
+      .join(" | ");
+    return {
+      abi: -1,
+      kill1: "?",
+      confined: undefined,
+      detail: `no answer from _landlock_state (exit ${r.code ?? r.signal})${err ? `: ${err}` : ""}`,
+    };
+  }
+  const abi = Number(m[1]);
+  const kill1 = m[2]!;
+  const confined =
+    abi >= 6 ? (kill1 === "EPERM" ? true : kill1 === "ok" ? false : undefined) : undefined;
+  const abiText = abi < 0 ? "no Landlock ABI visible" : `Landlock ABI ${abi}`;
+  return {
+    abi,
+    kill1,
+    confined,
+    detail: `${abiText}, kill(1, 0) from the payload: ${kill1}${abi >= 0 && abi < 6 ? " (signal scope needs ABI 6: cannot tell)" : ""}`,
+  };
 }
 
 /**
