@@ -80,6 +80,24 @@ function fmtLimits(l: { min: number; max?: number }): string {
   return `min ${l.min} pages (${kib(l.min)}), max ${l.max === undefined ? "none declared" : `${l.max} pages (${kib(l.max)})`}`;
 }
 
+/**
+ * Why `forge wasm run` cannot run a module without `_start` (a reactor), with the
+ * functions it exports, in one line.
+ */
+function reactorMessage(
+  file: string,
+  exports: ReadonlyArray<{ readonly name: string; readonly kind: string }>,
+): string {
+  const fns = exports
+    .filter((e) => e.kind === "function" && e.name !== "_initialize")
+    .map((e) => JSON.stringify(e.name.length > 60 ? `${e.name.slice(0, 59)}…` : e.name));
+  const list =
+    fns.length === 0
+      ? "it exports no functions"
+      : `it exports ${fns.slice(0, 10).join(", ")}${fns.length > 10 ? ` and ${fns.length - 10} more` : ""}`;
+  return `${file} has no _start export: it is a reactor, a library whose exported functions are called one by one (${list}), not a command; "forge wasm run" runs only command modules (call a reactor's exports with WasmHost.call from @forge/wasm-host)`;
+}
+
 async function runCmd(argv: string[]): Promise<number> {
   const { values: v, command: rest } = parseCommandLine(argv, RUN_OPTIONS);
   const [file, ...more] = rest;
@@ -103,13 +121,16 @@ async function runCmd(argv: string[]): Promise<number> {
   const name = path.basename(file).replace(/\.wasm$/, "");
   const host = new wasm.WasmHost({ memoryLimit, timeoutMs, fuel });
   try {
+    let info: Awaited<ReturnType<typeof host.loadModule>>;
     try {
-      await host.loadModule(name, file, { wasi: { args: [name, ...args], env, preopens } });
+      info = await host.loadModule(name, file, { wasi: { args: [name, ...args], env, preopens } });
     } catch (e) {
       if (e instanceof wasm.WasmModuleError || e instanceof TypeError)
         throw new CliError(e.message, 125);
       throw e;
     }
+    if (!info.exports.some((e) => e.name === "_start" && e.kind === "function"))
+      throw new CliError(reactorMessage(file, info.exports), 125);
     try {
       const { exitCode } = await host.run(name);
       return exitCode;

@@ -97,6 +97,36 @@ describe.skipIf(!built || !clang)("forge wasm (built CLI, clang for wasm32-wasi)
     expect(r.out).toContain("wasi_snapshot_preview1");
   });
 
+  it("says in one line that a reactor has no _start, with the functions it exports (exit 125)", () => {
+    const src = path.join(dir, "lib.c");
+    fs.writeFileSync(
+      src,
+      '__attribute__((export_name("add"))) int add(int a, int b) { return a + b; }\n' +
+        '__attribute__((export_name("twice"))) int twice(int a) { return 2 * a; }\n',
+    );
+    const lib = path.join(dir, "lib.wasm");
+    execFileSync("clang", [
+      "--target=wasm32-wasi",
+      "--sysroot=/usr",
+      "-mexec-model=reactor",
+      "-O1",
+      "-o",
+      lib,
+      src,
+    ]);
+    const r = forge(["wasm", "run", lib]);
+    expect(r.code).toBe(125);
+    expect(r.out).toBe("");
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(r.err).toMatch(/^forge: .*lib\.wasm has no _start export: it is a reactor/);
+    const shape = JSON.parse(forge(["wasm", "inspect", "--json", lib]).out) as {
+      exports: Array<{ name: string; kind: string }>;
+    };
+    const fns = shape.exports.filter((e) => e.kind === "function" && e.name !== "_initialize");
+    expect(fns.length).toBeGreaterThan(0);
+    for (const f of fns) expect(r.err).toContain(JSON.stringify(f.name));
+  });
+
   it("says what is wrong with bad input, in one line", () => {
     const missing = forge(["wasm", "run", path.join(dir, "nope.wasm")]);
     expect(missing.code).not.toBe(0);

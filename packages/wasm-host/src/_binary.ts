@@ -1,10 +1,27 @@
 // Low-level WebAssembly binary reading and writing (LEB128, sections).
 
-/** A decoding or encoding problem in a module's bytes. */
+/**
+ * A decoding problem in a module's bytes: what is wrong, the byte offset in the module
+ * where it is, and (once known) the section's name. Internal: the public functions turn
+ * it into a WasmModuleError.
+ */
 export class BinaryError extends Error {
   override name = "BinaryError";
+  section: string | undefined;
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
 }
 
+/**
+ * Reads a module's bytes. Every length and count is checked against the bytes that are
+ * left before anything is allocated, integers against their range and encoded length,
+ * names as UTF-8; errors say what and at which byte of the module (`base` is the
+ * module offset of `buf[0]`).
+ */
 export class Reader {
   pos: number;
   readonly end: number;
@@ -12,61 +29,127 @@ export class Reader {
     readonly buf: Uint8Array,
     start = 0,
     end = buf.length,
+    readonly base = 0,
   ) {
     this.pos = start;
     this.end = end;
   }
+  /** The module offset of the next byte. */
+  get offset(): number {
+    return this.base + this.pos;
+  }
+  /** Bytes left. */
+  get left(): number {
+    return this.end - this.pos;
+  }
   eof(): boolean {
     return this.pos >= this.end;
   }
-  byte(): number {
-    if (this.pos >= this.end) throw new BinaryError(`unexpected end of data at byte ${this.pos}`);
+  #ends(what: string): never {
+    throw new BinaryError(
+      `the data ends at byte ${this.offset}, where ${what} should be`,
+      this.offset,
+    );
+  }
+  byte(what = "a byte"): number {
+    if (this.pos >= this.end) this.#ends(what);
     return this.buf[this.pos++]!;
   }
   peek(): number {
-    if (this.pos >= this.end) throw new BinaryError(`unexpected end of data at byte ${this.pos}`);
+    if (this.pos >= this.end) this.#ends("a byte");
     return this.buf[this.pos]!;
   }
-  u32(): number {
+  /** An unsigned LEB128 of at most 5 bytes whose value fits in 32 bits. */
+  u32(what = "an integer"): number {
+    const at = this.offset;
     let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7;
-      if (shift > 35) throw new BinaryError(`LEB128 too long at byte ${this.pos}`);
+    for (let i = 0; ; i++) {
+      const b = this.byte(what);
+      if (i === 4 && b > 0x0f) {
+        throw new BinaryError(
+          `${what} at byte ${at}: ${b & 0x80 ? "longer than 5 bytes" : "above 2^32 - 1"}`,
+          at,
+        );
+      }
+      result += (b & 0x7f) * 2 ** (7 * i);
+      if ((b & 0x80) === 0) return result;
     }
-    return result;
   }
-  u64(): bigint {
+  /** An unsigned LEB128 of at most 10 bytes whose value fits in 64 bits. */
+  u64(what = "an integer"): bigint {
+    const at = this.offset;
     let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      const b = this.byte();
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7n;
-      if (shift > 70n) throw new BinaryError(`LEB128 too long at byte ${this.pos}`);
+    for (let i = 0; ; i++) {
+      const b = this.byte(what);
+      if (i === 9 && b > 0x01) {
+        throw new BinaryError(
+          `${what} at byte ${at}: ${b & 0x80 ? "longer than 10 bytes" : "above 2^64 - 1"}`,
+          at,
+        );
+      }
+      result |= BigInt(b & 0x7f) << BigInt(7 * i);
+      if ((b & 0x80) === 0) return result;
     }
-    return result;
+  }
+  /**
+   * A vector's count: a u32 that cannot exceed the bytes left (every item takes at
+   * least one), so that no count can make the reader allocate or loop for nothing.
+   */
+  count(what: string): number {
+    const at = this.offset;
+    const n = this.u32(`the count of ${what}`);
+    if (n > this.left) {
+      throw new BinaryError(
+        `the count of ${what} at byte ${at} is ${n}, but only ${plural(this.left, "byte")} ${this.left === 1 ? "follows" : "follow"}`,
+        at,
+      );
+    }
+    return n;
   }
   /** Skips a signed or unsigned LEB128 of any width. */
   skipLeb(): void {
+    const at = this.offset;
     for (let i = 0; i < 10; i++) if ((this.byte() & 0x80) === 0) return;
-    throw new BinaryError(`LEB128 too long at byte ${this.pos}`);
+    throw new BinaryError(`an integer at byte ${at} is longer than 10 bytes`, at);
   }
-  bytes(n: number): Uint8Array {
-    if (this.pos + n > this.end)
-      throw new BinaryError(`unexpected end of data at byte ${this.pos}`);
+  bytes(n: number, what = "the data"): Uint8Array {
+    if (n > this.left) {
+      throw new BinaryError(
+        `${what} at byte ${this.offset} is ${plural(n, "byte")} long, but only ${plural(this.left, "byte")} ${this.left === 1 ? "is" : "are"} left`,
+        this.offset,
+      );
+    }
     const b = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return b;
   }
-  name(): string {
-    const n = this.u32();
-    return new TextDecoder("utf-8", { fatal: true }).decode(this.bytes(n));
+  /** A name: a byte length, then that many bytes of valid UTF-8. */
+  name(what = "a name"): string {
+    const at = this.offset;
+    const n = this.u32(`the length of ${what}`);
+    const b = this.bytes(n, what);
+    try {
+      return UTF8.decode(b);
+    } catch {
+      throw new BinaryError(`invalid UTF-8 in ${what} at byte ${at}`, at);
+    }
   }
+  /** Checks that a section or body was read exactly to its end. */
+  expectEnd(what = "the section"): void {
+    if (this.pos !== this.end) {
+      const n = this.left;
+      throw new BinaryError(
+        `${n} ${n === 1 ? "byte is" : "bytes are"} left over at the end of ${what}, from byte ${this.offset}`,
+        this.offset,
+      );
+    }
+  }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 export class Writer {
@@ -130,24 +213,84 @@ export interface Section {
   readonly id: number;
   /** The payload (without id and size). */
   payload: Uint8Array;
+  /** The module offset of the payload's first byte (absent for a section made by Forge). */
+  readonly offset?: number;
 }
 
 export const MAGIC = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
+/** Section names by id, as the spec calls them. */
+export const SECTION_NAMES: readonly string[] = [
+  "custom",
+  "type",
+  "import",
+  "function",
+  "table",
+  "memory",
+  "global",
+  "export",
+  "start",
+  "element",
+  "code",
+  "data",
+  "data count",
+  "tag",
+];
+
+/** Splits a module into its sections; throws a BinaryError naming the byte. */
 export function readSections(bytes: Uint8Array): Section[] {
-  if (bytes.length < 8 || !MAGIC.every((b, i) => bytes[i] === b)) {
+  if (!MAGIC.slice(0, 4).every((b, i) => bytes[i] === b)) {
     throw new BinaryError(
-      "not a WebAssembly module (bad magic or version; only binary version 1 modules are supported)",
+      'the bytes do not start with the WebAssembly magic "\\0asm" (00 61 73 6d); is it a text (.wat) module, or not WebAssembly at all?',
+      0,
+    );
+  }
+  if (bytes.length < 8) {
+    throw new BinaryError(
+      `the data ends at byte ${bytes.length}, inside the 8-byte header (magic and version)`,
+      bytes.length,
+    );
+  }
+  if (!MAGIC.slice(4).every((b, i) => bytes[i + 4] === b)) {
+    const v = Array.from(bytes.subarray(4, 8), (b) => b.toString(16).padStart(2, "0")).join(" ");
+    throw new BinaryError(
+      `binary version ${v} at byte 4 is not 01 00 00 00: only WebAssembly modules of version 1 are supported (components are not)`,
+      4,
     );
   }
   const r = new Reader(bytes, 8);
   const out: Section[] = [];
   while (!r.eof()) {
+    const at = r.offset;
     const id = r.byte();
-    const size = r.u32();
-    out.push({ id, payload: r.bytes(size) });
+    if (id >= SECTION_NAMES.length) {
+      throw new BinaryError(`unknown section id ${id} at byte ${at}`, at);
+    }
+    try {
+      const size = r.u32("the section size");
+      const offset = r.offset;
+      out.push({ id, payload: r.bytes(size, "the section"), offset });
+    } catch (e) {
+      if (e instanceof BinaryError) e.section = SECTION_NAMES[id];
+      throw e;
+    }
   }
   return out;
+}
+
+/** A reader of a section's payload that reports module offsets. */
+export function sectionReader(s: Section): Reader {
+  return new Reader(s.payload, 0, s.payload.length, s.offset ?? 0);
+}
+
+/** Runs `f` and names section `s` in a BinaryError it throws. */
+export function inSection<T>(s: Section, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof BinaryError && e.section === undefined) e.section = SECTION_NAMES[s.id];
+    throw e;
+  }
 }
 
 export function writeSections(sections: readonly Section[]): Uint8Array {
@@ -190,13 +333,15 @@ export interface Limits {
 }
 
 export function readLimits(r: Reader): Limits {
-  const flags = r.byte();
+  const at = r.offset;
+  const flags = r.byte("limits");
   const memory64 = (flags & 0x04) !== 0;
   const shared = (flags & 0x02) !== 0;
   const hasMax = (flags & 0x01) !== 0;
-  if (flags > 0x07) throw new BinaryError(`unknown limits flags 0x${flags.toString(16)}`);
-  const min = memory64 ? r.u64() : r.u32();
-  const max = hasMax ? (memory64 ? r.u64() : r.u32()) : undefined;
+  if (flags > 0x07)
+    throw new BinaryError(`unknown limits flags 0x${flags.toString(16)} at byte ${at}`, at);
+  const min = memory64 ? r.u64("a minimum size") : r.u32("a minimum size");
+  const max = hasMax ? (memory64 ? r.u64("a maximum size") : r.u32("a maximum size")) : undefined;
   return { min, max, shared, memory64 };
 }
 

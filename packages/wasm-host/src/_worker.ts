@@ -1,9 +1,10 @@
 // Worker entry of WorkerInstance: hosts one module instance, runs calls sent by the parent.
 import { parentPort, workerData } from "node:worker_threads";
 import { Policy } from "@forge/policy";
-import { WasiExit, WasmLimitError } from "./errors.ts";
+import { printable } from "./_util.ts";
+import { WasiExit, WasmLimitError, WasmModuleError } from "./errors.ts";
 import { Meter } from "./meter.ts";
-import { inspectModule, WASM_PAGE } from "./module_info.ts";
+import { importedMemory, inspectModule } from "./module_info.ts";
 import { WasiHost } from "./wasi.ts";
 
 const port = parentPort!;
@@ -45,15 +46,21 @@ function instantiate() {
     ...(meter?.imports() ?? {}),
   };
   const mem = shape.imports.find((i) => i.kind === "memory");
-  if (mem?.limits) {
-    imports[mem.module] = {
-      [mem.name]: new WebAssembly.Memory({
-        initial: mem.limits.min,
-        maximum: Math.floor(data.memoryLimit / WASM_PAGE),
-      }),
-    };
+  let instance: WebAssembly.Instance;
+  try {
+    if (mem?.limits) {
+      imports[mem.module] = {
+        ...(imports[mem.module] ?? {}),
+        [mem.name]: importedMemory(mem.limits, data.memoryLimit),
+      };
+    }
+    instance = new WebAssembly.Instance(compiled, imports as WebAssembly.Imports);
+  } catch (e) {
+    wasi.close();
+    throw new WasmModuleError(
+      `the module cannot be instantiated: ${printable((e as Error).message, 300)}`,
+    );
   }
-  const instance = new WebAssembly.Instance(compiled, imports as WebAssembly.Imports);
   meter?.attach(instance);
   const memory = instance.exports.memory ?? (mem ? imports[mem.module]![mem.name] : undefined);
   if (memory instanceof WebAssembly.Memory) wasi.setMemory(memory);
@@ -62,9 +69,22 @@ function instantiate() {
 
 let live: ReturnType<typeof instantiate> | undefined;
 
+/** The start function instrumentation deferred (as WasmHost does it in-thread). */
+function start(l: ReturnType<typeof instantiate>): void {
+  try {
+    l.meter?.start(l.instance);
+  } catch (e) {
+    if (e instanceof WasmLimitError) throw e;
+    throw new WasmModuleError(
+      `the module cannot be instantiated: its start function failed: ${printable((e as Error)?.message ?? String(e), 300)}`,
+    );
+  }
+}
+
 function serialize(e: unknown) {
   if (e instanceof WasmLimitError) return { name: e.name, message: e.message, limit: e.limit };
   if (e instanceof WasiExit) return { name: e.name, message: e.message, code: e.code };
+  if (e instanceof WasmModuleError) return { name: e.name, message: e.message };
   if (e instanceof RangeError && /call stack/i.test(e.message))
     return {
       name: "WasmLimitError",
@@ -105,6 +125,7 @@ port.on(
         const l = instantiate();
         l.meter?.begin(m.fuel, undefined);
         try {
+          start(l);
           const exitCode = l.wasi.start(l.instance);
           port.postMessage({
             type: "result",
@@ -117,8 +138,18 @@ port.on(
         return;
       }
       if (!live) {
-        live = instantiate();
-        live.wasi.initialize(live.instance);
+        const fresh = instantiate();
+        fresh.meter?.begin(m.fuel, undefined);
+        try {
+          start(fresh);
+          fresh.wasi.initialize(fresh.instance);
+        } catch (e) {
+          fresh.wasi.close();
+          throw e;
+        } finally {
+          fresh.meter?.end();
+        }
+        live = fresh;
       }
       const l = live;
       const f = l.instance.exports[m.fn!];

@@ -1,12 +1,15 @@
 import {
   BinaryError,
+  inSection,
   insertSection,
   Reader,
   readSections,
   type Section,
+  sectionReader,
   Writer,
   writeSections,
 } from "./_binary.ts";
+import { checkValid, toModuleError } from "./_util.ts";
 import { WasmModuleError } from "./errors.ts";
 import { readImportDesc } from "./module_info.ts";
 
@@ -14,6 +17,12 @@ import { readImportDesc } from "./module_info.ts";
 export const INTERRUPT_IMPORT = { module: "forge:meter", name: "interrupt" } as const;
 /** The exported mutable i32 global holding the remaining budget of the current slice. */
 export const BUDGET_EXPORT = "__forge_budget";
+/**
+ * The export under which an instrumented module offers its start function: the start
+ * section is removed so that the start function does not run, unmetered, inside
+ * instantiation; the host calls this export right after instantiating, metered.
+ */
+export const START_EXPORT = "__forge_start";
 
 /**
  * Adds metering to a module: at every function entry and every loop header the
@@ -21,8 +30,15 @@ export const BUDGET_EXPORT = "__forge_budget";
  * an exported i32 global `__forge_budget`, and calls the import
  * `forge:meter.interrupt` when it drops below zero. The host uses it for a
  * deterministic fuel budget and for in-thread timeouts (the interrupt checks the
- * clock). Function indices shift by one; calls, exports, the start function, element
- * segments and `ref.func` are renumbered and the "name" section is dropped.
+ * clock). Function indices shift by one; calls, exports, element segments and
+ * `ref.func` are renumbered and the "name" section is dropped. A start function is
+ * not started by instantiation any more but exported as `__forge_start`
+ * ({@link START_EXPORT}) for the host to call first, metered (see {@link Meter.start}).
+ *
+ * Throws a {@link WasmModuleError} when the module is not one `WebAssembly.compile`
+ * accepts (checked first: the rewrite never turns an invalid module into a valid one),
+ * uses instructions the pass does not know (exception handling, GC) or exports
+ * `__forge_budget` already.
  *
  * @example
  * ```ts
@@ -32,18 +48,22 @@ export const BUDGET_EXPORT = "__forge_budget";
  * ```
  */
 export function instrumentModule(bytes: Uint8Array): Uint8Array {
+  checkValid(bytes);
+  return instrumentValid(bytes);
+}
+
+/** {@link instrumentModule} for a module that passed the engine's validator already. */
+export function instrumentValid(bytes: Uint8Array): Uint8Array {
   try {
     return instrument(bytes);
   } catch (e) {
-    if (e instanceof BinaryError)
-      throw new WasmModuleError(`cannot instrument the module for fuel/timeouts: ${e.message}`);
-    throw e;
+    throw toModuleError(e, "cannot meter the module (for fuel or an in-thread timeout)");
   }
 }
 
 function instrument(bytes: Uint8Array): Uint8Array {
   const sections = readSections(bytes).filter(
-    (s) => !(s.id === 0 && new Reader(s.payload).name() === "name"),
+    (s) => !(s.id === 0 && inSection(s, () => sectionReader(s).name()) === "name"),
   );
   const get = (id: number) => sections.find((s) => s.id === id);
 
@@ -53,8 +73,8 @@ function instrument(bytes: Uint8Array): Uint8Array {
     typeSec = { id: 1, payload: new Writer().u32(0).finish() };
     insertSection(sections, typeSec);
   }
-  const tr = new Reader(typeSec.payload);
-  const nTypes = tr.u32();
+  const tr = sectionReader(typeSec);
+  const nTypes = tr.count("types");
   const typeIdx = nTypes;
   typeSec.payload = new Writer()
     .u32(nTypes + 1)
@@ -68,8 +88,8 @@ function instrument(bytes: Uint8Array): Uint8Array {
     importSec = { id: 2, payload: new Writer().u32(0).finish() };
     insertSection(sections, importSec);
   }
-  const ir = new Reader(importSec.payload);
-  const nImports = ir.u32();
+  const ir = sectionReader(importSec);
+  const nImports = ir.count("imports");
   const afterCount = ir.pos;
   let importedFuncs = 0;
   let importedGlobals = 0;
@@ -99,8 +119,8 @@ function instrument(bytes: Uint8Array): Uint8Array {
   }
   let budgetGlobal: number;
   {
-    const r = new Reader(globalSec.payload);
-    const n = r.u32();
+    const r = sectionReader(globalSec);
+    const n = r.count("globals");
     const w = new Writer().u32(n + 1);
     for (let i = 0; i < n; i++) {
       w.byte(r.byte()).byte(r.byte()); // valtype, mut
@@ -111,21 +131,29 @@ function instrument(bytes: Uint8Array): Uint8Array {
     budgetGlobal = importedGlobals + n;
   }
 
-  // 4. Exports: renumber functions, add the budget global.
+  // 4. The start function: deferred to an export (see START_EXPORT).
+  const startAt = sections.findIndex((s) => s.id === 8);
+  let startFn: number | undefined;
+  if (startAt >= 0) {
+    startFn = shift(sectionReader(sections[startAt]!).u32("the start function"));
+    sections.splice(startAt, 1);
+  }
+
+  // 5. Exports: renumber functions, add the budget global (and the start function).
   let exportSec = get(7);
   if (!exportSec) {
     exportSec = { id: 7, payload: new Writer().u32(0).finish() };
     insertSection(sections, exportSec);
   }
   {
-    const r = new Reader(exportSec.payload);
-    const n = r.u32();
-    const w = new Writer().u32(n + 1);
+    const r = sectionReader(exportSec);
+    const n = r.count("exports");
+    const w = new Writer().u32(n + 1 + (startFn === undefined ? 0 : 1));
     for (let i = 0; i < n; i++) {
       const name = r.name();
-      if (name === BUDGET_EXPORT)
+      if (name === BUDGET_EXPORT || name === START_EXPORT)
         throw new WasmModuleError(
-          `the module already exports "${BUDGET_EXPORT}"; it may be instrumented twice`,
+          `the module already exports "${name}", a name the metering pass adds; it may be instrumented twice`,
         );
       const kind = r.byte();
       const idx = r.u32();
@@ -134,30 +162,33 @@ function instrument(bytes: Uint8Array): Uint8Array {
         .u32(kind === 0 ? shift(idx) : idx);
     }
     w.name(BUDGET_EXPORT).byte(3).u32(budgetGlobal);
+    if (startFn !== undefined) w.name(START_EXPORT).byte(0).u32(startFn);
     exportSec.payload = w.finish();
   }
 
-  // 5. Start, elements, code.
+  // 6. Elements, code.
   for (const s of sections) {
-    if (s.id === 8) s.payload = new Writer().u32(shift(new Reader(s.payload).u32())).finish();
-    else if (s.id === 9) s.payload = rewriteElements(s.payload, shift);
-    else if (s.id === 10) s.payload = rewriteCode(s.payload, shift, budgetGlobal, interruptFn);
+    if (s.id === 9) s.payload = inSection(s, () => rewriteElements(s, shift));
+    else if (s.id === 10)
+      s.payload = inSection(s, () => rewriteCode(s, shift, budgetGlobal, interruptFn));
   }
   return writeSections(sections);
 }
 
-function rewriteElements(payload: Uint8Array, shift: (f: number) => number): Uint8Array {
-  const r = new Reader(payload);
-  const n = r.u32();
+function rewriteElements(s: Section, shift: (f: number) => number): Uint8Array {
+  const r = sectionReader(s);
+  const n = r.count("element segments");
   const w = new Writer().u32(n);
   for (let i = 0; i < n; i++) {
+    const at = r.offset;
     const flags = r.u32();
     w.u32(flags);
-    if (flags > 7) throw new BinaryError(`unknown element segment flags ${flags}`);
+    if (flags > 7)
+      throw new BinaryError(`unknown flags ${flags} of element segment ${i} at byte ${at}`, at);
     if ((flags & 3) === 2) w.u32(r.u32()); // table index
     if ((flags & 1) === 0) w.bytes(rewriteExpr(r, shift)); // active: offset
     if ((flags & 3) !== 0) w.byte(r.byte()); // elemkind / reftype
-    const count = r.u32();
+    const count = r.count(`the elements of segment ${i}`);
     w.u32(count);
     for (let j = 0; j < count; j++) {
       if (flags & 4) w.bytes(rewriteExpr(r, shift));
@@ -204,6 +235,13 @@ function blockType(r: Reader): void {
   else r.skipLeb();
 }
 
+function unsupported(op: string, r: Reader): BinaryError {
+  return new BinaryError(
+    `instruction ${op} before byte ${r.offset} is not supported by the metering pass (exception handling and GC are not); run the module in a worker with a timeout and no fuel`,
+    r.offset,
+  );
+}
+
 /** Skips the immediates of opcode `op` (already read). */
 export function skipImmediates(op: number, r: Reader): void {
   if (op >= 0x45 && op <= 0xc4) return; // numeric, sign extension
@@ -241,7 +279,7 @@ export function skipImmediates(op: number, r: Reader): void {
       r.u32();
       return;
     case 0x0e: {
-      const n = r.u32();
+      const n = r.count("br_table targets");
       for (let i = 0; i <= n; i++) r.u32();
       return;
     }
@@ -251,7 +289,7 @@ export function skipImmediates(op: number, r: Reader): void {
       r.u32();
       return;
     case 0x1c: {
-      const n = r.u32();
+      const n = r.count("select types");
       for (let i = 0; i < n; i++) r.byte();
       return;
     }
@@ -289,7 +327,7 @@ export function skipImmediates(op: number, r: Reader): void {
         r.u32();
         return;
       }
-      throw new BinaryError(`unsupported instruction 0xfc ${sub}`);
+      throw unsupported(`0xfc ${sub}`, r);
     }
     case 0xfd: {
       const sub = r.u32();
@@ -322,9 +360,7 @@ export function skipImmediates(op: number, r: Reader): void {
       return;
     }
     default:
-      throw new BinaryError(
-        `unsupported instruction 0x${op.toString(16)} (exceptions and GC are not supported by the metering pass)`,
-      );
+      throw unsupported(`0x${op.toString(16).padStart(2, "0")}`, r);
   }
 }
 
@@ -335,19 +371,22 @@ interface Instr {
 }
 
 function rewriteCode(
-  payload: Uint8Array,
+  s: Section,
   shift: (f: number) => number,
   g: number,
   interruptFn: number,
 ): Uint8Array {
-  const r = new Reader(payload);
-  const n = r.u32();
+  const payload = s.payload;
+  const r = sectionReader(s);
+  const n = r.count("function bodies");
   const w = new Writer().u32(n);
   for (let i = 0; i < n; i++) {
     const size = r.u32();
     const bodyEnd = r.pos + size;
+    if (bodyEnd > r.end)
+      throw new BinaryError(`the body of function ${i} overruns the section`, r.offset);
     const bodyStart = r.pos;
-    const nLocals = r.u32();
+    const nLocals = r.count(`the locals of function ${i}`);
     for (let j = 0; j < nLocals; j++) {
       r.u32();
       r.byte();
@@ -361,7 +400,8 @@ function rewriteCode(
       skipImmediates(op, r);
       instrs.push({ start, end: r.pos, op });
     }
-    if (r.pos !== bodyEnd) throw new BinaryError(`function ${i}: body overruns its size`);
+    if (r.pos !== bodyEnd)
+      throw new BinaryError(`the body of function ${i} overruns its size`, r.offset);
     const cost = new Map<number, number>(); // instr index of region start (-1: entry) -> cost
     const regions: number[] = [-1]; // stack of enclosing metered regions
     const blocks: boolean[] = []; // per open block: is it a loop

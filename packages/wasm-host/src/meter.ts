@@ -1,5 +1,5 @@
 import { WasmLimitError } from "./errors.ts";
-import { BUDGET_EXPORT, INTERRUPT_IMPORT } from "./instrument.ts";
+import { BUDGET_EXPORT, INTERRUPT_IMPORT, START_EXPORT } from "./instrument.ts";
 
 const MAX_SLICE = 1 << 30;
 const TIME_SLICE = 1 << 20;
@@ -15,7 +15,7 @@ const TIME_SLICE = 1 << 20;
  * const meter = new Meter();
  * // instantiate with meter.imports(), then meter.attach(instance)
  * meter.begin(1_000_000, undefined);
- * // ... call the module ...
+ * // meter.start(instance) once, then call the module ...
  * console.log(meter.end()); // fuel used
  * ```
  */
@@ -38,6 +38,17 @@ export class Meter {
     if (!(g instanceof WebAssembly.Global))
       throw new TypeError(`the module does not export ${BUDGET_EXPORT}; was it instrumented?`);
     this.#global = g;
+  }
+
+  /**
+   * Runs the module's start function, which instrumentation deferred from instantiation
+   * (see {@link START_EXPORT}); call it between {@link Meter.begin} and
+   * {@link Meter.end}, before anything else, so that it is metered like a call. Does
+   * nothing when the module has no start function.
+   */
+  start(instance: WebAssembly.Instance): void {
+    const f = instance.exports[START_EXPORT];
+    if (typeof f === "function") (f as () => void)();
   }
 
   /** Starts metering a call: `fuel` units (undefined: unlimited) and a deadline (performance.now() ms). */

@@ -22,7 +22,7 @@
 export { AuditLog, Policy } from "@forge/policy";
 export { WasiExit, WasmLimitError, WasmModuleError } from "./errors.ts";
 export { createHostApi, type HostApiContext } from "./host_api.ts";
-export { BUDGET_EXPORT, INTERRUPT_IMPORT, instrumentModule } from "./instrument.ts";
+export { BUDGET_EXPORT, INTERRUPT_IMPORT, instrumentModule, START_EXPORT } from "./instrument.ts";
 export { Meter } from "./meter.ts";
 export {
   type FuncType,

@@ -1,84 +1,31 @@
 import { describe, expect, it } from "vitest";
-import { Writer } from "./_binary.ts";
+import { moduleOf, sample, section } from "./_test_modules.ts";
 import { WasmModuleError } from "./errors.ts";
 import { BUDGET_EXPORT, instrumentModule } from "./instrument.ts";
 import { Meter } from "./meter.ts";
-import { inspectModule, limitMemory } from "./module_info.ts";
+import { inspectModule, limitMemory, WASM_PAGE } from "./module_info.ts";
 
-function section(id: number, body: Writer): number[] {
-  const b = body.finish();
-  return [...new Writer().byte(id).u32(b.length).finish(), ...b];
+/** The WasmModuleError `f` throws (fails the test if it throws nothing or anything else). */
+function moduleError(f: () => unknown): WasmModuleError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof WasmModuleError) {
+      expect(e.message).not.toMatch(/[\n\r]/);
+      return e;
+    }
+    throw new Error(`expected a WasmModuleError, got ${(e as Error)?.stack ?? String(e)}`);
+  }
+  throw new Error("expected a WasmModuleError, got a result");
 }
 
-/**
- * A small module: imports sched_yield, declares memory (min 1, no max), exports
- * grow(n) -> memory.grow, count(n) -> loops n times, twice(n) -> count(n) + count(n)
- * through a call, and a table with an element pointing at count.
- */
-function sample(opts: { max?: number; min?: number } = {}): Uint8Array {
-  const body = (locals: number[][], code: number[]) => {
-    const w = new Writer().u32(locals.length);
-    for (const [n, t] of locals) w.u32(n!).byte(t!);
-    const b = w.bytes(code).finish();
-    return [...new Writer().u32(b.length).finish(), ...b];
-  };
-  const code = new Writer().u32(3);
-  // grow: local.get 0; memory.grow 0
-  code.bytes(body([], [0x20, 0, 0x40, 0, 0x0b]));
-  // count: block loop l1++ ; br_if (l1 < l0) end end ; l1
-  code.bytes(
-    body(
-      [[1, 0x7f]],
-      [
-        0x02, 0x40, 0x03, 0x40, 0x20, 1, 0x41, 1, 0x6a, 0x21, 1, 0x20, 1, 0x20, 0, 0x49, 0x0d, 0,
-        0x0b, 0x0b, 0x20, 1, 0x0b,
-      ],
-    ),
-  );
-  // twice: call sched_yield; drop; count(n) + count(n) (count is function index 2)
-  code.bytes(body([], [0x10, 0, 0x1a, 0x20, 0, 0x10, 2, 0x20, 0, 0x10, 2, 0x6a, 0x0b]));
-  const mem = new Writer()
-    .u32(1)
-    .byte(opts.max === undefined ? 0 : 1)
-    .u32(opts.min ?? 1);
-  if (opts.max !== undefined) mem.u32(opts.max);
-  return Uint8Array.from([
-    0,
-    0x61,
-    0x73,
-    0x6d,
-    1,
-    0,
-    0,
-    0,
-    ...section(1, new Writer().u32(2).bytes([0x60, 1, 0x7f, 1, 0x7f]).bytes([0x60, 0, 1, 0x7f])),
-    ...section(
-      2,
-      new Writer().u32(1).name("wasi_snapshot_preview1").name("sched_yield").byte(0).u32(1),
-    ),
-    ...section(3, new Writer().u32(3).u32(0).u32(0).u32(0)),
-    ...section(4, new Writer().u32(1).byte(0x70).byte(0).u32(1)),
-    ...section(5, mem),
-    ...section(
-      7,
-      new Writer()
-        .u32(4)
-        .name("grow")
-        .byte(0)
-        .u32(1)
-        .name("count")
-        .byte(0)
-        .u32(2)
-        .name("twice")
-        .byte(0)
-        .u32(3)
-        .name("memory")
-        .byte(2)
-        .u32(0),
-    ),
-    ...section(9, new Writer().u32(1).u32(0).bytes([0x41, 0, 0x0b]).u32(1).u32(2)),
-    ...section(10, code),
-  ]);
+/** `sample()` with the bytes `from` (found once) replaced by `to`. */
+function patched(from: number[], to: number[]): Uint8Array {
+  const b = Array.from(sample());
+  const at = b.findIndex((_, i) => from.every((x, j) => b[i + j] === x));
+  expect(at).toBeGreaterThan(0);
+  b.splice(at, from.length, ...to);
+  return Uint8Array.from(b);
 }
 
 const imports = (extra: Record<string, Record<string, unknown>> = {}) => ({
@@ -111,6 +58,76 @@ describe("inspectModule", () => {
   it("rejects bytes that are not a module", () => {
     expect(() => inspectModule(new Uint8Array([1, 2, 3]))).toThrow(WasmModuleError);
   });
+
+  // Regression cases from the fuzz targets (issue 13); the old output is in each title.
+  it("reports invalid UTF-8 in a name with the section and byte (was: TypeError from TextDecoder)", () => {
+    const types = section(1, [1, 0x60, 0, 0]);
+    const cases: Array<[Uint8Array, RegExp, string]> = [
+      [
+        moduleOf(types, section(2, [1, 1, 0xff, 1, 0x61, 0, 0])),
+        /the module name of import 0/,
+        "import",
+      ],
+      [
+        moduleOf(types, section(2, [1, 1, 0x61, 2, 0xc3, 0x28, 0, 0])),
+        /the name of import 0/,
+        "import",
+      ],
+      [moduleOf(section(7, [1, 1, 0x80, 0, 0])), /the name of export 0/, "export"],
+      // found by the fuzz target: a custom section whose name is a lone continuation byte
+      [Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 0, 2, 1, 128]), /the section name/, "custom"],
+    ];
+    for (const [bytes, what, sectionName] of cases) {
+      const e = moduleError(() => inspectModule(bytes));
+      expect(e.message).toMatch(/^not a valid WebAssembly module: /);
+      expect(e.message).toMatch(/invalid UTF-8/);
+      expect(e.message).toMatch(what);
+      expect(e.section).toBe(sectionName);
+      // the offset is the name's length byte, just before its first byte
+      const first = bytes.findIndex((b, i) => i >= 8 && b >= 0x80 && bytes[i - 1]! < 0x80);
+      expect(e.offset).toBe(first - 1);
+      expect(e.message).toContain(`at byte ${e.offset}`);
+    }
+  });
+
+  it("bounds every count by the bytes left and the 32-bit range (was: RangeError: Invalid array length)", () => {
+    // 2^35 - 1 parameters: a 5-byte LEB128 whose last byte has bits above 2^32
+    const huge = moduleOf(section(1, [1, 0x60, 0xff, 0xff, 0xff, 0xff, 0x7f, 0]));
+    const e1 = moduleError(() => inspectModule(huge));
+    expect(e1.section).toBe("type");
+    expect(e1.offset).toBe(huge.indexOf(0xff));
+    expect(e1.message).toMatch(
+      /the count of the parameters of type 0 at byte \d+: above 2\^32 - 1/,
+    );
+    // 2^32 - 1 imports, a valid u32, with nothing after it
+    const many = moduleOf(section(2, [0xff, 0xff, 0xff, 0xff, 0x0f]));
+    const e2 = moduleError(() => inspectModule(many));
+    expect(e2.section).toBe("import");
+    expect(e2.message).toMatch(
+      /the count of imports at byte \d+ is 4294967295, but only 0 bytes follow/,
+    );
+    // a section size in 6 bytes
+    const long = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0]);
+    expect(moduleError(() => inspectModule(long)).message).toMatch(/longer than 5 bytes/);
+  });
+
+  it("rejects what WebAssembly.validate rejects, with the engine's reason (was: accepted)", () => {
+    // found by the fuzz target: export "twice" (function 3) turned into a table export
+    const bytes = patched(
+      [0x74, 0x77, 0x69, 0x63, 0x65, 0, 3],
+      [0x74, 0x77, 0x69, 0x63, 0x65, 1, 3],
+    );
+    expect(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)).toBe(false);
+    const e = moduleError(() => inspectModule(bytes));
+    expect(e.section).toBe("export");
+    expect(e.offset).toBeGreaterThan(0);
+    expect(e.message).toContain(`at byte ${e.offset}`);
+    // trailing bytes in the memory section
+    const trailing = moduleOf(section(5, [1, 0, 1, 0xaa]));
+    const t = moduleError(() => inspectModule(trailing));
+    expect(t.section).toBe("memory");
+    expect(t.message).toMatch(/1 byte is left over at the end of the section/);
+  });
 });
 
 describe("limitMemory", () => {
@@ -134,6 +151,29 @@ describe("limitMemory", () => {
       /initial memory, above the limit/,
     );
     expect(() => limitMemory(sample(), 100)).toThrow(RangeError);
+  });
+
+  // Regression cases from the fuzz targets (issue 13): the rewrite never turns an invalid
+  // module into a valid one, and never makes a valid one invalid.
+  it("rejects invalid modules before rewriting them (was: returned bytes that validate)", () => {
+    const invalid = [
+      // a memory section with a trailing byte: the rewrite dropped it
+      moduleOf(section(5, [1, 0, 1, 0xaa])),
+      // a maximum of 2^32 - 1 pages, above the 65536 a 32-bit memory can have: lowered
+      moduleOf(section(5, [1, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f])),
+    ];
+    for (const bytes of invalid) {
+      expect(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)).toBe(false);
+      const e = moduleError(() => limitMemory(bytes, 16 * WASM_PAGE));
+      expect(e.message).toMatch(/^not a valid WebAssembly module: memory section: /);
+      expect(e.section).toBe("memory");
+    }
+  });
+
+  it("caps at 65536 pages when the limit is above 4 GiB (was: a maximum of 131072 pages, invalid)", () => {
+    const capped = limitMemory(sample(), 8 * 2 ** 30);
+    expect(WebAssembly.validate(capped as Uint8Array<ArrayBuffer>)).toBe(true);
+    expect(inspectModule(capped).memories[0]!.max).toBe(2 ** 32 / WASM_PAGE);
   });
 });
 

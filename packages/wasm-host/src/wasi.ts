@@ -2,7 +2,7 @@ import { randomFillSync } from "node:crypto";
 import fs from "node:fs";
 import { isatty } from "node:tty";
 import { type AuditEvent, type AuditLog, type Decision, Policy } from "@forge/policy";
-import { WasiExit, WasmLimitError } from "./errors.ts";
+import { WasiExit, WasmLimitError, WasmModuleError } from "./errors.ts";
 import { createHostApi } from "./host_api.ts";
 import {
   checkSymlinkTarget,
@@ -1602,7 +1602,9 @@ export class WasiHost {
     const ex = instance.exports;
     if (ex.memory instanceof WebAssembly.Memory) this.setMemory(ex.memory);
     if (typeof ex._start !== "function")
-      throw new TypeError("the module has no _start export (is it a reactor? use initialize())");
+      throw new WasmModuleError(
+        "the module has no _start export: it is a reactor; use initialize() and call its exports",
+      );
     try {
       (ex._start as () => void)();
       return 0;

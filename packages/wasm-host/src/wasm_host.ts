@@ -1,10 +1,17 @@
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import fs from "node:fs";
 import { type AuditEvent, AuditLog, Policy } from "@forge/policy";
+import { printable, quoted } from "./_util.ts";
 import { WasiExit, WasmLimitError, WasmModuleError } from "./errors.ts";
-import { instrumentModule } from "./instrument.ts";
+import { instrumentValid } from "./instrument.ts";
 import { Meter } from "./meter.ts";
-import { inspectModule, limitMemory, type ModuleShape, WASM_PAGE } from "./module_info.ts";
+import {
+  capMemory,
+  importedMemory,
+  inspectModule,
+  type ModuleShape,
+  memoryLimitPages,
+} from "./module_info.ts";
 import { WasiHost, type WasiOptions } from "./wasi.ts";
 import { WorkerInstance } from "./worker_instance.ts";
 
@@ -244,7 +251,9 @@ export class WasmHost {
       });
       if (sig === undefined && fs.existsSync(`${source}.sig`)) {
         // Either the raw 64-byte signature or its base64 text.
-        const raw = await fs.promises.readFile(`${source}.sig`);
+        const raw = await fs.promises.readFile(`${source}.sig`).catch((e: Error) => {
+          throw new WasmModuleError(`cannot read the signature ${source}.sig: ${e.message}`);
+        });
         sig = raw.length === 64 ? raw : raw.toString("utf8");
       }
     } else bytes = source;
@@ -262,17 +271,30 @@ export class WasmHost {
         `module "${name}" is not signed and requireSignature is on; pass a signature or a <file>.sig`,
       );
     }
-    const shape = inspectModule(bytes);
+    // Structure and the engine's validator: nothing below ever sees an invalid module.
+    const who = typeof source === "string" ? source : `module "${name}"`;
+    let shape: ModuleShape;
+    try {
+      shape = inspectModule(bytes);
+    } catch (e) {
+      throw naming(e, who);
+    }
     const known = new Set(["wasi_snapshot_preview1", "forge"]);
     const missing = shape.imports.filter(
       (i) => !known.has(i.module) && !(i.kind === "memory" && i.module === "env"),
     );
     if (missing.length > 0) {
+      const list = missing
+        .slice(0, 5)
+        .map((i) => `${printable(i.module, 40)}.${printable(i.name, 40)}`)
+        .join(", ");
+      const more = missing.length > 5 ? ` and ${missing.length - 5} more` : "";
       throw new WasmModuleError(
-        `module "${name}" imports ${missing.map((i) => `${i.module}.${i.name}`).join(", ")}, which Forge does not provide (only wasi_snapshot_preview1, forge and env.memory)`,
+        `module "${name}" imports ${list}${more}, which Forge does not provide (only wasi_snapshot_preview1, forge and env.memory)`,
       );
     }
     const memoryLimit = opts.memoryLimit ?? this.#opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+    const limitPages = memoryLimitPages(memoryLimit);
     const timeoutMs = opts.timeoutMs ?? this.#opts.timeoutMs;
     const fuel = opts.fuel ?? this.#opts.fuel;
     const isolation = opts.isolation ?? this.#opts.isolation ?? "thread";
@@ -281,15 +303,23 @@ export class WasmHost {
     let entry = compileCache.get(key);
     if (!entry) {
       entry = (async () => {
-        let prepared = limitMemory(bytes, memoryLimit);
-        if (metered) prepared = instrumentModule(prepared);
+        let prepared: Uint8Array;
+        try {
+          prepared = capMemory(bytes, limitPages);
+          if (metered) prepared = instrumentValid(prepared);
+        } catch (e) {
+          throw naming(e, who);
+        }
         try {
           return {
             compiled: await WebAssembly.compile(prepared as Uint8Array<ArrayBuffer>),
             prepared,
           };
         } catch (e) {
-          throw new WasmModuleError(`module "${name}" does not validate: ${(e as Error).message}`);
+          // The original passed the validator: its rewrite must too.
+          throw new WasmModuleError(
+            `module "${name}" is valid, but Forge's rewrite of it (memory limit${metered ? ", metering" : ""}) is not: ${printable((e as Error).message, 300)}; this is a bug in Forge, please report it with the module`,
+          );
         }
       })();
       compileCache.set(key, entry);
@@ -330,7 +360,10 @@ export class WasmHost {
   /**
    * Validates, hashes, verifies (when signed or required), rewrites the memory limits,
    * meters (when a timeout or fuel is set), compiles (cached by hash) and records a
-   * module. Throws {@link WasmModuleError} on any problem. Audited as "wasm.load".
+   * module. Throws {@link WasmModuleError} on any problem with the module, whatever its
+   * bytes (the message names the file or module, and the section and byte when the
+   * bytes are at fault); a RangeError only for a `memoryLimit` below one page. Audited
+   * as "wasm.load".
    */
   async loadModule(
     name: string,
@@ -443,22 +476,19 @@ export class WasmHost {
       ...(meter?.imports() ?? {}),
     };
     const mem = m.info.imports.find((i) => i.kind === "memory");
-    if (mem?.limits) {
-      imports[mem.module] = {
-        ...(imports[mem.module] ?? {}),
-        [mem.name]: new WebAssembly.Memory({
-          initial: mem.limits.min,
-          maximum: Math.floor(m.info.memoryLimit / WASM_PAGE),
-        }),
-      };
-    }
     let instance: WebAssembly.Instance;
     try {
+      if (mem?.limits) {
+        imports[mem.module] = {
+          ...(imports[mem.module] ?? {}),
+          [mem.name]: importedMemory(mem.limits, m.info.memoryLimit),
+        };
+      }
       instance = new WebAssembly.Instance(m.compiled, imports as WebAssembly.Imports);
     } catch (e) {
       wasi.close();
       throw new WasmModuleError(
-        `module "${m.info.name}" cannot be instantiated: ${(e as Error).message}`,
+        `module "${m.info.name}" cannot be instantiated: ${printable((e as Error).message, 300)}`,
       );
     }
     meter?.attach(instance);
@@ -543,29 +573,33 @@ export class WasmHost {
           throw this.#noteLimit(m, what, e);
         });
       }
-      const live = this.#ensureLive(m);
-      const f = live.instance.exports[fn];
-      if (typeof f !== "function")
-        throw new TypeError(`module "${name}" exports no function "${fn}"`);
-      if (!live.meter && (timeoutMs !== undefined || fuel !== undefined)) {
+      if (!m.info.metered && (timeoutMs !== undefined || fuel !== undefined)) {
         throw new WasmModuleError(
           `module "${name}" was loaded without metering; pass timeoutMs/fuel at load time (or use isolation "worker")`,
         );
       }
+      // The deadline covers a first instantiation's start function and _initialize too.
       const deadline = timeoutMs !== undefined ? performance.now() + timeoutMs : undefined;
       m.deadline = deadline;
-      live.meter?.begin(fuel, deadline, timeoutMs);
       try {
-        const r = (f as (...a: unknown[]) => unknown)(...args);
-        this.#error = undefined;
-        return r;
-      } catch (e) {
-        live.wasi.close();
-        if (m.live === live) m.live = undefined;
-        throw this.#noteLimit(m, what, this.#classify(e, what));
+        const live = this.#ensureLive(m, fuel, deadline, timeoutMs);
+        const f = live.instance.exports[fn];
+        if (typeof f !== "function")
+          throw new TypeError(`module "${name}" exports no function ${quoted(fn)}`);
+        live.meter?.begin(fuel, deadline, timeoutMs);
+        try {
+          const r = (f as (...a: unknown[]) => unknown)(...args);
+          this.#error = undefined;
+          return r;
+        } catch (e) {
+          live.wasi.close();
+          if (m.live === live) m.live = undefined;
+          throw this.#noteLimit(m, what, this.#classify(e, what));
+        } finally {
+          live.meter?.end();
+          live.wasi.flushAudit();
+        }
       } finally {
-        live.meter?.end();
-        live.wasi.flushAudit();
         m.deadline = undefined;
       }
     } finally {
@@ -574,11 +608,28 @@ export class WasmHost {
     }
   }
 
-  #ensureLive(m: Loaded): Live {
+  /**
+   * Runs the start function an instrumented module defers from instantiation (see
+   * START_EXPORT), metered: a limit stays a limit; any other failure means, as without
+   * metering, that the module cannot be instantiated.
+   */
+  #start(m: Loaded, live: Live): void {
+    try {
+      live.meter?.start(live.instance);
+    } catch (e) {
+      if (e instanceof WasmLimitError) throw e;
+      throw new WasmModuleError(
+        `module "${m.info.name}" cannot be instantiated: its start function failed: ${printable((e as Error)?.message ?? String(e), 300)}`,
+      );
+    }
+  }
+
+  #ensureLive(m: Loaded, fuel?: number, deadline?: number, timeoutMs?: number): Live {
     if (m.live) return m.live;
     const fresh = this.#instantiate(m, undefined, () => m.deadline);
     try {
-      fresh.meter?.begin(undefined, undefined);
+      fresh.meter?.begin(fuel, deadline, timeoutMs);
+      this.#start(m, fresh);
       fresh.wasi.initialize(fresh.instance);
     } catch (e) {
       fresh.wasi.close();
@@ -599,7 +650,16 @@ export class WasmHost {
     this.#alive();
     const m = this.#get(name);
     if (this.#useWorker(m)) this.#worker(m);
-    else this.#ensureLive(m);
+    else {
+      const { timeoutMs, fuel } = this.#limits(m);
+      const deadline = timeoutMs !== undefined ? performance.now() + timeoutMs : undefined;
+      m.deadline = deadline;
+      try {
+        this.#ensureLive(m, fuel, deadline, timeoutMs);
+      } finally {
+        m.deadline = undefined;
+      }
+    }
   }
 
   #noteLimit(m: Loaded, what: string, e: unknown): unknown {
@@ -618,7 +678,9 @@ export class WasmHost {
 
   /**
    * Runs a command module's `_start` in a fresh instance and resolves to its exit code
-   * (and the fuel used). `wasi` overrides the module's WASI options for this run.
+   * (and the fuel used). `wasi` overrides the module's WASI options for this run. A
+   * reactor (no `_start`) is a {@link WasmModuleError} that lists the functions to
+   * {@link WasmHost.call} instead.
    */
   async run(
     name: string,
@@ -628,6 +690,9 @@ export class WasmHost {
     const m = this.#get(name);
     const { timeoutMs, fuel } = this.#limits(m, opts);
     const what = `${name}._start`;
+    if (!m.info.exports.some((e) => e.name === "_start" && e.kind === "function")) {
+      throw new WasmModuleError(reactorMessage(`module "${name}"`, m.info));
+    }
     this.#running++;
     m.running++;
     try {
@@ -663,6 +728,7 @@ export class WasmHost {
       live.meter?.begin(fuel, deadline, timeoutMs);
       let fuelUsed = 0;
       try {
+        this.#start(m, live);
         const exitCode = live.wasi.start(live.instance);
         fuelUsed = live.meter?.end() ?? 0;
         this.#record({ kind: "wasm.exit", module: name, exitCode, fuelUsed });
@@ -686,6 +752,31 @@ export class WasmHost {
     this.#terminated = true;
     this.#record({ kind: "wasm.host.terminate" });
   }
+}
+
+/** A module error from a step that does not know the module, prefixed with `who`. */
+function naming(e: unknown, who: string): unknown {
+  if (!(e instanceof WasmModuleError)) return e;
+  return new WasmModuleError(`${who}: ${e.message}`, {
+    section: e.section,
+    offset: e.offset,
+    cause: e.cause,
+  });
+}
+
+/**
+ * Why a module without `_start` cannot be run, and what to do instead; `who` names it
+ * (e.g. `module "app"`).
+ */
+function reactorMessage(who: string, shape: Pick<ModuleShape, "exports">): string {
+  const fns = shape.exports
+    .filter((e) => e.kind === "function" && e.name !== "_initialize")
+    .map((e) => quoted(e.name));
+  const list =
+    fns.length === 0
+      ? "it exports no functions"
+      : `its functions: ${fns.slice(0, 8).join(", ")}${fns.length > 8 ? ` and ${fns.length - 8} more` : ""}`;
+  return `${who} has no _start export, so it cannot be run: it is a reactor (a library module whose exports are called one by one; ${list}); call an export with WasmHost.call(name, export, args)`;
 }
 
 /** For tests: forget every compiled module. */

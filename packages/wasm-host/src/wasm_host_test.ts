@@ -5,6 +5,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuditLog } from "@forge/policy";
 import { beforeAll, describe, expect, it } from "vitest";
+import { Writer } from "./_binary.ts";
+import { body, command, moduleOf, section } from "./_test_modules.ts";
 import { compileC, useHostFixtures } from "./_test_wasm.ts";
 import { WasmLimitError, WasmModuleError } from "./errors.ts";
 import { inspectModule } from "./module_info.ts";
@@ -103,6 +105,104 @@ describe("WasmHost loading", () => {
     await expect(newHost().loadModule("x", m)).rejects.toThrow(
       /imports env\.foo, which Forge does not provide/,
     );
+  });
+});
+
+// Regression cases of issue 13: what a module's bytes can cause is a WasmModuleError or
+// a WasmLimitError, never another class or a hang; the old output is in each title.
+describe("bad modules end in a documented error", () => {
+  it("says a reactor has no _start and lists its functions (was: TypeError)", async () => {
+    const file = compileC("reactor", { reactor: true });
+    const fns = inspectModule(fs.readFileSync(file))
+      .exports.filter((e) => e.kind === "function" && e.name !== "_initialize")
+      .map((e) => e.name);
+    for (const isolation of ["thread", "worker"] as const) {
+      const host = newHost({ isolation });
+      await host.loadModule("r", file);
+      const e = await host.run("r").catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(WasmModuleError);
+      const m = (e as Error).message;
+      expect(m).toMatch(/^module "r" has no _start export, so it cannot be run: it is a reactor/);
+      for (const f of fns.slice(0, 8)) expect(m).toContain(`"${f}"`);
+      expect(m).toMatch(/call\(/);
+    }
+  });
+
+  it("gives an imported memory the module's own maximum under the limit (was: cannot be instantiated)", async () => {
+    const bytes = command();
+    const declared = inspectModule(bytes).imports.find((i) => i.kind === "memory")!.limits!;
+    expect(declared.max).toBeDefined();
+    // the reference: the exit code of the module run directly
+    let expected = -1;
+    const direct = new WebAssembly.Instance(
+      new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>),
+      {
+        env: { memory: new WebAssembly.Memory({ initial: declared.min, maximum: declared.max }) },
+        wasi_snapshot_preview1: {
+          proc_exit: (c: number) => {
+            expected = c;
+            throw new Error("exit");
+          },
+        },
+      },
+    );
+    expect(() => (direct.exports._start as () => void)()).toThrow("exit");
+    // limits above the declared maximum, and above 4 GiB (was: RangeError from WebAssembly.Memory)
+    for (const memoryLimit of [16 << 20, 8 * 2 ** 30]) {
+      for (const isolation of ["thread", "worker"] as const) {
+        for (const timeoutMs of [undefined, 5000]) {
+          const host = newHost({ memoryLimit, isolation, timeoutMs });
+          await host.loadModule("c", bytes);
+          expect((await host.run("c")).exitCode).toBe(expected);
+        }
+      }
+    }
+  });
+
+  it("reports a failed instantiation in a worker as a WasmModuleError (was: Error named LinkError)", async () => {
+    // imports forge.nope, which the forge host interface does not have
+    const bytes = moduleOf(
+      section(1, new Writer().u32(1).bytes([0x60, 0, 0])),
+      section(2, new Writer().u32(1).name("forge").name("nope").byte(0).u32(0)),
+      section(3, new Writer().u32(1).u32(0)),
+      section(7, new Writer().u32(1).name("_start").byte(0).u32(1)),
+      section(10, new Writer().u32(1).bytes(body([], [0x0b]))),
+    );
+    for (const isolation of ["thread", "worker"] as const) {
+      const host = newHost({ isolation });
+      await host.loadModule("n", bytes);
+      const e = await host.run("n").catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(WasmModuleError);
+      expect((e as Error).message).toMatch(/cannot be instantiated: .*nope/);
+    }
+  });
+
+  it("stops a start function that never returns at the timeout and at the fuel limit (was: a hang)", async () => {
+    // function 0 loops forever and is the start function; _start (function 1) is empty
+    const bytes = moduleOf(
+      section(1, new Writer().u32(1).bytes([0x60, 0, 0])),
+      section(3, new Writer().u32(2).u32(0).u32(0)),
+      section(7, new Writer().u32(2).name("_start").byte(0).u32(1).name("f").byte(0).u32(1)),
+      section(8, new Writer().u32(0)),
+      section(
+        10,
+        new Writer()
+          .u32(2)
+          .bytes(body([], [0x03, 0x40, 0x0c, 0, 0x0b, 0x0b]))
+          .bytes(body([], [0x0b])),
+      ),
+    );
+    const timed = newHost({ timeoutMs: 200 });
+    await timed.loadModule("s", bytes);
+    await expect(timed.run("s")).rejects.toMatchObject({ name: "WasmLimitError", limit: "time" });
+    await expect(timed.call("s", "f")).rejects.toMatchObject({
+      name: "WasmLimitError",
+      limit: "time",
+    });
+    const fueled = newHost({ fuel: 100_000 });
+    await fueled.loadModule("s", bytes);
+    await expect(fueled.run("s")).rejects.toMatchObject({ name: "WasmLimitError", limit: "fuel" });
+    await expect(fueled.call("s", "f")).rejects.toBeInstanceOf(WasmLimitError);
   });
 });
 
