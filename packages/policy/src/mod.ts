@@ -19,12 +19,19 @@
  * @module
  */
 export {
+  type AuditAnchor,
   type AuditEntry,
   type AuditEvent,
   AuditLog,
+  AuditLogError,
   type AuditLogOptions,
+  type AuditProblem,
+  type AuditProblemReason,
   type AuditSink,
+  type AuditTornLine,
+  GENESIS_ANCHOR,
   GENESIS_HASH,
+  type VerifyOptions,
   type VerifyResult,
   verifyAuditChain,
 } from "./audit_log.ts";
