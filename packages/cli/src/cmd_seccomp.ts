@@ -22,7 +22,79 @@ sim runs the filter in the emulator: --syscall takes a name or number (x32:
 the number without 0x40000000), --abi picks a sub-architecture (i386, x32, arm).
 --cap CAP_X (repeatable) sets the capabilities for Docker's includes.caps.
 
+A profile problem is listed with FILE:LINE:COLUMN and its JSON pointer; what runc
+would load but is likely a mistake (an unknown syscall name, an empty syscalls list,
+a condition that never matches, architectures this target cannot run) is a warning.
+"forge seccomp SUB --help" shows a sub-command's options.
+
 Exit codes: 0 ok; 1 verify found differences; 2 usage or profile errors.`;
+
+const PROFILE_ARG = `PROFILE is a built-in name (see "forge seccomp profiles") or a JSON file given as
+a path with a "/" (./mine.json).`;
+
+const SUB_HELP: Record<string, string> = {
+  compile: `Usage: forge seccomp compile PROFILE [--arch ARCH] [--format FORMAT] [-o OUT] [--cap CAP]...
+
+Compiles PROFILE to seccomp-BPF for ARCH (default: this host's) and the
+sub-architectures the profile names.
+
+${PROFILE_ARG}
+
+Options:
+  --arch ARCH      x86_64, aarch64, i386, x32 or arm
+  --format FORMAT  raw (default: the struct sock_filter bytes the kernel loads; not
+                   to a terminal), hex, c, json or asm
+  -o OUT           write to OUT instead of stdout
+  --cap CAP        a capability the process keeps, for Docker's includes.caps
+                   (repeatable)`,
+  sim: `Usage: forge seccomp sim PROFILE --syscall NAME|NR [--args A0,A1,...] [--arch ARCH] [--abi ABI] [--cap CAP]...
+
+Runs the compiled filter in the emulator for one call and prints the action and
+the instructions executed.
+
+${PROFILE_ARG}
+
+Options:
+  --syscall NAME|NR  the call, by name or number (x32: without 0x40000000)
+  --args A0,...      up to 6 arguments: decimal, 0x-hex or negative
+  --arch ARCH        the filter's architecture (default: this host's)
+  --abi ABI          a sub-architecture of ARCH to call from (i386, x32, arm)
+  --cap CAP          a capability the process keeps (repeatable)`,
+  disasm: `Usage: forge seccomp disasm FILE.bpf [--arch ARCH]
+
+Disassembles a raw filter (struct sock_filter array, as "compile --format raw"
+writes it) and says whether the kernel would load it.
+
+Options:
+  --arch ARCH  names syscall numbers as ARCH's (default: this host's)`,
+  verify: `Usage: forge seccomp verify PROFILE [--arch ARCH] [--cap CAP]...
+
+Checks the compiled filter against the profile on every syscall number and the
+argument corner cases of every rule. Exit 1 when they differ.
+
+${PROFILE_ARG}
+
+Options:
+  --arch ARCH  x86_64, aarch64, i386, x32 or arm (default: this host's)
+  --cap CAP    a capability the process keeps (repeatable)`,
+  export: `Usage: forge seccomp export PROFILE [--format oci|k8s|kubelet] [--arch ARCH] [-o OUT]
+
+Writes PROFILE for other runtimes: oci (default: a config.json fragment), k8s (a
+Security Profiles Operator SeccompProfile) or kubelet (a localhost profile file).
+
+${PROFILE_ARG}
+
+Options:
+  --format FORMAT   oci, k8s or kubelet
+  --arch ARCH       resolves Docker's archMap and includes for ARCH (default: this host's)
+  --cap CAP         a capability the process keeps (repeatable)
+  --name NAME       k8s: the resource's name (default: forge-PROFILE)
+  --namespace NS    k8s: the resource's namespace
+  -o OUT            write to OUT instead of stdout`,
+  profiles: `Usage: forge seccomp profiles
+
+Lists the built-in profiles with a line about each.`,
+};
 
 function arch(v: string | undefined): libc.Arch {
   try {
@@ -32,11 +104,29 @@ function arch(v: string | undefined): libc.Arch {
   }
 }
 
+/** How many warnings are printed (a generated profile may have thousands). */
+const WARNINGS_SHOWN = 20;
+
+function warn(lines: readonly string[]): void {
+  for (const w of lines.slice(0, WARNINGS_SHOWN))
+    process.stderr.write(`forge seccomp: warning: ${w}\n`);
+  if (lines.length > WARNINGS_SHOWN)
+    process.stderr.write(
+      `forge seccomp: warning: ... and ${lines.length - WARNINGS_SHOWN} more warnings\n`,
+    );
+}
+
+function profileWarningLines(r: seccomp.ResolvedProfile, source: string): string[] {
+  return r.warnings.map((w) => seccomp.formatProfileIssue(w, source));
+}
+
 function compile(spec: string, a: libc.Arch, caps: string[] = []): seccomp.CompiledFilter {
   try {
     const { profile, source } = seccomp.loadProfile(spec);
-    const f = seccomp.compileResolved(seccomp.resolveProfile(profile, { arch: a, caps }, source));
-    for (const c of f.conflicts) process.stderr.write(`forge seccomp: warning: ${c}\n`);
+    const r = seccomp.resolveProfile(profile, { arch: a, caps }, source);
+    warn(profileWarningLines(r, source));
+    const f = seccomp.compileResolved(r);
+    warn(f.conflicts);
     return f;
   } catch (e) {
     if (
@@ -50,9 +140,34 @@ function compile(spec: string, a: libc.Arch, caps: string[] = []): seccomp.Compi
   }
 }
 
+const WRITE_ERRORS: Record<string, string> = {
+  ENOENT: "no such directory",
+  ENOTDIR: "a part of the path is not a directory",
+  EISDIR: "it is a directory",
+  EACCES: "permission denied",
+  EPERM: "not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "the name is too long",
+  ETXTBSY: "the file is a running program",
+};
+
+/** Writes to -o OUT (stdout for none or "-"); a failure is one line naming -o and OUT. */
 function out(path: string | undefined, data: string | Uint8Array): void {
-  if (!path || path === "-") process.stdout.write(data);
-  else fs.writeFileSync(path, data);
+  if (!path || path === "-") {
+    process.stdout.write(data);
+    return;
+  }
+  try {
+    fs.writeFileSync(path, data);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    throw new CliError(
+      `-o ${path}: cannot write it (${code}: ${WRITE_ERRORS[code] ?? (e as Error).message}); give a writable path, or "-" for stdout`,
+    );
+  }
 }
 
 function parseNumber(s: string, what: string): bigint {
@@ -218,14 +333,18 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => number> = {
       throw new CliError(
         "usage: forge seccomp export PROFILE --format oci|k8s|kubelet [--arch ARCH] [-o OUT]",
       );
+    const opts = { arch: arch(v.arch), caps: v.cap ?? [] };
     let loaded: { profile: seccomp.SeccompProfile; source: string };
     try {
       loaded = seccomp.loadProfile(p[0]!);
-      seccomp.validateProfile(loaded.profile, loaded.source);
+      // Validates (every problem listed) and finds the warnings for the target.
+      const r = seccomp.resolveProfile(loaded.profile, opts, loaded.source);
+      warn(profileWarningLines(r, loaded.source));
     } catch (e) {
-      throw new CliError((e as Error).message);
+      if (e instanceof seccomp.ProfileError || e instanceof RangeError)
+        throw new CliError(e.message);
+      throw e;
     }
-    const opts = { arch: arch(v.arch), caps: v.cap ?? [] };
     const name =
       v.name ??
       `forge-${loaded.source
@@ -273,11 +392,18 @@ export const command: Command = {
   help: HELP,
   async main(argv: string[]): Promise<number> {
     const [sub, ...rest] = argv;
-    const run = sub ? SUBCOMMANDS[sub] : undefined;
+    const run = sub && Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
     if (!run) {
       throw new CliError(
         `seccomp: ${sub ? `unknown sub-command "${sub}"` : "missing sub-command"}; expected ${Object.keys(SUBCOMMANDS).join(", ")}`,
       );
+    }
+    // "--help" or "-h" anywhere in the sub-command's options prints its usage.
+    const end = rest.indexOf("--");
+    const options = end === -1 ? rest : rest.slice(0, end);
+    if (options.includes("--help") || options.includes("-h")) {
+      process.stdout.write(`${SUB_HELP[sub!]}\n`);
+      return 0;
     }
     try {
       return run(rest);

@@ -25,6 +25,20 @@ const ENOSYS = 38;
  */
 export const TERMINAL_INJECTION_IOCTLS: readonly number[] = [0x5412, 0x541c];
 /**
+ * ioctl commands that change a file's inode flags, project or version (chattr's
+ * FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR, FS_IOC_SETVERSION, with their 32-bit forms): a
+ * write to the file's metadata, which a read-only profile refuses.
+ *
+ * @example
+ * ```ts
+ * import { FILE_ATTRIBUTE_IOCTLS } from "@forge/seccomp";
+ * FILE_ATTRIBUTE_IOCTLS.includes(0x40086602); // true (FS_IOC_SETFLAGS)
+ * ```
+ */
+export const FILE_ATTRIBUTE_IOCTLS: readonly number[] = [
+  0x40046602, 0x40086602, 0x401c5820, 0x40047602, 0x40087602,
+];
+/**
  * Socket families that are no network: AF_PACKET (raw frames of the netns) and
  * AF_VSOCK (the hypervisor, beyond any netns). allowNetworking() leaves them out.
  *
@@ -524,8 +538,11 @@ export class SeccompProfileBuilder {
       "Time - read only",
     );
   }
-  /** What most runtimes need: futexes, polling, fds, ioctl (see allowIoctls), randomness, TLS set-up. */
-  allowMisc(): this {
+  /**
+   * What most runtimes need: futexes, polling, fds, ioctl (see allowIoctls; the
+   * commands in `deniedIoctls` are left out too), randomness, TLS set-up.
+   */
+  allowMisc(opts: { readonly deniedIoctls?: readonly number[] } = {}): this {
     this.allow(
       [
         "futex",
@@ -575,7 +592,7 @@ export class SeccompProfileBuilder {
       undefined,
       "Misc - needed by most runtimes",
     );
-    return this.allowIoctls();
+    return this.allowIoctls(opts.deniedIoctls);
   }
   /**
    * ioctl, except TIOCSTI and TIOCLINUX (they inject input into a terminal), which get
@@ -588,11 +605,13 @@ export class SeccompProfileBuilder {
    * new SeccompProfileBuilder().allowIoctls().build().syscalls!.length; // one rule per block
    * ```
    */
-  allowIoctls(): this {
+  allowIoctls(denied: readonly number[] = []): this {
     return this.allowAny(
       ["ioctl"],
-      lowWordIn(1, rangesExcept(TERMINAL_INJECTION_IOCTLS)),
-      "ioctl except TIOCSTI and TIOCLINUX",
+      lowWordIn(1, rangesExcept([...TERMINAL_INJECTION_IOCTLS, ...denied])),
+      denied.length
+        ? `ioctl except TIOCSTI, TIOCLINUX and ${denied.map((d) => `0x${d.toString(16)}`).join(", ")}`
+        : "ioctl except TIOCSTI and TIOCLINUX",
     );
   }
 

@@ -27,6 +27,7 @@ import {
   SECCOMP_DATA,
 } from "./bpf.ts";
 import { checkFilter } from "./emulator.ts";
+import { formatProfileIssue } from "./profile.ts";
 import {
   type AbiPlan,
   type Condition,
@@ -49,12 +50,17 @@ export interface CompiledFilter {
   readonly resolved: ResolvedProfile;
   /** Overlapping rules with different actions (resolved by precedence). */
   readonly conflicts: readonly string[];
+  /** The profile's warnings (`resolved.warnings`) as lines: "FILE:LINE:COLUMN: /pointer: ...". */
+  readonly warnings?: readonly string[];
 }
 
 /** A compile-time failure that is not the profile's fault (e.g. too long a program). */
 export class CompileError extends Error {
   override name = "CompileError";
 }
+
+/** Emitting stops past this many instructions (the exact count is reported up to here). */
+const EMIT_LIMIT = 4 * BPF_MAXINSNS;
 
 interface Label {
   readonly name?: string;
@@ -83,6 +89,12 @@ class Emitter {
     for (const l of this.#pending) this.bound.set(l, op);
     this.#pending = [];
     this.ops.push(op);
+    // Far too long to load: stop here rather than build (and link) all of it.
+    if (this.ops.length > EMIT_LIMIT) {
+      throw new CompileError(
+        `the filter has more than ${EMIT_LIMIT} instructions; the kernel loads at most ${BPF_MAXINSNS}. Merge rules or split the profile into stacked filters`,
+      );
+    }
   }
   ld(offset: number): void {
     this.emit({ code: BPF.LD | BPF.W | BPF.ABS, k: offset });
@@ -410,6 +422,12 @@ export function compileResolved(r: ResolvedProfile): CompiledFilter {
     const rs = ranges(group, r);
     emitTree(e, rs, 0, rs.length - 1, r.defaultAction);
   });
+  // Linking only adds trampolines: a program already too long is refused before it.
+  if (e.ops.length > BPF_MAXINSNS) {
+    throw new CompileError(
+      `the filter has at least ${e.ops.length} instructions; the kernel loads at most ${BPF_MAXINSNS}. Merge rules or split the profile into stacked filters`,
+    );
+  }
   const program = e.link();
   if (program.length > BPF_MAXINSNS) {
     throw new CompileError(
@@ -425,6 +443,7 @@ export function compileResolved(r: ResolvedProfile): CompiledFilter {
     bytes: encodeFilter(program),
     resolved: r,
     conflicts: r.conflicts,
+    warnings: (r.warnings ?? []).map((w) => formatProfileIssue(w, r.source)),
   };
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { BPF_MAXINSNS } from "./bpf.ts";
 import { compileProfile } from "./compile.ts";
 import { checkFilter, emulate } from "./emulator.ts";
-import { ProfileError, profileIssues } from "./profile.ts";
+import { ProfileError, profileIssues, profileWarnings } from "./profile.ts";
 import { builtinProfile, builtinProfiles } from "./profiles.ts";
 import { decide } from "./resolve.ts";
 import { verifyFilter } from "./verify.ts";
@@ -149,11 +149,16 @@ describe("profile validation", () => {
     expect(pointers).toContain("/defaultAction");
     expect(pointers).toContain("/syscalls/0/args/0/op");
     expect(pointers).toContain("/syscalls/0/args/0/index");
-    expect(pointers).toContain("/syscalls/0/names/0");
     expect(issues.find((i) => i.pointer === "/syscalls/0/args/0/op")!.message).toMatch(
       /unknown operator "SCMP_CMP_EQQ"; expected one of SCMP_CMP_NE/,
     );
-    expect(issues.find((i) => i.pointer === "/syscalls/0/names/0")!.message).toMatch(
+    // An unknown syscall name is a warning, with the closest name (runc ignores it).
+    expect(pointers).not.toContain("/syscalls/0/names/0");
+    const warnings = profileWarnings({
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["opne"], action: "SCMP_ACT_ERRNO" }],
+    });
+    expect(warnings.find((i) => i.pointer === "/syscalls/0/names/0")!.message).toMatch(
       /did you mean "open"/,
     );
   });
@@ -162,8 +167,14 @@ describe("profile validation", () => {
     expect(() =>
       compileProfile({
         defaultAction: "SCMP_ACT_ALLOW",
-        syscalls: [{ names: ["nope_call"], action: "SCMP_ACT_ALLOW" }],
+        syscalls: [{ names: ["read"], action: "SCMP_ACT_NOPE" }],
       }),
     ).toThrow(ProfileError);
+    // An unknown name alone compiles, with a warning.
+    const f = compileProfile({
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["nope_call"], action: "SCMP_ACT_ERRNO" }],
+    });
+    expect(f.resolved.warnings.map((w) => w.pointer)).toEqual(["/syscalls/0/names/0"]);
   });
 });

@@ -16,8 +16,9 @@ import { resolveProfile } from "./resolve.ts";
  * JSON file. A spec with a "/" ("./mine.json", "/etc/x.json") is a file; anything
  * else is a built-in name and nothing else: a bare name never reads a file from the
  * working directory, where an untrusted checkout or an earlier sandboxed job could
- * have put one. Throws a ProfileError (every problem listed) for a bad file, or a
- * RangeError naming the built-ins for an unknown name or a file that cannot be read.
+ * have put one. Throws a ProfileError (every problem listed; `FILE:LINE:COLUMN` for
+ * text that is not JSON) for a bad file, or a RangeError naming the built-ins for an
+ * unknown name or a file that cannot be read (or is larger than 16 MiB).
  *
  * @example
  * ```ts
@@ -40,14 +41,45 @@ export function loadProfile(spec: string): { profile: SeccompProfile; source: st
   }
   let text: string;
   try {
-    text = fs.readFileSync(spec, "utf8");
+    text = readBounded(spec, MAX_PROFILE_BYTES);
   } catch (e) {
+    if (e instanceof RangeError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new RangeError(
       `seccomp profile "${spec}": ${code === "ENOENT" ? "no such file" : `cannot read it (${code})`}; built-in: ${names()}`,
     );
   }
   return { profile: parseProfileText(text, spec), source: spec };
+}
+
+/** The largest profile file read (Docker's default is 20 KiB). */
+const MAX_PROFILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a file as UTF-8, refusing one larger than `max` bytes without reading more
+ * than that (a pipe, /dev/zero or a huge file cannot exhaust memory).
+ */
+function readBounded(file: string, max: number): string {
+  const fd = fs.openSync(file, "r");
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > max) {
+        throw new RangeError(
+          `seccomp profile "${file}": larger than ${max / 1024 / 1024} MiB; a profile is a small JSON file`,
+        );
+      }
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -76,7 +108,8 @@ export interface RunSeccompOptions {
  * What `forge run --seccomp PROFILE` calls: loads PROFILE (file or built-in),
  * validates it (a ProfileError lists every problem), compiles it for the host with
  * its sub-architectures and returns the filter; pass it to `seccompSteps()` for
- * spawn's `lateSteps`. Conflicting rules are returned in `conflicts` for a warning.
+ * spawn's `lateSteps`. Conflicting rules are returned in `conflicts` and what runc
+ * loads but is likely a mistake in `warnings`, as lines to print.
  *
  * @example
  * ```ts

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileSeccompForRun, isSeccompPath, loadProfile } from "./load.ts";
+import { ProfileError } from "./profile.ts";
 
 const ALLOW_ALL = JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW" });
 
@@ -42,6 +43,33 @@ describe("loadProfile", () => {
         `seccomp profile "${path.join(dir, "nope.json")}": no such file; built-in: default,`,
       );
     });
+  });
+
+  it("refuses what cannot be a profile file in one line, without reading it all", () => {
+    expect(() => loadProfile("/dev/zero")).toThrow(
+      /^seccomp profile "\/dev\/zero": larger than 16 MiB; a profile is a small JSON file$/,
+    );
+    inDir({}, (dir) => {
+      expect(() => loadProfile(`${dir}/`)).toThrow(/: cannot read it \(EISDIR\); built-in: /);
+    });
+  });
+
+  it("a bad file: the ProfileError forge run shows (FILE:LINE:COLUMN, pointers)", () => {
+    inDir(
+      {
+        "bad.json": '{\n  "defaultAction": {"toString": 1},\n  "defaultErrnoRet": 1\n}\n',
+        "broken.json": '{"defaultAction": "SCMP_ACT_ALLOW",}',
+      },
+      () => {
+        expect(() => compileSeccompForRun("./bad.json")).toThrow(ProfileError);
+        expect(() => compileSeccompForRun("./bad.json")).toThrow(
+          /^\.\/bad\.json: invalid seccomp profile \(1 problem\)\n {2}\.\/bad\.json:2:20: \/defaultAction: expected an action name \(a string\), got an object/,
+        );
+        expect(() => compileSeccompForRun("./broken.json")).toThrow(
+          /^\.\/broken\.json:1:36: not valid JSON: a trailing comma is not allowed in JSON; remove the "," before "}"$/,
+        );
+      },
+    );
   });
 
   it("tells a path from a name by the slash", () => {

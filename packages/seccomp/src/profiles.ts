@@ -19,7 +19,13 @@
  *
  * @module
  */
-import { arg, FAMILY_LIMIT, NON_NETWORK_FAMILIES, SeccompProfileBuilder } from "./builder.ts";
+import {
+  arg,
+  FAMILY_LIMIT,
+  FILE_ATTRIBUTE_IOCTLS,
+  NON_NETWORK_FAMILIES,
+  SeccompProfileBuilder,
+} from "./builder.ts";
 import { lowWordIn, rangesExcept } from "./cover.ts";
 import { DOCKER_DEFAULT_TEXT } from "./embedded.generated.ts";
 import { parseProfileText, type SeccompProfile, type SeccompRule, u64 } from "./profile.ts";
@@ -337,7 +343,9 @@ function shellReadonly(): SeccompProfile {
       .allowMemoryManagement()
       .allowSignals()
       .allowTime()
-      .allowMisc()
+      // No chattr: inode flags are the file's metadata (found in review: FS_IOC_SETFLAGS
+      // changed a host file's attributes through a read-write bind).
+      .allowMisc({ deniedIoctls: FILE_ATTRIBUTE_IOCTLS })
       .allow(
         [
           "read",

@@ -312,6 +312,23 @@ describe("built-in profiles: the attacks, in the emulator", () => {
     }
   });
 
+  test("shell-readonly: no chattr (FS_IOC_SETFLAGS and friends), with any upper half; other ioctls allowed", () => {
+    // Found in review: ioctl(fd, FS_IOC_SETFLAGS) on a read-only fd changed a host
+    // file's attributes through a read-write bind.
+    for (const arch of ["x86_64", "aarch64"] as const) {
+      const f = filter("shell-readonly", arch);
+      for (const abi of arch === "x86_64" ? x64abis : (["aarch64", "arm"] as const)) {
+        for (const hi of HI) {
+          const at = `${arch} ${abi} hi 0x${hi.toString(16)}`;
+          for (const cmd of [0x40086602n, 0x40046602n, 0x401c5820n, 0x40087602n, 0x40047602n])
+            expect(decision(f, abi, "ioctl", [3n, hi | cmd]), at).toEqual(EPERM);
+          for (const cmd of [0x80086601n, 0x5401n, 0x541bn])
+            expect(decision(f, abi, "ioctl", [3n, hi | cmd]), at).toEqual({ kind: "allow" });
+        }
+      }
+    }
+  });
+
   test("shell-readonly: open, openat, creat and openat2 cannot create; reading opens", () => {
     const f = filter("shell-readonly");
     const g = filter("shell-readonly", "aarch64");

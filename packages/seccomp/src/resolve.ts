@@ -23,6 +23,7 @@
  */
 import os from "node:os";
 import { ARCHES, type Arch, SUB_ARCHES, syscallEntries } from "@forge/libc";
+import { withPositions } from "./_json.ts";
 import {
   type Action,
   actionRank,
@@ -32,13 +33,13 @@ import {
   sameAction,
 } from "./action.ts";
 import {
+  checkProfile,
   type Operator,
   ProfileError,
   type ProfileIssue,
   type RuleFilter,
   type SeccompProfile,
   u64,
-  validateProfile,
 } from "./profile.ts";
 
 /** One argument condition, with exact 64-bit values. */
@@ -87,6 +88,14 @@ export interface ResolvedProfile {
   readonly conflicts: readonly string[];
   /** Names skipped because an ABI lacks them (informational). */
   readonly skipped: readonly string[];
+  /**
+   * What runc loads but is likely a mistake (see `checkProfile`), plus architectures
+   * none of which the target can run; empty for a trusted (built-in) profile. Format
+   * them with `formatProfileIssue(w, source)`.
+   */
+  readonly warnings: readonly ProfileIssue[];
+  /** The file or name the profile came from, when the caller said. */
+  readonly source?: string;
 }
 
 /** How to resolve a profile. */
@@ -139,7 +148,53 @@ const ARCH_ALIASES: Record<string, Arch> = {
  * ```
  */
 export function archFromProfileName(name: string): Arch | undefined {
-  return ARCH_ALIASES[name.toLowerCase()];
+  const key = name.toLowerCase();
+  return Object.hasOwn(ARCH_ALIASES, key) ? ARCH_ALIASES[key] : undefined;
+}
+
+/** The SCMP_ARCH_ spelling of each Forge architecture. */
+const SCMP_NAMES: Record<Arch, string> = {
+  x86_64: "SCMP_ARCH_X86_64",
+  i386: "SCMP_ARCH_X86",
+  x32: "SCMP_ARCH_X32",
+  aarch64: "SCMP_ARCH_AARCH64",
+  arm: "SCMP_ARCH_ARM",
+};
+
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, 6).map((n) => (n.length > 40 ? `${n.slice(0, 40)}...` : n));
+  return `${shown.join(", ")}${names.length > 6 ? `, ... (${names.length} in all)` : ""}`;
+}
+
+/**
+ * Warnings for a profile's architectures on a target: a non-empty `architectures` of
+ * which the target can run none, or an `archMap` without an entry for the target.
+ * runc and Docker build such a filter for the native architecture alone, with the
+ * profile's rules; so does Forge, and says so.
+ */
+function archWarnings(profile: SeccompProfile, target: Arch): ProfileIssue[] {
+  const own = [target, ...(SUB_ARCHES[target] ?? [])];
+  const covers = `${own.map((a) => SCMP_NAMES[a]).join(", ")}`;
+  const archList = profile.architectures ?? [];
+  if (archList.length > 0) {
+    if (archList.some((n) => own.includes(archFromProfileName(n) as Arch))) return [];
+    return [
+      {
+        pointer: "/architectures",
+        message: `none of ${listed(archList)} runs on ${target}: the filter covers ${target} only, with the profile's rules, as runc builds it; list those of ${covers} the profile is meant for`,
+      },
+    ];
+  }
+  const map = profile.archMap ?? [];
+  if (map.length > 0 && !map.some((m) => archFromProfileName(m.architecture) === target)) {
+    return [
+      {
+        pointer: "/archMap",
+        message: `no entry for ${SCMP_NAMES[target]}: the filter covers ${target} only, with the profile's rules, as Docker builds it; add {"architecture": "${SCMP_NAMES[target]}", "subArchitectures": [...]} with those of ${covers} you want`,
+      },
+    ];
+  }
+  return [];
 }
 
 /**
@@ -356,6 +411,15 @@ export function cornerValues(conds: readonly Condition[], bits: 32 | 64): bigint
   return [...out];
 }
 
+/**
+ * Rule pairs examined for conflicts in one profile. Conflicts are informational; a
+ * profile with thousands of rules on one syscall would take minutes to check them
+ * all (and cannot fit in a filter anyway), so the check stops there and says so.
+ */
+const PAIR_BUDGET = 20_000;
+/** Conflict lines kept (the rest are counted). */
+const CONFLICTS_KEPT = 1000;
+
 function witness(a: ResolvedRule, b: ResolvedRule, bits: 32 | 64): boolean {
   const idx = new Set([...a.conditions, ...b.conditions].map((c) => c.index));
   const args: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n];
@@ -372,9 +436,11 @@ function witness(a: ResolvedRule, b: ResolvedRule, bits: 32 | 64): boolean {
 
 /**
  * Resolves a profile for a target architecture: validates it (every problem listed
- * in one {@link ProfileError}), applies includes/excludes, resolves names per ABI
- * (names that exist on other architectures only are skipped), orders each syscall's
- * rules by precedence and reports conflicting rules.
+ * in one {@link ProfileError}, with line and column when it was parsed from text),
+ * applies includes/excludes, resolves names per ABI (names that exist on other
+ * architectures only are skipped, unknown ones ignored as runc does), orders each
+ * syscall's rules by precedence and reports conflicting rules. What runc loads but is
+ * likely a mistake is returned in `warnings`.
  *
  * @example
  * ```ts
@@ -388,8 +454,19 @@ export function resolveProfile(
   opts: ResolveOptions = {},
   source?: string,
 ): ResolvedProfile {
-  const profile = opts.trusted ? (input as SeccompProfile) : validateProfile(input, source);
   const target = opts.arch ?? (process.arch === "arm64" ? "aarch64" : "x86_64");
+  let profile: SeccompProfile;
+  let warnings: ProfileIssue[] = [];
+  if (opts.trusted) profile = input as SeccompProfile;
+  else {
+    const check = checkProfile(input);
+    if (check.errors.length > 0 || !check.profile) throw new ProfileError(check.errors, source);
+    profile = check.profile;
+    warnings = [
+      ...check.warnings,
+      ...(opts.subArches ? [] : withPositions(input, archWarnings(profile, target))),
+    ];
+  }
   const o = { arch: target, caps: opts.caps ?? [], kernel: opts.kernel ?? os.release() };
   const issues: ProfileIssue[] = [];
   const defaultAction = parseAction(profile.defaultAction, profile.defaultErrnoRet);
@@ -397,6 +474,9 @@ export function resolveProfile(
     ? [target, ...opts.subArches.filter((a) => a !== target)]
     : coveredArches(profile, target);
   const conflicts: string[] = [];
+  let pairs = 0;
+  let stoppedAt: string | undefined;
+  let notKept = 0;
   const skipped = new Set<string>();
   const abis: AbiPlan[] = [];
   const applying = (profile.syscalls ?? [])
@@ -439,10 +519,14 @@ export function resolveProfile(
           actionRank(actionValue(a.action)) - actionRank(actionValue(b.action)) ||
           a.source - b.source,
       );
-      for (let x = 0; x < list.length; x++) {
+      for (let x = 0; x < list.length && stoppedAt === undefined; x++) {
         for (let y = x + 1; y < list.length; y++) {
           const [a, b] = [list[x]!, list[y]!];
           if (sameAction(a.action, b.action) || a.source === b.source) continue;
+          if (++pairs > PAIR_BUDGET) {
+            stoppedAt = `${names.get(nr)} (${arch})`;
+            break;
+          }
           let msg: string;
           if (a.conditions.length === 0) {
             msg = `${names.get(nr)} (${arch}): ${describeRule(b)} never applies: ${describeRule(a)} takes precedence for every call`;
@@ -452,8 +536,9 @@ export function resolveProfile(
           ) {
             msg = `${names.get(nr)} (${arch}): ${describeRule(a)} overlaps ${describeRule(b)}; where both match, the earlier rule (${formatAction(a.action)}) wins`;
           } else continue;
-          conflicts.push(msg);
-          if (opts.conflicts === "error")
+          if (conflicts.length < CONFLICTS_KEPT) conflicts.push(msg);
+          else notKept++;
+          if (opts.conflicts === "error" && issues.length < CONFLICTS_KEPT)
             issues.push({ pointer: `/syscalls/${Math.max(a.source, b.source)}`, message: msg });
         }
       }
@@ -467,7 +552,13 @@ export function resolveProfile(
       nrRange: nrRange(arch),
     });
   }
-  if (issues.length > 0) throw new ProfileError(issues, source);
+  if (notKept > 0) conflicts.push(`... and ${notKept} more conflicts like these`);
+  if (stoppedAt !== undefined) {
+    const msg = `the conflict check stopped at ${stoppedAt} after ${PAIR_BUDGET} pairs of rules with different actions; the rest were not checked. So many overlapping rules cannot fit in a filter: merge them`;
+    conflicts.push(msg);
+    if (opts.conflicts === "error") issues.push({ pointer: "/syscalls", message: msg });
+  }
+  if (issues.length > 0) throw new ProfileError(withPositions(input, issues), source);
   // x86_64 without x32: numbers with the x32 bit belong to no covered ABI (bad arch),
   // except -1 (see abiFor).
   return {
@@ -479,6 +570,8 @@ export function resolveProfile(
     ...(profile.listenerPath ? { listenerPath: profile.listenerPath } : {}),
     conflicts: dedupe(conflicts),
     skipped: [...skipped],
+    warnings,
+    ...(source !== undefined ? { source } : {}),
   };
 }
 
