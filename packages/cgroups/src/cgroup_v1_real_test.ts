@@ -223,6 +223,22 @@ os._exit(0)
     expect(s.cpu!.nrThrottled).toBeGreaterThan(0);
   });
 
+  it.skipIf(noV1)(`a child that enters a memory hierarchy never shares our memory ${why}`, () => {
+    // The OOM killer kills every process sharing the victim's memory: a child in a
+    // memory cgroup (its own limit, or a limited --cgroup-parent above a pids-only
+    // one, where a sibling can trigger the OOM killer) sharing Node's would take Node
+    // with it (found in review: 11 of 60 forge runs killed under a 20M parent).
+    const withPids = track(createCgroup({ pids: 16 }));
+    expect(withPids.v1Paths.memory).toBeDefined();
+    expect(withPids.placement().ownMemory).toBe(true);
+    const withMemory = track(createCgroup({ memory: 64 * 2 ** 20 }));
+    expect(withMemory.placement().ownMemory).toBe(true);
+    // The pids-only default joins no memory hierarchy and may share (spares stay usable).
+    const byDefault = track(createCgroup({}, { defaults: { pids: 1024 } }));
+    expect(byDefault.v1Paths.memory).toBeUndefined();
+    expect(byDefault.placement().ownMemory).toBeUndefined();
+  });
+
   it.skipIf(noV1)(`freeze, thaw and kill reach every process ${why}`, async () => {
     const cg = track(createCgroup({ pids: 16 }));
     const child = run(
@@ -277,6 +293,36 @@ os._exit(0)
     expect([...seen].filter((p) => fs.existsSync(p))).toEqual([]);
     expect(mine()).toEqual([]);
   });
+
+  it.skipIf(noV1)(
+    `removes the directories of an explicit parent it made, once empty, in every hierarchy ${why}`,
+    async () => {
+      const top = `forge-parent-v1-${process.pid}`;
+      const under = (h: string) => `${layout.v1[h]!.mount}/${top}`;
+      const hierarchies = [...new Set(Object.values(layout.v1).map((h) => h!.mount))];
+      const present = () => hierarchies.filter((m) => fs.existsSync(`${m}/${top}`));
+      try {
+        const a = createCgroup(CLAWOS_LIMITS, { parent: `/${top}/x` });
+        const b = createCgroup({ pids: 8 }, { parent: `/${top}/x` });
+        expect(a.parents).toContain(`${under("pids")}/x`);
+        expect(present().length).toBeGreaterThan(1);
+        await a.dispose();
+        expect(fs.existsSync(`${under("pids")}/x`)).toBe(true); // b is in it
+        await b.dispose();
+        expect(present()).toEqual([]);
+        // A parent that was there before stays.
+        fs.mkdirSync(under("pids"));
+        const c = createCgroup({ pids: 8 }, { parent: `/${top}/y` });
+        await c.dispose();
+        expect(present()).toEqual([layout.v1.pids!.mount]);
+        expect(fs.existsSync(`${under("pids")}/y`)).toBe(false);
+      } finally {
+        for (const m of hierarchies)
+          for (const d of [`${top}/x`, `${top}/y`, top])
+            if (fs.existsSync(`${m}/${d}`)) fs.rmdirSync(`${m}/${d}`);
+      }
+    },
+  );
 
   it.skipIf(noV1)(
     `reaps the cgroups of a dead owner and kills what runs in them ${why}`,

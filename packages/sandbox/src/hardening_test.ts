@@ -179,6 +179,58 @@ describe.skipIf(!cliBuilt)("the launcher's session keyring (item 8)", () => {
   });
 });
 
+describe("without a user namespace (found in review)", () => {
+  it.skipIf(!isRoot)(
+    "as root the sandbox still drops every capability, and says what it runs as",
+    async () => {
+      const base = loadProfile("default");
+      const box = Sandbox.start({
+        argv: ["/bin/sh", "-c", "grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status"],
+        profile: { ...base, name: "no-userns", namespaces: { ...base.namespaces, user: false } },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      box.process.child.stdout!.on("data", (d) => (out += d));
+      const closed = new Promise((r) => box.process.child.stdout!.once("close", r));
+      const [r] = await Promise.all([box.wait(), closed]);
+      expect(r.status.exitCode).toBe(0);
+      expect(out).toBe(
+        "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n",
+      );
+      expect(box.warnings.join("\n")).toMatch(
+        /no user namespace: the sandbox's uid 0 is the host's root/,
+      );
+    },
+  );
+});
+
+describe("pseudo-terminals (found in review of item 9)", () => {
+  it.each(isRoot ? [false, true] : [false])(
+    "one sandbox holds at most 64 (devpts max=), leaving the kernel's pool to others (rootless: %s)",
+    async (asNobody) => {
+      // Before, one default sandbox opened 3071, every pty outside the host's reserve.
+      const script =
+        "import os\nn = 0\nfds = []\ntry:\n    while n < 200:\n        fds.append(os.openpty()); n += 1\nexcept OSError as e:\n    print(n, e.errno)\nelse:\n    print(n, 0)";
+      const argv = [
+        process.execPath,
+        FORGE_CLI,
+        "run",
+        "--profile",
+        "python-safe",
+        "--",
+        "python3",
+        "-c",
+        script,
+      ];
+      const r = asNobody
+        ? spawnSync("setpriv", [...NOBODY, ...argv], { encoding: "utf8", timeout: 30_000 })
+        : spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe("64 28\n"); // ENOSPC after 64
+    },
+  );
+});
+
 describe("a memory limit never kills the caller (item 11)", () => {
   it.skipIf(!isRoot)(
     "through the library: the sandbox dies of OOM, this process lives",

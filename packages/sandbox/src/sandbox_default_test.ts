@@ -24,10 +24,13 @@ describe("Sandbox.start without a profile", () => {
     expect(r.launch.root?.binds?.map((b) => b.dst)).toContain("/usr");
     expect(r.launch.landlock).toBe("best-effort");
     expect(resolveSandboxOptions({ argv: ["true"], profile: "minimal" }).seccomp).toBe("minimal");
-    // A profile object of one's own, with its name: exactly what it says, nothing added.
+    // A profile object of one's own, with its name: what it says; a seccomp filter it
+    // does not name is Forge's default (no filter is asked for by name: "unconfined").
     const own = resolveSandboxOptions({ argv: ["true"], profile: { name: "host-tree" } });
-    expect(own.seccomp).toBeUndefined();
+    expect(own.seccomp).toBe("default");
     expect(own.launch.root).toBeUndefined();
+    const bare = { name: "host-tree", seccomp: "unconfined" };
+    expect(resolveSandboxOptions({ argv: ["true"], profile: bare }).seccomp).toBeUndefined();
   });
 
   it("gets seccomp, no_new_privs, no capabilities, its own uts and no host tree", async () => {

@@ -4,7 +4,10 @@
  * once, before the payload starts, and the file is created under a fresh temporary
  * name in it (O_CREAT|O_EXCL|O_NOFOLLOW), written, flushed and renamed over the final
  * name relative to that directory's fd. A symlink the payload put at the final name is
- * replaced, never followed; a directory it swapped afterwards is never entered.
+ * replaced, never followed; a directory it swapped afterwards is never entered; and the
+ * directory's path is walked one component at a time, following a symlink only when it
+ * belongs to root or to us, so that a link planted on the way by an earlier run (whose
+ * files, as root, belong to uid 65534) cannot send the write elsewhere either.
  *
  * @module
  */
@@ -15,6 +18,71 @@ import { AT, errnoMessage, type Libc, openLibc, SyscallError } from "@forge/libc
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_RDONLY } = fs.constants;
 const O_CLOEXEC = 0o2000000;
+const O_PATH = 0o10000000;
+const MAX_LINKS = 40;
+
+/**
+ * Opens the directory `dir` (absolute) for reading, walking it one component at a time
+ * with O_PATH|O_NOFOLLOW and following a symlink only when its owner is one of
+ * `owners`; throws a StatusFileError naming the link otherwise.
+ */
+type Fstat = (fd: number) => { uid: number; isSymbolicLink(): boolean; isDirectory(): boolean };
+
+function openDirWalking(
+  libc: Libc,
+  file: string,
+  dir: string,
+  owners: readonly number[],
+  fstat: Fstat,
+): number {
+  let fd = libc.openat(AT.FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const parts = dir.split("/").filter((c) => c !== "" && c !== ".");
+  let walked = "";
+  let links = 0;
+  try {
+    while (parts.length) {
+      const c = parts.shift()!;
+      const next = libc.openat(fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      const st = fstat(next);
+      const here = path.join(walked || "/", c);
+      if (st.isSymbolicLink()) {
+        let target: string;
+        try {
+          if (!owners.includes(st.uid))
+            throw new StatusFileError(
+              file,
+              `refused: ${here} is a symlink owned by uid ${st.uid}, which a sandboxed job could have planted; give --json-status a path without it`,
+            );
+          if (++links > MAX_LINKS)
+            throw new StatusFileError(file, `cannot open its directory ${dir}: too many symlinks`);
+          target = libc.readlinkat(next, "");
+        } finally {
+          libc.close(next);
+        }
+        parts.unshift(...target.split("/").filter((t) => t !== "" && t !== "."));
+        if (target.startsWith("/")) {
+          libc.close(fd);
+          fd = libc.openat(AT.FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+          walked = "";
+        }
+        continue;
+      }
+      if (!st.isDirectory()) {
+        libc.close(next);
+        throw new StatusFileError(
+          file,
+          `cannot open its directory ${dir}: ${here} is not a directory`,
+        );
+      }
+      libc.close(fd);
+      fd = next;
+      walked = c === ".." ? path.dirname(walked || "/") : here;
+    }
+    return libc.openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } finally {
+    libc.close(fd);
+  }
+}
 
 /**
  * A status file that could not be written: the message is one line naming the file
@@ -79,7 +147,14 @@ export interface StatusFile {
  */
 export function openStatusFile(
   file: string,
-  opts: { libc?: Libc; mode?: number } = {},
+  opts: {
+    libc?: Libc;
+    mode?: number;
+    /** Whose symlinks on the way to the directory are followed (default: root and us). */
+    owners?: readonly number[];
+    /** fstat(2) for the walk (tests give one that answers for a fake libc's fds). */
+    fstat?: Fstat;
+  } = {},
 ): StatusFile {
   const libc = opts.libc ?? openLibc();
   const abs = path.resolve(file);
@@ -91,9 +166,19 @@ export function openStatusFile(
     openError = new StatusFileError(file, "not a file name");
   } else {
     try {
-      dirfd = libc.openat(AT.FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      const euid = process.geteuid?.() ?? 0;
+      dirfd = openDirWalking(
+        libc,
+        file,
+        dir,
+        opts.owners ?? [...new Set([0, euid])],
+        opts.fstat ?? ((fd) => fs.fstatSync(fd)),
+      );
     } catch (e) {
-      openError = new StatusFileError(file, `cannot open its directory ${dir}`, e);
+      openError =
+        e instanceof StatusFileError
+          ? e
+          : new StatusFileError(file, `cannot open its directory ${dir}`, e);
     }
   }
   const close = () => {

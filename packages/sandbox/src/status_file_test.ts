@@ -47,6 +47,35 @@ describe("openStatusFile", () => {
     });
   });
 
+  it("follows no symlink on the way to the directory that someone else owns (a link planted by an earlier run)", () => {
+    // As root an earlier job (host uid 65534) turned the status file's directory into a
+    // symlink to a victim directory; the next run must not write there.
+    const d = tmpdir();
+    const victim = path.join(d, "victim");
+    fs.mkdirSync(victim);
+    fs.writeFileSync(path.join(victim, "status.json"), "precious\n");
+    fs.symlinkSync(victim, path.join(d, "out"));
+    fs.lchownSync(path.join(d, "out"), 4242, 4242);
+    const file = path.join(d, "out", "status.json");
+    let err: StatusFileError | undefined;
+    try {
+      openStatusFile(file, { owners: [process.geteuid!()] }).write({ reason: "exit" });
+    } catch (e) {
+      err = e as StatusFileError;
+    }
+    expect(err).toBeInstanceOf(StatusFileError);
+    expect(err!.message).toBe(
+      `${file}: refused: ${path.join(d, "out")} is a symlink owned by uid 4242, which a sandboxed job could have planted; give --json-status a path without it`,
+    );
+    expect(fs.readFileSync(path.join(victim, "status.json"), "utf8")).toBe("precious\n");
+    // A link of ours is followed.
+    fs.lchownSync(path.join(d, "out"), process.geteuid!(), process.getegid!());
+    openStatusFile(file, { owners: [process.geteuid!()] }).write({ reason: "exit" });
+    expect(JSON.parse(fs.readFileSync(path.join(victim, "status.json"), "utf8"))).toEqual({
+      reason: "exit",
+    });
+  });
+
   it("keeps a directory that cannot be opened for write() to report, in one line", () => {
     const missing = path.join(tmpdir(), "no", "status.json");
     const status = openStatusFile(missing);
@@ -66,17 +95,23 @@ describe("openStatusFile", () => {
   });
 
   it("removes its temporary file when a step fails (fake libc)", () => {
+    // The walk: "/" (3), "srv" (4), "." of it for reading (5); then the temporary (6).
+    const fds: Record<string, number> = { "/": 3, srv: 4, ".": 5 };
     const libc = new FakeLibc()
-      .on("openat", (args) => (args[1] === "/srv" ? 5 : 6))
+      .on("openat", (args) => fds[args[1] as string] ?? 6)
       .on("write", (args) => args[2] as number)
       .on("fsync", () => -5); // EIO
-    const status = openStatusFile("/srv/status.json", { libc });
+    const fstat = () => ({ uid: 0, isSymbolicLink: () => false, isDirectory: () => true });
+    const status = openStatusFile("/srv/status.json", { libc, fstat });
     expect(() => status.write({ a: 1 })).toThrow(
       "/srv/status.json: cannot write it: EIO (Input/output error)",
     );
     const names = libc.calls.map((c) => c.name);
-    expect(names).toEqual(["openat", "openat", "write", "fsync", "close", "unlinkat", "close"]);
-    const create = libc.callsTo("openat")[1]!;
+    expect(names).toEqual([
+      ...["openat", "openat", "close", "openat", "close"], // the walk
+      ...["openat", "write", "fsync", "close", "unlinkat", "close"],
+    ]);
+    const create = libc.callsTo("openat")[3]!;
     expect(create.args[0]).toBe(5);
     expect(create.args[1]).toMatch(/^\.status\.json\.[0-9a-f]{12}\.tmp$/);
     const flags = create.args[2] as number;
