@@ -95,6 +95,12 @@ const V2_STATS = ["memory", "cpu", "pids", "io"];
 let counter = 0;
 let ownStart: string | undefined;
 const reapedParents = new Set<string>();
+/**
+ * Directories of an explicit `parent` that this process made (and has not removed):
+ * a handle removes them when it is disposed and they are empty, whichever handle
+ * made them.
+ */
+const ownParents = new Set<string>();
 const live = new Set<CgroupHandle>();
 let exitHook = false;
 let cachedLayout: CgroupLayout | undefined;
@@ -189,6 +195,9 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
   if (onlyDefaults && !hasLimits(v2Defaults) && !hasLimits(v1Defaults)) return empty();
 
   const created: string[] = [];
+  /** The directories on the way to each leaf under an explicit parent (see ownParents). */
+  const parents: string[] = [];
+  const explicit = opts.parent !== undefined;
   let fd: number | undefined;
   let v2Dir: string | undefined;
   const v1Dirs: Record<string, string> = {};
@@ -207,13 +216,13 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
           "EINVAL",
         );
       maybeReap(cfs, parentDir, opts.reap);
-      mkdirP(cfs, v2.mount, parentDir);
       const required = v2ControllersFor(v2Limits);
       const optional = V2_STATS.filter((c) => v2.controllers.includes(c) && !required.includes(c));
       const own = mountDir(v2.mount, v2.mountRoot, v2.ownPath);
-      enableV2(cfs, v2.mount, own, parentDir, required, optional, problems);
       v2Dir = `${parentDir}/${leafName}`;
-      mkdirLeaf(cfs, v2Dir);
+      makeLeaf(cfs, v2.mount, parentDir, v2Dir, explicit, parents, () =>
+        enableV2(cfs, v2.mount, own, parentDir, required, optional, problems),
+      );
       created.push(v2Dir);
       Object.assign(held, applyV2Limits(cfs, v2Dir, v2Limits, problems));
       fd = cfs.openDir(v2Dir);
@@ -245,9 +254,8 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
         if (!parentDir)
           throw new CgroupError(`the cgroup parent lies outside ${h.mount}`, "EINVAL");
         maybeReap(cfs, parentDir, opts.reap);
-        mkdirP(cfs, h.mount, parentDir);
         const leaf = `${parentDir}/${leafName}`;
-        mkdirLeaf(cfs, leaf);
+        makeLeaf(cfs, h.mount, parentDir, leaf, explicit, parents);
         created.push(leaf);
         for (const c of ctrls) v1Dirs[c] = leaf;
       } catch (e) {
@@ -281,6 +289,7 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
         // best effort: a later run reaps it
       }
     }
+    removeOwnParents(cfs, parents);
     if (onlyDefaults) return empty();
     throw e;
   }
@@ -298,6 +307,7 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
     v2Dir,
     v1Dirs,
     created,
+    parents,
     fd,
     oomPollMs: limits.oomGroupKill && v1Dirs.memory && !v2Dir ? (opts.oomPollMs ?? 50) : undefined,
   });
@@ -326,14 +336,18 @@ function maybeReap(cfs: CgroupFs, parentDir: string, reap: boolean | undefined):
   if (cfs.exists(parentDir)) reapStaleCgroups({ fs: cfs, dirs: [parentDir] });
 }
 
-function mkdirP(cfs: CgroupFs, mount: string, dir: string): void {
+/** Makes `dir` and what is missing above it; returns every directory on the way. */
+function mkdirP(cfs: CgroupFs, mount: string, dir: string, made: (d: string) => void): string[] {
   const rel = path.posix.relative(mount, dir);
   let cur = mount;
+  const chain: string[] = [];
   for (const part of rel.split("/").filter(Boolean)) {
     cur = `${cur}/${part}`;
+    chain.push(cur);
     if (cfs.exists(cur)) continue;
     try {
       cfs.mkdir(cur);
+      made(cur);
     } catch (e) {
       if (errCode(e) !== "EEXIST")
         throw new CgroupError(
@@ -344,18 +358,66 @@ function mkdirP(cfs: CgroupFs, mount: string, dir: string): void {
         );
     }
   }
+  return chain;
 }
 
-function mkdirLeaf(cfs: CgroupFs, dir: string): void {
-  try {
-    cfs.mkdir(dir);
-  } catch (e) {
-    throw new CgroupError(
-      `cannot create the cgroup ${dir}: ${errText(e)}`,
-      errCode(e) || "EIO",
-      dir,
-      { cause: e },
-    );
+/**
+ * Makes the parent (and, under an explicit parent, notes in `parents` the directories
+ * on the way, marking those it made as ours), runs `prepare` (controllers), then the
+ * leaf. A parent removed meanwhile by another run that was done with it (ENOENT for
+ * the leaf) is made again, a few times at most.
+ */
+function makeLeaf(
+  cfs: CgroupFs,
+  mount: string,
+  parentDir: string,
+  leaf: string,
+  explicit: boolean,
+  parents: string[],
+  prepare?: () => void,
+): void {
+  for (let attempt = 0; ; attempt++) {
+    const chain = mkdirP(cfs, mount, parentDir, (d) => {
+      if (explicit) ownParents.add(d);
+    });
+    if (explicit) for (const d of chain) if (!parents.includes(d)) parents.push(d);
+    prepare?.();
+    try {
+      cfs.mkdir(leaf);
+      return;
+    } catch (e) {
+      if (errCode(e) === "ENOENT" && attempt < 3) continue;
+      throw new CgroupError(
+        `cannot create the cgroup ${leaf}: ${errText(e)}`,
+        errCode(e) || "EIO",
+        leaf,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+}
+
+/**
+ * Removes, deepest first, the directories of `chain` that this process made (see
+ * ownParents) and that are empty now; one still in use (EBUSY: another sandbox's
+ * cgroup, or someone's directory, is in it) stays, and so does everything above it.
+ * Never throws.
+ */
+function removeOwnParents(cfs: CgroupFs, chain: readonly string[]): void {
+  const deepestFirst = [...chain].sort((a, b) => b.length - a.length);
+  for (const d of deepestFirst) {
+    if (!ownParents.has(d)) continue;
+    try {
+      cfs.rmdir(d);
+      ownParents.delete(d);
+    } catch (e) {
+      // Gone already: forget it. In use (or not ours to remove after all): it stays, and
+      // so does what is above it (its rmdir fails the same way); other hierarchies'
+      // directories still go.
+      if (errCode(e) === "ENOENT") ownParents.delete(d);
+    }
   }
 }
 
@@ -457,6 +519,7 @@ interface HandleInit {
   v2Dir?: string | undefined;
   v1Dirs?: Record<string, string>;
   created?: string[];
+  parents?: string[];
   fd?: number | undefined;
   oomPollMs?: number | undefined;
 }
@@ -487,6 +550,12 @@ export class CgroupHandle {
   readonly v1Paths: Readonly<Record<string, string>>;
   /** Every directory created (removed by dispose). */
   readonly paths: readonly string[];
+  /**
+   * The directories on the way to the leaves under an explicit `parent`: dispose
+   * removes those this process made, once they are empty (another sandbox's cgroup or
+   * anyone's directory in one keeps it); a parent that was there before stays.
+   */
+  readonly parents: readonly string[];
   /** The limits applied and verified. */
   readonly limits: Limits;
   /** Best-effort warnings and notes (empty when everything holds as asked). */
@@ -503,6 +572,7 @@ export class CgroupHandle {
     this.v2Path = init.v2Dir;
     this.v1Paths = Object.freeze({ ...(init.v1Dirs ?? {}) });
     this.paths = Object.freeze([...(init.created ?? [])]);
+    this.parents = Object.freeze([...(init.parents ?? [])]);
     this.limits = Object.freeze({ ...init.limits });
     this.warnings = Object.freeze([...init.warnings]);
     this.#fd = init.fd;
@@ -513,7 +583,14 @@ export class CgroupHandle {
       if (!exitHook) {
         exitHook = true;
         process.on("exit", () => {
-          for (const h of live) h.disposeSync();
+          for (const h of live) {
+            try {
+              h.disposeSync();
+            } catch {
+              // Still busy after 5 s: a later run reaps it. A throw here would end the
+              // process with Node's stack dump in place of its exit status.
+            }
+          }
         });
       }
     }
@@ -550,7 +627,17 @@ export class CgroupHandle {
       throw new CgroupError("placement(): the cgroup was already disposed", "EINVAL");
     const out: Placement = {};
     if (this.#fd !== undefined) out.cgroupFd = this.#fd;
-    if (this.limits.memory !== undefined || this.limits.swap !== undefined) out.ownMemory = true;
+    // The OOM killer kills every process that shares the victim's memory: a child that
+    // enters any memory cgroup (its own limit, or a limited --cgroup-parent above it,
+    // where a sibling can trigger the OOM killer) must not share ours. Only a child that
+    // joins no memory hierarchy (the pids-only default on v1) may.
+    if (
+      this.#fd !== undefined ||
+      this.v1Paths.memory !== undefined ||
+      this.limits.memory !== undefined ||
+      this.limits.swap !== undefined
+    )
+      out.ownMemory = true;
     const dirs = this.#v1Unique;
     const cfs = this.#cfs;
     if (dirs.length && cfs.openWrite) {
@@ -819,6 +906,7 @@ export class CgroupHandle {
 
   #end(): void {
     live.delete(this);
+    removeOwnParents(this.#cfs, this.parents);
   }
 
   #fail(): never {

@@ -273,3 +273,68 @@ describe("createCgroup on cgroup v2 (fake tree)", () => {
     expect(fake.exists(other)).toBe(true);
   });
 });
+
+describe("--cgroup-parent directories (fake v2 tree)", () => {
+  const dirs = () => fake.listDirs(r).sort();
+
+  it("removes the parent directories it made once the last sandbox in them is gone", async () => {
+    const a = make({ pids: 8 }, opts({ parent: "/made/by/forge" }));
+    const b = make({ pids: 8 }, opts({ parent: "/made/by/forge" }));
+    expect(fake.exists(`${r}/made/by/forge`)).toBe(true);
+    await a.dispose();
+    // b still lives there: nothing above it goes.
+    expect(fake.exists(`${r}/made/by/forge`)).toBe(true);
+    await b.dispose();
+    expect(fake.exists(`${r}/made`)).toBe(false);
+    expect(dirs()).toEqual([]);
+  });
+
+  it("keeps a parent that was there before, and anything someone else put in one it made", async () => {
+    fake.mkdir(`${r}/mine`);
+    const cg = make({ pids: 8 }, opts({ parent: "/mine/sub" }));
+    fake.mkdir(`${r}/mine/sub/other`);
+    await cg.dispose();
+    expect(fake.exists(`${r}/mine/sub/other`)).toBe(true);
+    fake.rmdir(`${r}/mine/sub/other`);
+    const again = make({ pids: 8 }, opts({ parent: "/mine/sub" }));
+    await again.dispose();
+    expect(fake.exists(`${r}/mine/sub`)).toBe(false);
+    expect(fake.exists(`${r}/mine`)).toBe(true);
+  });
+
+  it("removes what it made when the cgroup cannot be set up, and keeps the default parent", () => {
+    catchErr(() =>
+      make({ pids: 32, cpu: { quota: 500, period: 100000 } }, opts({ parent: "/bad/p" })),
+    );
+    expect(fake.exists(`${r}/bad`)).toBe(false);
+    const cg = make({ pids: 8 }, opts());
+    cg.disposeSync();
+    expect(fake.exists(`${r}/forge`)).toBe(true);
+  });
+
+  it("makes the parent again when another run removed it between its mkdir and the leaf's", () => {
+    fake.mkdir(`${r}/p`);
+    let raced = false;
+    // Another forge run, done with /p, removes it just before our leaf is made in it.
+    const racing = new Proxy(fake, {
+      get(target, key, receiver) {
+        if (key === "mkdir")
+          return (d: string) => {
+            if (!raced && d.startsWith(`${r}/p/forge-`)) {
+              raced = true;
+              target.rmdir(`${r}/p`);
+            }
+            target.mkdir(d);
+          };
+        const v = Reflect.get(target, key, receiver);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    }) as FakeCgroupFs;
+    const cg = make({ pids: 8 }, { fs: racing, layout: fake.layout(), parent: "/p" });
+    expect(raced).toBe(true);
+    expect(cg.v2Path).toMatch(new RegExp(`^${r}/p/forge-`));
+    cg.disposeSync();
+    // Made again by this run: removed by it too.
+    expect(fake.exists(`${r}/p`)).toBe(false);
+  });
+});

@@ -138,11 +138,11 @@ export function parseSize(text: string, what = "size"): Bytes {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(s);
   if (!m)
     throw new RangeError(
-      `invalid ${what} "${text}": expected a number of bytes with an optional unit (256M, 1G, 512K) or "max"`,
+      `invalid ${what} ${JSON.stringify(String(text))}: expected a number of bytes with an optional unit (256M, 1G, 512K) or "max"`,
     );
   const n = Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
   if (!Number.isSafeInteger(Math.floor(n)))
-    throw new RangeError(`invalid ${what} "${text}": too large`);
+    throw new RangeError(`invalid ${what} ${JSON.stringify(String(text))}: too large`);
   return Math.floor(n);
 }
 
@@ -161,12 +161,12 @@ export function parseCpus(text: string): CpuMax {
   if (/^max$/i.test(s)) return { quota: "max", period: CPU_PERIOD_US };
   if (!/^\d+(\.\d+)?$/.test(s) || Number(s) <= 0)
     throw new RangeError(
-      `invalid CPU count "${text}": expected a positive number of CPUs such as 0.05 (5% of one CPU) or 2`,
+      `invalid CPU count ${JSON.stringify(String(text))}: expected a positive number of CPUs such as 0.05 (5% of one CPU) or 2`,
     );
   const quota = Math.round(Number(s) * CPU_PERIOD_US);
   if (quota < 1000)
     throw new RangeError(
-      `invalid CPU count "${text}": the kernel's smallest quota is 1 ms per period, i.e. 0.001 CPUs`,
+      `invalid CPU count ${JSON.stringify(String(text))}: the kernel's smallest quota is 1 ms per period, i.e. 0.001 CPUs`,
     );
   return { quota, period: CPU_PERIOD_US };
 }
@@ -185,7 +185,7 @@ export function parsePids(text: string | number): number | "max" {
   if (/^max$/i.test(s)) return "max";
   if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 4194304)
     throw new RangeError(
-      `invalid pids limit "${text}": expected an integer from 1 to 4194304, or "max"`,
+      `invalid pids limit ${JSON.stringify(String(text))}: expected an integer from 1 to 4194304, or "max"`,
     );
   return Number(s);
 }
@@ -202,7 +202,9 @@ export function parsePids(text: string | number): number | "max" {
 export function parseCpuWeight(text: string | number): number {
   const s = String(text).trim();
   if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 10000)
-    throw new RangeError(`invalid CPU weight "${text}": expected an integer from 1 to 10000`);
+    throw new RangeError(
+      `invalid CPU weight ${JSON.stringify(String(text))}: expected an integer from 1 to 10000`,
+    );
   return Number(s);
 }
 
@@ -231,10 +233,12 @@ export const resolveBlockDevice: DeviceResolver = (p) => {
   try {
     st = fs.statSync(p);
   } catch (e) {
-    throw new RangeError(`invalid io-max device "${p}": ${(e as Error).message}`);
+    throw new RangeError(`invalid io-max device ${JSON.stringify(p)}: ${(e as Error).message}`);
   }
   if (!st.isBlockDevice())
-    throw new RangeError(`invalid io-max device "${p}": not a block device (give /dev/sda or 8:0)`);
+    throw new RangeError(
+      `invalid io-max device ${JSON.stringify(p)}: not a block device (give /dev/sda or 8:0)`,
+    );
   let major = Math.floor(st.rdev / 256) & 0xfff;
   let minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
   try {
@@ -263,7 +267,7 @@ export function parseIoMax(text: string, resolve: DeviceResolver = resolveBlockD
   const [dev, ...pairs] = String(text).trim().split(/\s+/);
   if (!dev || pairs.length === 0)
     throw new RangeError(
-      `invalid io-max "${text}": expected "MAJ:MIN key=value..." with keys rbps, wbps, riops, wiops`,
+      `invalid io-max ${JSON.stringify(String(text))}: expected "MAJ:MIN key=value..." with keys rbps, wbps, riops, wiops`,
     );
   const m = /^(\d+):(\d+)$/.exec(dev);
   const out: { -readonly [K in keyof IoMax]: IoMax[K] } = m
@@ -273,17 +277,20 @@ export function parseIoMax(text: string, resolve: DeviceResolver = resolveBlockD
     const kv = /^(rbps|wbps|riops|wiops)=(\S+)$/.exec(pair);
     if (!kv)
       throw new RangeError(
-        `invalid io-max "${text}": "${pair}" is not one of rbps=, wbps=, riops=, wiops=`,
+        `invalid io-max ${JSON.stringify(String(text))}: ${JSON.stringify(pair)} is not one of rbps=, wbps=, riops=, wiops=`,
       );
     const key = kv[1] as "rbps" | "wbps" | "riops" | "wiops";
     let v: number | "max";
     if (key.endsWith("bps")) v = parseSize(kv[2]!, `io-max ${key}`);
     else if (/^max$/i.test(kv[2]!)) v = "max";
     else if (/^\d+$/.test(kv[2]!)) v = Number(kv[2]);
-    else throw new RangeError(`invalid io-max "${text}": ${key} must be an integer or "max"`);
+    else
+      throw new RangeError(
+        `invalid io-max ${JSON.stringify(String(text))}: ${key} must be an integer or "max"`,
+      );
     if (v === 0)
       throw new RangeError(
-        `invalid io-max "${text}": ${key}=0 would block all I/O; the kernel rejects 0, use a positive rate`,
+        `invalid io-max ${JSON.stringify(String(text))}: ${key}=0 would block all I/O; the kernel rejects 0, use a positive rate`,
       );
     out[key] = v;
   }
@@ -323,7 +330,7 @@ export function parseLimitsOption(values: string | readonly string[]): LimitsOpt
     else if (w === "strict" || w === "best-effort") mode = w;
     else if (w)
       throw new RangeError(
-        `invalid --limits "${word}": expected clawos (the seeds' preset), strict or best-effort`,
+        `invalid --limits ${JSON.stringify(word)}: expected clawos (the seeds' preset), strict or best-effort`,
       );
   }
   return { ...(preset ? { preset } : {}), ...(mode ? { mode } : {}) };

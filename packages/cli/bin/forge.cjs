@@ -89,14 +89,43 @@ function writeCodeCache(loaded) {
   fs.renameSync(tmp, loaded.cacheFile);
 }
 
-module.exports = { loadBundle, writeCodeCache };
+/**
+ * The line for a failure of forge itself (not a command's error, which main reports):
+ * one line without the stack trace, unless FORGE_DEBUG=1.
+ */
+function crashLine(e, env = process.env) {
+  if (env.FORGE_DEBUG === "1") return `forge: internal error: ${e?.stack ?? e}`;
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : `thrown ${String(e)}`;
+  // One line: control characters (a newline in the message...) escaped.
+  const line = [...what]
+    .map((ch) => {
+      const c = ch.charCodeAt(0);
+      return c < 0x20 ? JSON.stringify(ch).slice(1, -1) : c === 0x7f ? "\\u007f" : ch;
+    })
+    .join("");
+  return `forge: internal error: ${line} (a bug in forge; FORGE_DEBUG=1 shows where)`;
+}
+
+module.exports = { loadBundle, writeCodeCache, crashLine };
 
 if (require.main === module) {
+  let settled = false;
+  // What escapes every handler (a throw in a timer, a promise nobody awaits) is forge's
+  // own failure: one line and exit 125, never Node's stack dump.
+  const crash = (e) => {
+    settled = true;
+    try {
+      process.stderr.write(`${crashLine(e)}\n`);
+    } finally {
+      process.exit(125);
+    }
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", crash);
   const loaded = loadBundle(path.join(BUNDLES, process.argv[2] === "run" ? "run.js" : "forge.js"));
   const main = loaded
     ? Promise.resolve(loaded.exports.main)
     : import("../dist/main.js").then((m) => m.main);
-  let settled = false;
   // A command whose promise never settles must not pass for a success.
   process.on("exit", () => {
     if (settled) return;
@@ -117,7 +146,7 @@ if (require.main === module) {
     .catch((e) => {
       // Not a command's failure (those are reported by main): forge itself is broken.
       settled = true;
-      process.stderr.write(`forge: internal error: ${e?.stack ?? e}\n`);
+      process.stderr.write(`${crashLine(e)}\n`);
       process.exitCode = 125;
     });
 }

@@ -181,10 +181,11 @@ async function bundledCode(name, entry, plugins) {
 
 // `forge run` with a built-in profile installs a filter compiled at build time: the
 // seccomp compiler is needed only for other profiles, kept capabilities or another
-// kernel. In run.js, @forge/sandbox's imports of @forge/seccomp get what every run
+// kernel. In run.js, @forge/sandbox's imports of @forge/seccomp (all in its
+// seccomp_filter.js, which the launch and profile validation share) get what every run
 // uses and a stand-in for the rest, which loads a plain CommonJS bundle beside it
 // (seccomp.cjs) on first use: less to read and deserialize at every start. A name
-// sandbox.js imports by name that is not here fails the build; a namespace import
+// seccomp_filter.js imports by name that is not here fails the build; a namespace import
 // (`seccomp.x`) of a name left out is undefined at run time, so keep the list whole.
 // seccomp.cjs gets only @forge/libc's pure modules (tables, architectures). The cgroup
 // code is not split off: every run makes a cgroup where it can (the default pids
@@ -205,15 +206,16 @@ const virtual = (name, filter, contents) => ({
 });
 
 /**
- * What sandbox.js imports from package `name`: the `hot` exports (file -> names) from
- * the package's dist, and `lazy`, loaded from dist/bundle/NAME.cjs when first called.
+ * What @forge/sandbox's seccomp_filter.js imports from package `name`: the `hot` exports
+ * (file -> names) from the package's dist, and `lazy`, loaded from dist/bundle/NAME.cjs
+ * when first called.
  */
 function splitFor(name, hot, lazy) {
   return virtual(
     `forge-split-${name}`,
     (args) =>
       args.path === `@forge/${name}` &&
-      /[\\/]sandbox[\\/]dist[\\/]sandbox\.js$/.test(args.importer),
+      /[\\/]sandbox[\\/]dist[\\/]seccomp_filter\.js$/.test(args.importer),
     [
       ...Object.entries(hot).map(
         ([file, names]) =>

@@ -1,13 +1,61 @@
-import { type ParseArgsConfig, parseArgs } from "node:util";
 import { parseDuration as parseSandboxDuration } from "@forge/sandbox/duration";
 import { CliError } from "./cli_error.ts";
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
+/** One option a command accepts (the shape of node:util's parseArgs options). */
+export interface OptionSpec {
+  readonly type: "string" | "boolean";
+  /** A one-letter alias ("o" for -o). */
+  readonly short?: string;
+  /** Repeatable: the values come as an array. */
+  readonly multiple?: boolean;
+}
+
+type Options = Readonly<Record<string, OptionSpec>>;
+type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+/**
+ * A value as it appears in an error message: in double quotes, with control
+ * characters (a newline...) escaped, so that the message stays one line.
+ *
+ * @example
+ * ```ts
+ * import { shown } from "@forge/cli";
+ * shown("a\nb"); // "\"a\\nb\""
+ * ```
+ */
+export function shown(text: string): string {
+  return `"${oneLine(text).replaceAll('"', '\\"')}"`;
+}
+
+/**
+ * A message as one line: control characters (a newline in a value echoed in it...)
+ * are written as escapes, as JSON writes them.
+ *
+ * @example
+ * ```ts
+ * import { oneLine } from "@forge/cli";
+ * oneLine("bad value \"a\nb\""); // 'bad value "a\\nb"'
+ * ```
+ */
+export function oneLine(text: unknown): string {
+  let out = "";
+  for (const ch of String(text ?? "")) {
+    const c = ch.charCodeAt(0);
+    out += c < 0x20 || c === 0x7f ? (c === 0x7f ? "\\u007f" : JSON.stringify(ch).slice(1, -1)) : ch;
+  }
+  return out;
+}
 
 /**
  * Splits `forge <cmd> [options] [--] COMMAND [ARGS...]` into the options and the
  * command: the command starts after `--` or at the first word that is neither an
  * option nor an option's value, so `forge run sh -c 'echo hi'` works too.
+ *
+ * A string option takes the next word as its value (`--net host`) or the text after
+ * `=` (`--net=host`). A next word that starts with "-" is not taken: that is a
+ * forgotten value more often than a value, and the error says to write
+ * `--memory=-5M` when it is meant. Every error is a {@link CliError} (exit 2) whose
+ * one-line message names the option and the fix.
  *
  * @example
  * ```ts
@@ -19,52 +67,57 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 export function parseCommandLine(
   argv: readonly string[],
   options: Options,
-): {
-  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
-  command: string[];
-} {
-  let end = argv.length;
-  let rest: string[] = [];
+): { values: Values; command: string[] } {
+  const values: Values = Object.create(null);
+  const byShort = new Map<string, string>();
+  for (const [name, o] of Object.entries(options)) if (o.short) byShort.set(o.short, name);
+  const set = (name: string, o: OptionSpec, v: string | boolean) => {
+    if (!o.multiple) values[name] = v;
+    else if (Array.isArray(values[name])) (values[name] as (string | boolean)[]).push(v);
+    else values[name] = [v] as string[] | boolean[];
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === "--") {
-      end = i;
-      rest = argv.slice(i + 1);
-      break;
+    if (a === "--") return { values, command: argv.slice(i + 1) };
+    if (!a.startsWith("-") || a === "-") return { values, command: argv.slice(i) };
+    const long = a.startsWith("--");
+    const eq = long ? a.indexOf("=") : -1;
+    const name = long ? a.slice(2, eq < 0 ? undefined : eq) : byShort.get(a.slice(1, 2));
+    const o = name !== undefined && Object.hasOwn(options, name) ? options[name] : undefined;
+    if (!o || name === undefined)
+      throw new CliError(
+        `unknown option '${shown(long && eq >= 0 ? a.slice(0, eq) : a).slice(1, -1)}'; see --help for the options (a command that starts with "-" goes after --)`,
+      );
+    const flag = long ? `--${name}` : `-${a.slice(1, 2)}`;
+    // An inline value: --name=VALUE, or -oVALUE for a short option.
+    const inline = long
+      ? eq >= 0
+        ? a.slice(eq + 1)
+        : undefined
+      : a.length > 2
+        ? a.slice(2)
+        : undefined;
+    if (o.type === "boolean") {
+      if (inline !== undefined)
+        throw new CliError(`${flag} takes no value; write ${flag} alone, not ${shown(a)}`);
+      set(name, o, true);
+      continue;
     }
-    if (!a.startsWith("-") || a === "-") {
-      end = i;
-      rest = argv.slice(i);
-      break;
+    if (inline !== undefined) {
+      set(name, o, inline);
+      continue;
     }
-    const name = a.startsWith("--") ? a.slice(2).split("=")[0]! : undefined;
-    const opt =
-      name !== undefined
-        ? options[name]
-        : Object.values(options).find((o) => o.short === a.slice(1, 2));
-    if (opt?.type === "string" && !a.includes("=") && !(a.length > 2 && !a.startsWith("--"))) i++;
+    const next = argv[i + 1];
+    if (next === undefined)
+      throw new CliError(`${flag} needs a value; write ${flag} VALUE or ${flag}=VALUE`);
+    if (next.startsWith("-") && next !== "-")
+      throw new CliError(
+        `${flag} needs a value, and the next word ${shown(next)} starts with "-"; if that is the value, write ${oneLine(next) === next ? `${flag}=${next}` : shown(`${flag}=${next}`)}`,
+      );
+    set(name, o, next);
+    i++;
   }
-  // No option words (`forge run -- CMD`): nothing for util.parseArgs to do, and its
-  // first use costs a cold start ~1 ms. (No option here has a default value.)
-  if (end === 0) return { values: Object.create(null), command: rest };
-  try {
-    const { values } = parseArgs({
-      args: argv.slice(0, end),
-      options,
-      strict: true,
-      allowPositionals: false,
-    });
-    return {
-      values: values as Record<string, string | boolean | string[] | boolean[] | undefined>,
-      command: rest,
-    };
-  } catch (e) {
-    throw new CliError(
-      (e as Error).message
-        .replace(/^Unknown option/, "unknown option")
-        .replace(/\. To specify a positional.*$/s, ""),
-    );
-  }
+  return { values, command: [] };
 }
 
 /**
@@ -96,7 +149,7 @@ export function parseDuration(text: string, what: string): number {
  */
 export function parseInteger(text: string, what: string, min: number, max: number): number {
   if (!/^\d+$/.test(text.trim()))
-    throw new CliError(`${what}: expected a whole number, got "${text}"`);
+    throw new CliError(`${what}: expected a whole number, got ${shown(text)}`);
   const n = Number(text);
   if (n < min || n > max) throw new CliError(`${what}: ${n} is out of range (${min} to ${max})`);
   return n;

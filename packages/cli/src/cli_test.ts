@@ -39,7 +39,10 @@ describe("argument parsing", () => {
 
   it("parses durations and integers with errors that name the option", () => {
     expect(parseDuration("250ms", "--timeout")).toBe(250);
-    expect(parseDuration("2", "--timeout")).toBe(2000);
+    // A bare number is refused (seconds or milliseconds?), with both spellings as the fix.
+    expect(() => parseDuration("2", "--timeout")).toThrow(
+      '--timeout: "2" has no unit; write 2s for seconds or 2ms for milliseconds',
+    );
     expect(parseDuration("1.5m", "--timeout")).toBe(90_000);
     expect(() => parseDuration("soon", "--timeout")).toThrow(
       '--timeout: expected a duration such as 500ms, 10s, 2m or 1h, got "soon"',

@@ -5,6 +5,8 @@ import {
   readProfileFile,
   SYSTEM_PROFILE_DIR,
 } from "@forge/sandbox/profile";
+import { checkSandbox } from "@forge/sandbox/sandbox";
+import { oneLine } from "./args.ts";
 import { CliError, type Command } from "./cli_error.ts";
 
 const HELP = `forge profile: list, show and validate sandbox profiles
@@ -12,7 +14,13 @@ const HELP = `forge profile: list, show and validate sandbox profiles
 Usage:
   forge profile list              the search path, and every profile reachable by name
   forge profile show NAME|PATH    print a profile as JSON (where it came from: on stderr)
-  forge profile validate FILE...  check profiles; lists every problem with its JSON pointer
+  forge profile validate FILE...  check profiles: every problem in the document with
+                                  its JSON pointer, then, for a valid one, the launch
+                                  plan forge run would make of it on this host (bind
+                                  sources, a seccomp file...), without starting anything:
+                                  ok here means forge run --profile FILE can start it
+                                  (cgroup limits aside: see forge doctor). Exit 1 if any
+                                  file is not ok.
 
 A NAME ("forge run --profile NAME", and "default" when no --profile is given) is
 looked up, first match winning, in:
@@ -83,12 +91,22 @@ export const command: Command = {
         if (rest.length === 0) throw new CliError("usage: forge profile validate FILE...");
         let bad = 0;
         for (const f of rest) {
+          let profile: ReturnType<typeof readProfileFile>;
           try {
-            readProfileFile(f);
-            process.stdout.write(`${f}: ok\n`);
+            profile = readProfileFile(f);
           } catch (e) {
             bad++;
             process.stderr.write(`${(e as Error).message}\n`);
+            continue;
+          }
+          // The whole check: the plan forge run would make of it here, nothing started.
+          try {
+            const { warnings } = checkSandbox({ argv: ["/bin/true"], profile });
+            for (const w of warnings) process.stderr.write(`${f}: warning: ${oneLine(w)}\n`);
+            process.stdout.write(`${f}: ok\n`);
+          } catch (e) {
+            bad++;
+            process.stderr.write(`${f}: on this host: ${oneLine((e as Error)?.message ?? e)}\n`);
           }
         }
         return bad ? 1 : 0;

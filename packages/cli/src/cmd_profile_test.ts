@@ -68,4 +68,79 @@ describe.skipIf(!built)("forge profile (built CLI)", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("validate: ok exactly when forge run can plan the profile (validate <=> plans)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-profile-cli-"));
+    try {
+      const write = (name: string, doc: unknown) => {
+        fs.writeFileSync(path.join(dir, name), JSON.stringify({ name: "x", ...(doc as object) }));
+        return `./${name}`;
+      };
+      const cases: [string, string][] = [
+        [
+          write("host.json", { hostname: "a b" }),
+          './host.json: /hostname: invalid hostname "a b": 1 to 64 letters, digits, "." and "-", not starting or ending with "." or "-"\n',
+        ],
+        [
+          write("dotdot.json", { root: { binds: [{ src: "/usr", dst: "/usr/../etc" }] } }),
+          './dotdot.json: /root/binds/0/dst: bind destination must not contain "." or ".." components: "/usr/../etc"\n',
+        ],
+        [
+          write("dup.json", {
+            root: {
+              binds: [
+                { src: "/usr", dst: "/usr" },
+                { src: "/etc", dst: "/usr" },
+              ],
+            },
+          }),
+          "./dup.json: /root/binds/1/dst: bind destination /usr (the bind of /etc) is already used by the bind of /usr; give each mount its own destination\n",
+        ],
+        [
+          write("missing.json", { root: { binds: [{ src: "/no/such/dir", dst: "/x" }] } }),
+          "./missing.json: on this host: bind source /no/such/dir does not exist (ENOENT)\n",
+        ],
+      ];
+      for (const [file, err] of cases) {
+        expect(forge(["profile", "validate", file], dir), file).toMatchObject({
+          code: 1,
+          err,
+          out: "",
+        });
+        const run = forge(["run", "--profile", file, "--", "true"], dir);
+        expect(run.code, file).toBe(2);
+        // The same sentence: a document problem as validate says it; a host problem
+        // without the file's name (the run names no file for it).
+        expect(run.err).toBe(
+          file === "./missing.json"
+            ? "forge: bind source /no/such/dir does not exist (ENOENT)\n"
+            : `forge: ${path.join(dir, file)}${err.slice(file.length)}`,
+        );
+      }
+      // A new root of /usr alone cannot run /usr/bin/true (no /lib64 for its loader):
+      // a plan is made, the exec fails inside. Validation is about plans.
+      const good = write("good.json", {
+        hostname: "box",
+        root: {
+          binds: [
+            { src: "/usr", readonly: true },
+            { src: "/lib", optional: true },
+            { src: "/lib64", optional: true },
+            { src: "/bin", optional: true },
+          ],
+        },
+      });
+      expect(forge(["profile", "validate", good], dir)).toMatchObject({
+        code: 0,
+        out: "./good.json: ok\n",
+        err: "",
+      });
+      expect(forge(["run", "--profile", good, "--", "/usr/bin/true"], dir)).toMatchObject({
+        code: 0,
+        err: "",
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

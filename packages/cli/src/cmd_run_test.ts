@@ -304,3 +304,242 @@ describe.skipIf(!built || !isRoot)("forge run: trust boundaries (built CLI, as u
     expect(forge(["run", "--profile", "mine", "--", "true"], { env }).code).toBe(2);
   });
 });
+
+describe.skipIf(!built)(
+  "forge run: bad input gets one line, faults keep the status (built CLI)",
+  () => {
+    const cpus = os.availableParallelism();
+
+    it("waits out --timeout 597h (past Node's 2^31 ms timers) instead of firing at once", () => {
+      const r = forge(["run", "--timeout", "597h", "--", "sh", "-c", "sleep 0.3; exit 3"]);
+      expect(r).toMatchObject({ code: 3, err: "" });
+    });
+
+    it("says what to write for --memory -5M, a unit-less --timeout and --cpus above this machine's", () => {
+      expect(forge(["run", "--memory", "-5M", "--", "true"])).toMatchObject({
+        code: 2,
+        err: 'forge: --memory needs a value, and the next word "-5M" starts with "-"; if that is the value, write --memory=-5M\n',
+      });
+      expect(forge(["run", "--memory=-5M", "--", "true"])).toMatchObject({
+        code: 2,
+        err: 'forge: invalid --memory "-5M": expected a number of bytes with an optional unit (256M, 1G, 512K) or "max"\n',
+      });
+      expect(forge(["run", "--timeout", "1", "--", "true"])).toMatchObject({
+        code: 2,
+        err: 'forge: --timeout: "1" has no unit; write 1s for seconds or 1ms for milliseconds\n',
+      });
+      expect(forge(["run", "--cpus", String(cpus + 97), "--", "true"])).toMatchObject({
+        code: 2,
+        err: `forge: --cpus: ${cpus + 97} is more than the ${cpus} CPU${cpus === 1 ? "" : "s"} this machine has; give at most ${cpus}, or leave --cpus out for no CPU limit\n`,
+      });
+    });
+
+    it("refuses a --json-status that is no file name before the command runs", () => {
+      for (const bad of ["", "dir/", "."]) {
+        const r = forge(["run", "--json-status", bad, "--", "sh", "-c", "echo ran"]);
+        expect(r.code, bad).toBe(2);
+        expect(r.out).toBe("");
+        expect(r.err).toBe(
+          `forge: --json-status: ${JSON.stringify(bad)} is not a file name; give a path such as ./status.json\n`,
+        );
+      }
+    });
+
+    it("prints one warning line at most for --cap-add CAP_SYS_ADMIN, whichever seccomp profile", () => {
+      const file = path.resolve(bin, "../../../seccomp/profiles/docker-default.json");
+      for (const seccomp of ["default", "docker-default", ...(fs.existsSync(file) ? [file] : [])]) {
+        const r = forge(["run", "--seccomp", seccomp, "--cap-add", "CAP_SYS_ADMIN", "--", "true"]);
+        expect(r.code, seccomp).toBe(0);
+        expect(r.err.split("\n").filter(Boolean), seccomp).toEqual([
+          expect.stringMatching(/^forge: warning: keeping CAP_SYS_ADMIN lets the sandbox undo /),
+        ]);
+      }
+    });
+
+    it('names a profile\'s own timeout when it fires (it said "undefined ms")', () => {
+      const dir = tmpdir();
+      fs.writeFileSync(path.join(dir, "t.json"), JSON.stringify({ name: "t", timeout: "200ms" }));
+      const r = forge(["run", "--profile", "./t.json", "--", "sleep", "30"], { cwd: dir });
+      expect(r).toMatchObject({
+        code: 124,
+        err: "forge: timed out after 200ms; the sandbox was killed\n",
+      });
+    });
+
+    it("never replaces a device or a FIFO with its --json-status (--json-status /dev/null)", () => {
+      const fifo = path.join(tmpdir(), "fifo");
+      spawnSync("mkfifo", [fifo]);
+      const r = forge(["run", "--json-status", fifo, "--", "sh", "-c", "echo ran"]);
+      expect(r).toMatchObject({
+        code: 2,
+        out: "",
+        err: `forge: --json-status ${fifo}: it is a FIFO, not a file forge may replace; give the path of a regular file (or leave --json-status out)\n`,
+      });
+      expect(fs.lstatSync(fifo).isFIFO()).toBe(true);
+    });
+
+    it("passes arguments of any length, odd ones past 8 KiB included (regression)", () => {
+      for (const n of [8191, 8192, 8193, 9001, 65_537]) {
+        const arg = "a".repeat(n);
+        const r = forge(["run", "--", "/bin/sh", "-c", 'printf %s "$1" | wc -c', "sh", arg]);
+        expect(r, String(n)).toMatchObject({ code: 0, out: `${n}\n`, err: "" });
+      }
+    });
+
+    it("shows no stack trace for a bad --bind, --hostname or --cwd: one line each", () => {
+      for (const [args, err] of [
+        [
+          ["--bind", "/usr:/usr/../etc"],
+          /^forge: bind destination in "\/usr:\/usr\/\.\.\/etc" must not contain "\." or "\.\." components: "\/usr\/\.\.\/etc"\n$/,
+        ],
+        [["--hostname", "a b"], /^forge: invalid hostname "a b": 1 to 64 letters/],
+        [
+          ["--cwd", "work"],
+          /^forge: cwd: expected an absolute path inside the sandbox \(such as \/work\), got "work"\n$/,
+        ],
+        [
+          ["--bind", "/usr:/x", "--bind", "/etc:/x"],
+          /^forge: bind destination \/x \(the bind of \/etc from --bind\) is already used by the bind of \/usr from --bind; give each mount its own destination\n$/,
+        ],
+        [
+          ["--bind", "/opt:/usr"],
+          /^forge: bind destination \/usr \(the bind of \/opt from --bind\) is already used by the bind of \/usr from profile default; give each mount its own destination\n$/,
+        ],
+      ] as const) {
+        const r = forge(["run", ...args, "--", "true"]);
+        expect(r.code, args.join(" ")).toBe(2);
+        expect(r.err).toMatch(err);
+      }
+    });
+
+    it("stops a payload that ignores SIGTERM with SIGKILL after --stop-timeout, and says so", async () => {
+      const { spawn } = await import("node:child_process");
+      for (const sig of ["SIGTERM", "SIGINT"] as const) {
+        const child = spawn(
+          process.execPath,
+          [
+            bin,
+            "run",
+            "--stop-timeout",
+            "400ms",
+            "--",
+            "sh",
+            "-c",
+            "trap '' TERM INT; echo ready; exec sleep 3011",
+          ],
+          { stdio: ["ignore", "pipe", "pipe"], cwd: os.tmpdir() },
+        );
+        let err = "";
+        child.stderr.on("data", (d) => (err += d));
+        const exited = new Promise<number | null>((res) => child.once("exit", (c) => res(c)));
+        const ready = await Promise.race([
+          new Promise((res) => child.stdout.once("data", () => res(true))),
+          exited.then(() => false),
+        ]);
+        expect(ready, err).toBe(true);
+        const sent = Date.now();
+        child.kill(sig);
+        const code = await exited;
+        expect(Date.now() - sent).toBeGreaterThanOrEqual(350);
+        expect(code, sig).toBe(137);
+        expect(err).toBe(
+          `forge: the sandbox was still running 400ms after ${sig}; killed it with SIGKILL (--stop-timeout)\n`,
+        );
+      }
+      // Nothing of it is left.
+      const left = fs
+        .readdirSync("/proc")
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return fs.readFileSync(`/proc/${p}/cmdline`, "utf8") === "sleep\u00003011\u0000";
+          } catch {
+            return false;
+          }
+        });
+      expect(left).toEqual([]);
+      expect(forge(["run", "--help"]).out).toMatch(/--stop-timeout DUR/);
+    });
+
+    it.skipIf(!isRoot || !fs.existsSync("/sys/fs/cgroup/pids/tasks"))(
+      "removes the --cgroup-parent directories it made, and only those (cgroup v1, real)",
+      () => {
+        const top = `forge-parent-test-${process.pid}`;
+        const dirs = () =>
+          fs
+            .readdirSync("/sys/fs/cgroup")
+            .filter((h) => fs.existsSync(`/sys/fs/cgroup/${h}/${top}`));
+        try {
+          const r = forge(["run", "--cgroup-parent", `/${top}/a/b`, "--pids", "16", "--", "true"]);
+          expect(r).toMatchObject({ code: 0, err: "" });
+          expect(dirs()).toEqual([]);
+          // A parent that was there before stays, and so does what is in it.
+          fs.mkdirSync(`/sys/fs/cgroup/pids/${top}`);
+          fs.mkdirSync(`/sys/fs/cgroup/pids/${top}/keep`);
+          const again = forge([
+            "run",
+            "--cgroup-parent",
+            `/${top}/a`,
+            "--pids",
+            "16",
+            "--",
+            "true",
+          ]);
+          expect(again).toMatchObject({ code: 0, err: "" });
+          expect(dirs()).toEqual(["pids"]);
+          const inside = fs.readdirSync(`/sys/fs/cgroup/pids/${top}`, { withFileTypes: true });
+          expect(inside.filter((d) => d.isDirectory()).map((d) => d.name)).toEqual(["keep"]);
+        } finally {
+          for (const h of fs.readdirSync("/sys/fs/cgroup")) {
+            for (const d of [`${top}/keep`, `${top}/a/b`, `${top}/a`, top])
+              try {
+                fs.rmdirSync(`/sys/fs/cgroup/${h}/${d}`);
+              } catch {
+                // not there
+              }
+          }
+        }
+      },
+    );
+  },
+);
+
+describe.skipIf(!fs.existsSync(bin))("forge: internal errors (a bundle that throws)", () => {
+  /** bin/forge.cjs beside a bundle whose main throws `error`. */
+  function broken(body: string): string {
+    const dir = tmpdir();
+    fs.mkdirSync(path.join(dir, "bin"));
+    fs.mkdirSync(path.join(dir, "dist", "bundle"), { recursive: true });
+    fs.copyFileSync(bin, path.join(dir, "bin", "forge.cjs"));
+    fs.writeFileSync(
+      path.join(dir, "dist", "bundle", "forge.js"),
+      `// forge-bundle ${"0".repeat(32)}\n(function (exports, require, module) { exports.main = async () => { ${body} }; })`,
+    );
+    return path.join(dir, "bin", "forge.cjs");
+  }
+  const runBin = (file: string, env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, [file, "doctor"], {
+      encoding: "utf8",
+      env: { ...process.env, FORGE_DEBUG: "", ...env },
+    });
+    return { code: r.status, err: r.stderr };
+  };
+
+  it("prints one line without the stack unless FORGE_DEBUG=1", () => {
+    for (const body of [
+      'throw new TypeError("boom\\nsecond line")',
+      'setTimeout(() => { throw new RangeError("late") }); return new Promise(() => {})',
+      'Promise.reject(new Error("unhandled")); return new Promise((r) => setTimeout(() => r(0), 50))',
+    ]) {
+      const file = broken(body);
+      const r = runBin(file);
+      expect(r.code, body).toBe(125);
+      expect(r.err, body).toMatch(
+        /^forge: internal error: \w*Error: [^\n]+ \(a bug in forge; FORGE_DEBUG=1 shows where\)\n$/,
+      );
+      const debug = runBin(file, { FORGE_DEBUG: "1" });
+      expect(debug.code).toBe(125);
+      expect(debug.err).toMatch(/^forge: internal error: \w*Error: [\s\S]*\n {4}at /);
+    }
+  });
+});

@@ -10,8 +10,17 @@
  * @module
  */
 
-export { many, parseCommandLine, parseDuration, parseInteger } from "./args.ts";
+export {
+  many,
+  type OptionSpec,
+  oneLine,
+  parseCommandLine,
+  parseDuration,
+  parseInteger,
+  shown,
+} from "./args.ts";
 export { CliError, type Command } from "./cli_error.ts";
+export { planRun } from "./cmd_run.ts";
 export { main } from "./main.ts";
 export { mainRun } from "./main_run.ts";
-export { reportError, runCommand } from "./run_command.ts";
+export { internalError, reportError, runCommand } from "./run_command.ts";

@@ -1,3 +1,4 @@
+import { oneLine } from "./args.ts";
 import { CliError, type Command } from "./cli_error.ts";
 
 /**
@@ -23,24 +24,55 @@ export async function runCommand(command: Command, argv: string[]): Promise<numb
   }
 }
 
-/** Prints an error as one line ("forge: ...") and returns the exit code for it. */
+/**
+ * Prints an error as one line ("forge: ...") and returns the exit code for it: a
+ * CliError or another named error class (the user's to fix) with its message; anything
+ * else is forge's own failure, "internal error" with exit 125, whose stack trace is
+ * shown only when FORGE_DEBUG=1. A multi-line message (a profile's problems) keeps one
+ * line per problem.
+ *
+ * @example
+ * ```ts
+ * import { CliError, reportError } from "@forge/cli";
+ * process.exitCode = reportError(new CliError("--net: expected \"none\" or \"host\", got \"x\""));
+ * ```
+ */
 export function reportError(e: unknown): number {
+  const lines = (m: string) => m.split("\n").map(oneLine).join("\n");
   if (e instanceof CliError) {
-    process.stderr.write(`forge: ${e.message}\n`);
+    process.stderr.write(`forge: ${lines(e.message)}\n`);
     return e.exitCode;
   }
   const err = e as Error & { code?: string; exitCode?: number };
   if (
     err &&
     typeof err.message === "string" &&
-    (err.name?.endsWith("Error") ?? false) &&
+    typeof err.name === "string" &&
+    err.name.endsWith("Error") &&
     err.name !== "Error" &&
     err.name !== "TypeError" &&
     err.name !== "ReferenceError"
   ) {
-    process.stderr.write(`forge: ${err.message}\n`);
+    process.stderr.write(`forge: ${lines(err.message)}\n`);
     return typeof err.exitCode === "number" ? err.exitCode : 125;
   }
-  process.stderr.write(`forge: internal error: ${err?.stack ?? String(e)}\n`);
+  process.stderr.write(`${internalError(e)}\n`);
   return 125;
+}
+
+/**
+ * The line (the stack too with FORGE_DEBUG=1) for a failure of forge itself.
+ *
+ * @example
+ * ```ts
+ * import { internalError } from "@forge/cli";
+ * internalError(new TypeError("x")); // "forge: internal error: TypeError: x (a bug in forge; FORGE_DEBUG=1 shows where)"
+ * ```
+ */
+export function internalError(e: unknown, env: NodeJS.ProcessEnv = process.env): string {
+  const err = e as Error | undefined;
+  if (env.FORGE_DEBUG === "1") return `forge: internal error: ${err?.stack ?? String(e)}`;
+  const what =
+    err instanceof Error ? `${err.name}: ${err.message}` : `thrown ${oneLine(String(e))}`;
+  return `forge: internal error: ${oneLine(what)} (a bug in forge; FORGE_DEBUG=1 shows where)`;
 }

@@ -67,7 +67,7 @@ export function namespaceFlags(sel: readonly NamespaceKind[] | NamespaceSelectio
     const f = NAMESPACE_FLAGS[k];
     if (f === undefined)
       throw new RangeError(
-        `unknown namespace "${k}": expected one of ${Object.keys(NAMESPACE_FLAGS).join(", ")}`,
+        `unknown namespace ${JSON.stringify(k)}: expected one of ${Object.keys(NAMESPACE_FLAGS).join(", ")}`,
       );
     flags |= f;
   }

@@ -32,7 +32,10 @@ import {
   STATX_TYPE,
 } from "./_util.ts";
 import { PROPAGATION, privateMountsStep } from "./propagation.ts";
-import { DEFAULT_TMPFS_SIZE, tmpfsInodes } from "./tmpfs_limits.ts";
+import { DEFAULT_TMPFS_SIZE, tmpfsBytes, tmpfsInodes } from "./tmpfs_limits.ts";
+
+/** How many pseudo-terminals one sandbox's /dev/pts may hold (devpts `max=`). */
+export const DEVPTS_MAX = 64;
 
 /** A bind mount of a host path into the sandbox. */
 export interface BindSpec {
@@ -50,6 +53,8 @@ export interface BindSpec {
   readonly symlink?: "replicate" | "follow" | "refuse";
   /** Keep device nodes usable (no MOUNT_ATTR_NODEV); only the minimal /dev needs it. */
   readonly devices?: boolean;
+  /** Where it was asked for, for messages ("--bind", "profile default"). */
+  readonly origin?: string;
 }
 
 /** A tmpfs inside the sandbox. */
@@ -67,6 +72,8 @@ export interface TmpfsSpec {
   readonly mode?: number;
   readonly readonly?: boolean;
   readonly noexec?: boolean;
+  /** Where it was asked for, for messages ("--tmpfs", "profile default"). */
+  readonly origin?: string;
 }
 
 /** What the new root contains. */
@@ -145,15 +152,157 @@ export const DEV_NODES: readonly string[] = ["null", "zero", "full", "random", "
 /** `nr_inodes` of the minimal /dev's tmpfs: its own dozen entries and some room (it ends read-only). */
 const DEV_INODES = 64;
 
-/** A plan could not be made: a path is invalid, missing, or changed while inspected. */
+/**
+ * Which part of a {@link MountSpec} a {@link MountPlanError} is about: an entry of one
+ * of its lists (`list`, `index`, `field`), or one of its own fields (`field` alone:
+ * "dev", "proc").
+ */
+export interface MountSpecItem {
+  readonly list?: "binds" | "tmpfs" | "symlinks" | "dirs";
+  readonly index?: number;
+  readonly field: "src" | "dst" | "path" | "size" | "inodes" | "dev" | "proc";
+}
+
+/** Docker's masked paths under /proc that are directories (masked with an empty tmpfs). */
+const MASKED_DIRS = new Set(["/proc/asound", "/proc/acpi", "/proc/scsi"]);
+
+/**
+ * A plan could not be made: a path is invalid, missing, or changed while inspected.
+ *
+ * @example
+ * ```ts
+ * import { checkMountSpec, MountPlanError } from "@forge/namespaces";
+ * try {
+ *   checkMountSpec({ tmpfs: [{ dst: "/tmp" }, { dst: "/tmp" }] });
+ * } catch (e) {
+ *   if (e instanceof MountPlanError) console.log(e.item); // { list: "tmpfs", index: 1, field: "dst" }
+ * }
+ * ```
+ */
 export class MountPlanError extends Error {
   override name = "MountPlanError";
   /** The path at fault. */
   readonly path: string;
-  constructor(path: string, message: string, options?: ErrorOptions) {
+  /** The entry of the spec at fault, when it is one (for a JSON pointer). */
+  readonly item: MountSpecItem | undefined;
+  constructor(path: string, message: string, options?: ErrorOptions & { item?: MountSpecItem }) {
     super(message, options);
     this.path = path;
+    this.item = options?.item;
   }
+}
+
+/** Where each entry of a spec goes in the new root (see {@link checkMountSpec}). */
+export interface MountDestinations {
+  readonly binds: readonly string[];
+  readonly tmpfs: readonly string[];
+  readonly symlinks: readonly string[];
+  readonly dirs: readonly string[];
+}
+
+/**
+ * Checks everything about a mount spec that does not depend on the host, exactly as
+ * {@link mountPlan} does before it opens anything (it calls this first): every path
+ * absolute with no "." or ".." component and no NUL, no destination "/", no two mounts
+ * at one destination (binds, tmpfs, symlinks, directories, the minimal /dev and its
+ * device nodes, /proc), tmpfs sizes and inode counts. Throws a {@link MountPlanError}
+ * whose `item` says which entry is at fault and whose message names both sides of a
+ * clash; returns each entry's normalized destination.
+ *
+ * @example
+ * ```ts
+ * import { checkMountSpec } from "@forge/namespaces";
+ * checkMountSpec({ binds: [{ src: "/usr", dst: "/usr/" }] }).binds; // ["/usr"]
+ * ```
+ */
+export function checkMountSpec(spec: MountSpec): MountDestinations {
+  const seen = new Map<string, string>();
+  const path = (p: string, what: string, item?: MountSpecItem) => {
+    try {
+      return `/${components(p, what).join("/")}`;
+    } catch (e) {
+      throw new MountPlanError(String(p), (e as Error).message, {
+        cause: e,
+        ...(item ? { item } : {}),
+      });
+    }
+  };
+  /** Takes a destination for `owner` ("the bind of /etc"); what: "bind destination"... */
+  const claim = (p: string, what: string, owner: string, item?: MountSpecItem) => {
+    const key = path(p, what, item);
+    const opts = item ? { item } : {};
+    if (key === "/")
+      throw new MountPlanError(
+        p,
+        `${what} cannot be / (the new root is always a fresh tmpfs)`,
+        opts,
+      );
+    const prev = seen.get(key);
+    if (prev)
+      throw new MountPlanError(
+        p,
+        `${what} ${key} (${owner}) is already used by ${prev}; give each mount its own destination`,
+        opts,
+      );
+    seen.set(key, owner);
+    return key;
+  };
+  const binds = (spec.binds ?? []).map((b, index) => {
+    path(b.src, "bind source", { list: "binds", index, field: "src" });
+    const from = b.origin ? ` from ${b.origin}` : "";
+    return claim(b.dst, "bind destination", `the bind of ${b.src}${from}`, {
+      list: "binds",
+      index,
+      field: "dst",
+    });
+  });
+  if (spec.dev ?? true) {
+    claim("/dev", "mount point", "the minimal /dev");
+    for (const n of DEV_NODES) claim(`/dev/${n}`, "device node", `the minimal /dev's /dev/${n}`);
+  }
+  const tmpfs = (spec.tmpfs ?? []).map((t, index) => {
+    const from = t.origin ? ` from ${t.origin}` : "";
+    const key = claim(t.dst, "tmpfs destination", `the tmpfs on ${t.dst}${from}`, {
+      list: "tmpfs",
+      index,
+      field: "dst",
+    });
+    // A size is checked even when the inodes are given: size=0 is no limit at all.
+    for (const [field, check] of [
+      ["size", () => t.size !== undefined && tmpfsBytes(t.size)],
+      ["inodes", () => tmpfsInodes(t.size, t.inodes)],
+    ] as const) {
+      try {
+        check();
+      } catch (e) {
+        throw new MountPlanError(key, `tmpfs on ${key}: ${(e as Error).message}`, {
+          cause: e,
+          item: { list: "tmpfs", index, field },
+        });
+      }
+    }
+    return key;
+  });
+  const symlinks = (spec.symlinks ?? []).map((s, index) =>
+    claim(s.path, "symlink", `the symlink ${s.path}`, { list: "symlinks", index, field: "path" }),
+  );
+  const dirs = (spec.dirs ?? []).map((d, index) =>
+    claim(d, "directory", `the directory ${d}`, { list: "dirs", index, field: "path" }),
+  );
+  if (spec.proc ?? true) {
+    claim("/proc", "mount point", "the fresh /proc");
+    // Its masked files are covered with /dev/null, which only the minimal /dev gives.
+    const files = (spec.maskedPaths ?? DEFAULT_MASKED_PATHS).filter(
+      (p) => p.startsWith("/proc/") && !MASKED_DIRS.has(p),
+    );
+    if (!(spec.dev ?? true) && files.length)
+      throw new MountPlanError(
+        "/proc",
+        `a fresh /proc without the minimal /dev: its masked files (${files.slice(0, 2).join(", ")}...) are covered with /dev/null; keep dev on, or turn proc off`,
+        { item: { field: "dev" } },
+      );
+  }
+  return { binds, tmpfs, symlinks, dirs };
 }
 
 /** One thing the plan puts in the new root, for reports. */
@@ -201,12 +350,12 @@ export function parseBind(text: string): BindSpec {
   }
   if (parts.length > 2 || parts.some((p) => p === "")) {
     throw new TypeError(
-      `invalid bind "${text}": expected SRC:DST[:ro] with absolute paths (paths containing ":" are not supported)`,
+      `invalid bind ${JSON.stringify(text)}: expected SRC:DST[:ro] with absolute paths (paths containing ":" are not supported)`,
     );
   }
   const [src, dst = src] = parts as [string, string?];
-  components(src, `bind source in "${text}"`);
-  components(dst, `bind destination in "${text}"`);
+  components(src, `bind source in ${JSON.stringify(text)}`);
+  components(dst, `bind destination in ${JSON.stringify(text)}`);
   return { src, dst, readonly: ro };
 }
 
@@ -223,22 +372,31 @@ export function parseBind(text: string): BindSpec {
  */
 export function parseTmpfs(text: string): TmpfsSpec {
   const [dst = "", size, inodes, ...extra] = text.split(":");
-  components(dst, `tmpfs destination in "${text}"`);
+  components(dst, `tmpfs destination in ${JSON.stringify(text)}`);
   if (extra.length)
     throw new TypeError(
-      `invalid tmpfs "${text}": expected DST[:SIZE[:INODES]] (paths containing ":" are not supported)`,
+      `invalid tmpfs ${JSON.stringify(text)}: expected DST[:SIZE[:INODES]] (paths containing ":" are not supported)`,
     );
-  if (size !== undefined && !/^\d+[kmgKMG%]?$/.test(size)) {
-    throw new TypeError(
-      `invalid tmpfs size in "${text}": expected bytes or a number with k, m, g or % (e.g. /tmp:64m)`,
-    );
+  if (size !== undefined) {
+    let ok = /^\d+[kmgKMG%]?$/.test(size);
+    try {
+      if (ok) tmpfsBytes(size); // size=0 would be no limit at all
+    } catch {
+      ok = false;
+    }
+    if (!ok)
+      throw new TypeError(
+        `invalid tmpfs size in ${JSON.stringify(text)}: expected at least one byte: bytes or a number with k, m, g or % (e.g. /tmp:64m)`,
+      );
   }
   let n: number | undefined;
   if (inodes !== undefined) {
     try {
       n = tmpfsInodes(size, inodes);
     } catch (e) {
-      throw new TypeError(`invalid tmpfs inode count in "${text}": ${(e as Error).message}`);
+      throw new TypeError(
+        `invalid tmpfs inode count in ${JSON.stringify(text)}: ${(e as Error).message}`,
+      );
     }
   }
   return {
@@ -440,20 +598,12 @@ export function mountPlan(
     const entries: Entry[] = [];
     const dev = spec.dev ?? true;
     const proc = spec.proc ?? true;
-    const seen = new Map<string, string>();
-    const claim = (p: string, what: string) => {
-      const key = `/${components(p, what).join("/")}`;
-      if (key === "/")
-        throw new MountPlanError(p, `${what} cannot be / (the new root is always a fresh tmpfs)`);
-      const prev = seen.get(key);
-      if (prev) throw new MountPlanError(p, `${what} ${key} is already used by ${prev}`);
-      seen.set(key, what);
-      return key;
-    };
+    // Everything that does not depend on the host, before anything is opened.
+    const dst = checkMountSpec(spec);
 
     let k = 0;
-    for (const b of spec.binds ?? []) {
-      const path = claim(b.dst, `bind destination`);
+    (spec.binds ?? []).forEach((b, i) => {
+      const path = dst.binds[i]!;
       const r = inspectSource(libc, b);
       if ("symlink" in r) {
         entries.push({ kind: "symlink", path, target: r.symlink });
@@ -476,9 +626,9 @@ export function mountPlan(
           }
         });
       }
-    }
+    });
     if (dev) {
-      entries.push({ kind: "dev", path: claim("/dev", "the minimal /dev") });
+      entries.push({ kind: "dev", path: "/dev" });
       for (const n of DEV_NODES) {
         const src = `/dev/${n}`;
         if (!fs.existsSync(src)) continue;
@@ -487,7 +637,7 @@ export function mountPlan(
         opened.push(r.fd);
         entries.push({
           kind: "bind",
-          path: claim(src, "device node"),
+          path: src,
           b: { src, dst: src, devices: true },
           src: r,
           k: k++,
@@ -495,20 +645,14 @@ export function mountPlan(
       }
     }
     let t = 0;
-    for (const tm of spec.tmpfs ?? []) {
-      const path = claim(tm.dst, "tmpfs destination");
-      try {
-        tmpfsInodes(tm.size, tm.inodes);
-      } catch (e) {
-        throw new MountPlanError(path, `tmpfs on ${path}: ${(e as Error).message}`, { cause: e });
-      }
-      entries.push({ kind: "tmpfs", path, t: tm, k: t++ });
-    }
-    for (const s of spec.symlinks ?? [])
-      entries.push({ kind: "symlink", path: claim(s.path, "symlink"), target: s.target });
-    for (const d of spec.dirs ?? []) entries.push({ kind: "dir", path: claim(d, "directory") });
-    if (proc)
-      entries.push({ kind: "proc", path: claim("/proc", "/proc"), p: proc === true ? {} : proc });
+    (spec.tmpfs ?? []).forEach((tm, i) => {
+      entries.push({ kind: "tmpfs", path: dst.tmpfs[i]!, t: tm, k: t++ });
+    });
+    (spec.symlinks ?? []).forEach((s, i) => {
+      entries.push({ kind: "symlink", path: dst.symlinks[i]!, target: s.target });
+    });
+    for (const d of dst.dirs) entries.push({ kind: "dir", path: d });
+    if (proc) entries.push({ kind: "proc", path: "/proc", p: proc === true ? {} : proc });
 
     // 1. The old tree: no propagation back to the host.
     steps.push(privateMountsStep(spec.propagation ?? "private", "the old mount tree"));
@@ -720,8 +864,11 @@ export function mountPlan(
           // devpts (a new instance) and /dev/shm; device nodes are binds at depth 2 that follow.
           const pts = targetSteps(steps, "/dev/pts", "dir", `${tag}.pts`);
           steps.push(
+            // max: the ptys one sandbox may hold (the kernel's pool is shared by every
+            // instance: found in review, one sandbox took all 3071 outside the reserve).
             ...fsSteps("devpts", "mnt.devpts", "a new devpts instance", [
               ["ptmxmode", "0666"],
+              ["max", String(DEVPTS_MAX)],
               ["mode", "0620"],
             ]),
           );

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { FakeLibc, type Step, type SyscallStep } from "@forge/libc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MountPlanError, mountPlan, parseBind, parseTmpfs } from "./mount_plan.ts";
+import { checkMountSpec, MountPlanError, mountPlan, parseBind, parseTmpfs } from "./mount_plan.ts";
 
 const sys = (s: Step[]) => s as SyscallStep[];
 const MS_PRIVATE = 1 << 18;
@@ -223,5 +223,84 @@ describe("mountPlan (step inspection)", () => {
     expect(() =>
       mountPlan({ binds: [{ src: path.join(tmp, "missing"), dst: "/m" }] }, { libc }),
     ).toThrow(/does not exist/);
+  });
+});
+
+describe("checkMountSpec", () => {
+  /** The MountPlanError a spec gets, from the check and from the plan (the same one). */
+  function refusal(spec: Parameters<typeof checkMountSpec>[0]): MountPlanError {
+    let checked: unknown;
+    let planned: unknown;
+    try {
+      checkMountSpec(spec);
+    } catch (e) {
+      checked = e;
+    }
+    try {
+      mountPlan(spec, { libc: fake() }).close();
+    } catch (e) {
+      planned = e;
+    }
+    expect(checked).toBeInstanceOf(MountPlanError);
+    expect((planned as Error).message).toBe((checked as Error).message);
+    return checked as MountPlanError;
+  }
+
+  it("names both mounts of a clash, and which entry is at fault", () => {
+    const e = refusal({
+      binds: [
+        { src: tmp, dst: "/usr" },
+        { src: path.join(tmp, "src"), dst: "/usr/" },
+      ],
+    });
+    expect(e.message).toBe(
+      `bind destination /usr (the bind of ${path.join(tmp, "src")}) is already used by the bind of ${tmp}; give each mount its own destination`,
+    );
+    expect(e.item).toEqual({ list: "binds", index: 1, field: "dst" });
+    expect(refusal({ binds: [{ src: tmp, dst: "/proc" }] }).message).toBe(
+      `mount point /proc (the fresh /proc) is already used by the bind of ${tmp}; give each mount its own destination`,
+    );
+    expect(refusal({ binds: [{ src: tmp, dst: "/dev/null" }] }).message).toBe(
+      `device node /dev/null (the minimal /dev's /dev/null) is already used by the bind of ${tmp}; give each mount its own destination`,
+    );
+    expect(refusal({ tmpfs: [{ dst: "/t" }, { dst: "/t" }] }).item).toEqual({
+      list: "tmpfs",
+      index: 1,
+      field: "dst",
+    });
+  });
+
+  it("refuses what the plan refuses, before any source is opened", () => {
+    expect(refusal({ binds: [{ src: tmp, dst: "/usr/../etc" }] }).item).toEqual({
+      list: "binds",
+      index: 0,
+      field: "dst",
+    });
+    expect(refusal({ binds: [{ src: "/usr/../etc", dst: "/x" }] }).item).toEqual({
+      list: "binds",
+      index: 0,
+      field: "src",
+    });
+    expect(refusal({ tmpfs: [{ dst: "/" }] }).message).toMatch(/cannot be \//);
+    expect(refusal({ tmpfs: [{ dst: "/t", size: "1m", inodes: 0 }] }).item).toEqual({
+      list: "tmpfs",
+      index: 0,
+      field: "inodes",
+    });
+    expect(() =>
+      checkMountSpec({ binds: [{ src: tmp, dst: "/a" }], tmpfs: [{ dst: "/b" }] }),
+    ).not.toThrow();
+  });
+
+  it("refuses a tmpfs of size 0 (no limit at all to the kernel), inodes given or not", () => {
+    expect(refusal({ tmpfs: [{ dst: "/t", size: "0", inodes: 100 }] }).item).toEqual({
+      list: "tmpfs",
+      index: 0,
+      field: "size",
+    });
+    expect(() => parseTmpfs("/x:0:100")).toThrow(
+      'invalid tmpfs size in "/x:0:100": expected at least one byte: bytes or a number with k, m, g or % (e.g. /tmp:64m)',
+    );
+    expect(() => parseTmpfs("/x:0")).toThrow(/at least one byte/);
   });
 });

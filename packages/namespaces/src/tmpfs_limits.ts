@@ -41,13 +41,15 @@ export function tmpfsBytes(size: number | string, totalMemory: number = os.total
   const m = /^(\d+)([kmg%]?)$/i.exec(size.trim());
   if (!m)
     throw new RangeError(
-      `tmpfs size "${size}": expected bytes or a number with k, m, g or % (e.g. 64m)`,
+      `tmpfs size ${JSON.stringify(size)}: expected bytes or a number with k, m, g or % (e.g. 64m)`,
     );
   const n = Number(m[1]);
   const unit = m[2]!.toLowerCase();
   const bytes = unit === "%" ? Math.floor((totalMemory * n) / 100) : n * UNITS[unit]!;
   if (!Number.isSafeInteger(bytes) || bytes < 1)
-    throw new RangeError(`tmpfs size "${size}": must be at least one byte and not absurdly large`);
+    throw new RangeError(
+      `tmpfs size ${JSON.stringify(size)}: must be at least one byte and not absurdly large`,
+    );
   return bytes;
 }
 
@@ -66,7 +68,7 @@ export function parseTmpfsInodes(text: string | number, what = "tmpfs inodes"): 
   const n = m ? Number(m[1]) * UNITS[m[2]!.toLowerCase()]! : Number.NaN;
   if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 32 - 1)
     throw new RangeError(
-      `${what} "${text}": expected a whole number of inodes from 1 to 4294967295, optionally with k, m or g (e.g. 16k)`,
+      `${what} ${JSON.stringify(String(text))}: expected a whole number of inodes from 1 to 4294967295, optionally with k, m or g (e.g. 16k)`,
     );
   return n;
 }

@@ -179,14 +179,109 @@ function kindsOf(o: NamespaceOptions, net: "none" | "host"): ns.NamespaceKind[] 
  *
  * @example
  * ```ts
- * import { planLaunch } from "@forge/sandbox";
+ * import { planLaunch } from "@forge/sandbox/launch";
  * const plan = planLaunch({ argv: ["/bin/true"] });
  * console.log(plan.steps.map((s) => s.label));
  * plan.close();
  * ```
  */
 export function planLaunch(opts: LaunchOptions): LaunchPlan {
+  checkCommand(opts);
   return withCommand(planSandbox(opts), opts);
+}
+
+/** A string as a message shows it: quoted, control characters escaped. */
+const shown = (v: unknown) => JSON.stringify(v) ?? String(v);
+
+/**
+ * Checks an environment as the sandbox gets it: names not empty, without "=" or a NUL
+ * byte; values strings without NUL bytes. Throws a one-line TypeError naming the
+ * variable.
+ *
+ * @example
+ * ```ts
+ * import { checkEnvironment } from "@forge/sandbox";
+ * checkEnvironment({ LANG: "C" }); // fine
+ * checkEnvironment({ "A=B": "1" }); // throws: environment variable name "A=B": ...
+ * ```
+ */
+export function checkEnvironment(env: Readonly<Record<string, unknown>>): void {
+  for (const [k, v] of Object.entries(env)) {
+    if (k === "" || k.includes("=") || k.includes("\0"))
+      throw new TypeError(
+        `environment variable name ${shown(k)}: a name is not empty and has no "=" or NUL byte`,
+      );
+    if (typeof v !== "string" || v.includes("\0"))
+      throw new TypeError(
+        `environment variable ${shown(k)}: the value ${shown(v)} is not a string without NUL bytes`,
+      );
+  }
+}
+
+/**
+ * Checks a working directory for the sandbox: an absolute path without NUL bytes
+ * (whether it exists is known only inside). Throws a one-line TypeError.
+ *
+ * @example
+ * ```ts
+ * import { checkCwd } from "@forge/sandbox";
+ * checkCwd("/work"); // fine
+ * ```
+ */
+export function checkCwd(cwd: unknown): void {
+  if (typeof cwd !== "string" || !cwd.startsWith("/") || cwd.includes("\0"))
+    throw new TypeError(
+      `cwd: expected an absolute path inside the sandbox (such as /work), got ${shown(cwd)}`,
+    );
+}
+
+/**
+ * What a namespace choice rules out: a new root without the mount namespace, a
+ * hostname without the uts namespace. One entry per problem, naming the option at
+ * fault and the fix; the plan throws the first as a RangeError.
+ *
+ * @example
+ * ```ts
+ * import { namespaceProblems } from "@forge/sandbox";
+ * namespaceProblems({ namespaces: { uts: false }, hostname: "box" });
+ * // [{ field: "hostname", message: "--hostname needs the uts namespace, which ..." }]
+ * ```
+ */
+export function namespaceProblems(
+  opts: Pick<LaunchOptions, "namespaces" | "root" | "hostname">,
+): { field: "root" | "hostname"; message: string }[] {
+  const out: { field: "root" | "hostname"; message: string }[] = [];
+  if (opts.root && opts.namespaces?.mount === false)
+    out.push({
+      field: "root",
+      message:
+        "a new root (root, --bind, --tmpfs) needs the mount namespace, which namespaces.mount turns off: set namespaces.mount to true, or leave the root out",
+    });
+  if (opts.hostname !== undefined && opts.namespaces?.uts === false)
+    out.push({
+      field: "hostname",
+      message:
+        "--hostname needs the uts namespace, which namespaces.uts turns off: leave the hostname out, or set namespaces.uts to true",
+    });
+  return out;
+}
+
+/**
+ * What the kernel cannot take or would take wrongly: the command, its environment and
+ * working directory are checked before any plan is made (a TypeError naming the field).
+ */
+function checkCommand(opts: LaunchOptions): void {
+  if (!Array.isArray(opts.argv) || opts.argv.length === 0)
+    throw new TypeError("argv: expected the command and its arguments, got none");
+  opts.argv.forEach((a, i) => {
+    if (typeof a !== "string")
+      throw new TypeError(`argv[${i}]: expected a string, got ${shown(a)}`);
+    if (a.includes("\0")) throw new TypeError(`argv[${i}] contains a NUL byte: ${shown(a)}`);
+  });
+  checkEnvironment(opts.env ?? {});
+  if (opts.cwd !== undefined) checkCwd(opts.cwd);
+  const [ns] = namespaceProblems(opts);
+  if (ns) throw new RangeError(ns.message);
 }
 
 /** Where the command is looked for inside the new root (when there is one). */
@@ -300,7 +395,7 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
     if (cloneFlags & CLONE.NEWNS && !opts.root) steps.push(ns.privateMountsStep());
     let landlock: ns.LandlockPlan | undefined;
     if (opts.root) {
-      if (!(cloneFlags & CLONE.NEWNS)) throw new RangeError("a new root needs the mount namespace");
+      if (!(cloneFlags & CLONE.NEWNS)) throw new RangeError(namespaceProblems(opts)[0]!.message);
       const spec: ns.MountSpec = {
         binds: opts.root.binds ?? [],
         tmpfs: opts.root.tmpfs ?? [],
@@ -321,14 +416,27 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
       }
     }
     if (opts.hostname !== undefined) {
-      if (!(cloneFlags & CLONE.NEWUTS)) throw new RangeError("--hostname needs the uts namespace");
+      if (!(cloneFlags & CLONE.NEWUTS))
+        throw new RangeError(
+          namespaceProblems({ ...opts, namespaces: { uts: false } })[0]!.message,
+        );
       steps.push(ns.hostnameStep(opts.hostname));
     }
     if (cloneFlags & CLONE.NEWNET) steps.push(...ns.loopbackUpSteps());
 
     lateSteps.push(...rlimitSteps(opts.rlimits ?? []));
-    if (cloneFlags & CLONE.NEWUSER)
+    // In a user namespace the child holds that namespace's full set; without one, as
+    // root, it holds the host's (found in review: a profile with namespaces.user false
+    // ran with CapEff 000001fffeffffff). Rootless without one there is nothing to drop.
+    const hostRoot = !(cloneFlags & CLONE.NEWUSER) && process.geteuid?.() === 0;
+    // An unknown name is an error whether or not anything is dropped here.
+    for (const c of opts.capAdd ?? []) caps.capNumber(c);
+    if (cloneFlags & CLONE.NEWUSER || hostRoot)
       lateSteps.push(...caps.capDropSteps({ keep: opts.capAdd ?? [] }));
+    if (hostRoot)
+      warnings.push(
+        "no user namespace: the sandbox's uid 0 is the host's root (every capability not kept is dropped, but root-owned files in its binds are its own); keep namespaces.user on unless you need this",
+      );
     lateSteps.push(caps.noNewPrivsStep());
     if (landlock) lateSteps.push(...landlock.steps);
     lateSteps.push(...(opts.seccompSteps ?? []));
@@ -367,12 +475,13 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
  *
  * @example
  * ```ts
- * import { launch } from "@forge/sandbox";
+ * import { launch } from "@forge/sandbox/launch";
  * const box = launch({ argv: ["/bin/echo", "hello"], root: { binds: [{ src: "/usr", dst: "/usr", readonly: true }] } });
  * const { exitCode } = await box.wait();
  * ```
  */
 export function launch(opts: LaunchOptions): SandboxProcess {
+  checkCommand(opts);
   const key = prefetchKey(opts);
   const ahead = key ? takePrefetched(opts.pool!, key) : undefined;
   const plan = withCommand(ahead?.plan ?? planSandbox(opts), opts);

@@ -10,7 +10,9 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { packageFile } from "@forge/libc";
 import type { Ajv as AjvType, ErrorObject } from "ajv";
+import { oneLine } from "./_util.ts";
 import type { NamespaceOptions } from "./launch.ts";
+import { profileProblems } from "./profile_check.ts";
 import { checkTrustedDir, readTrustedFile, UntrustedFileError } from "./trusted_file.ts";
 
 /** A bind mount of the new root. */
@@ -89,10 +91,13 @@ export class ProfileError extends Error {
   readonly problems: readonly ProfileProblem[];
   readonly source: string;
   constructor(source: string, problems: readonly ProfileProblem[]) {
+    // One problem: one line. More: a line each under a heading.
+    const where = oneLine(source);
+    const line = (p: ProfileProblem) => `${oneLine(p.pointer)}: ${oneLine(p.message)}`;
     super(
-      problems.length === 1 && problems[0]!.pointer === ""
-        ? `${source}: ${problems[0]!.message}`
-        : `${source}: invalid profile:\n${problems.map((p) => `  ${p.pointer || "/"}: ${p.message}`).join("\n")}`,
+      problems.length === 1
+        ? `${where}: ${problems[0]!.pointer ? `${line(problems[0]!)}` : oneLine(problems[0]!.message)}`
+        : `${where}: invalid profile:\n${problems.map((p) => `  ${p.pointer ? line(p) : `/: ${oneLine(p.message)}`}`).join("\n")}`,
     );
     this.source = source;
     this.problems = problems;
@@ -118,6 +123,8 @@ function describe(e: ErrorObject): string {
     case "enum":
       return `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
     case "pattern":
+      if (e.instancePath === "/timeout")
+        return "must be a duration with its unit: 500ms, 10s, 2m or 1h";
       return e.instancePath.endsWith("/src") ||
         e.instancePath.endsWith("/dst") ||
         e.instancePath === "/cwd"
@@ -133,8 +140,13 @@ function describe(e: ErrorObject): string {
 }
 
 /**
- * Validates a parsed profile; returns it typed, or throws a {@link ProfileError} that
- * lists every problem with its JSON pointer.
+ * Validates a parsed profile: its JSON Schema, then everything a launch plan would
+ * refuse in it (see {@link profileProblems}: hostname, mount paths and clashes, tmpfs
+ * sizes, capabilities, a built-in seccomp profile's name, limits, timeout,
+ * environment). Returns it typed, or throws a {@link ProfileError} that lists every
+ * problem with its JSON pointer (one line when there is one). What depends on the host
+ * (bind sources, a seccomp file, cgroups) is checked when a plan is made: `forge
+ * profile validate` does both (see checkSandbox).
  *
  * @example
  * ```ts
@@ -149,7 +161,11 @@ export function validateProfile(doc: unknown, source = "profile"): SandboxProfil
     const ajv = new Ajv({ allErrors: true, strict: false });
     validator = ajv.compile(JSON.parse(fs.readFileSync(PROFILE_SCHEMA_PATH, "utf8")));
   }
-  if (validator(doc)) return doc as SandboxProfile;
+  if (validator(doc)) {
+    const found = profileProblems(doc as SandboxProfile);
+    if (found.length) throw new ProfileError(source, found);
+    return doc as SandboxProfile;
+  }
   const problems = (validator.errors ?? [])
     .filter((e) => !e.schemaPath.includes("/anyOf/") && !e.schemaPath.includes("/propertyNames/"))
     .map((e) => {
@@ -166,7 +182,8 @@ export function validateProfile(doc: unknown, source = "profile"): SandboxProfil
 }
 
 /**
- * Reads and validates a profile file.
+ * Reads and validates a profile file (see {@link validateProfile}); a relative seccomp
+ * path in it comes back resolved against the file's own directory.
  *
  * @example
  * ```ts
@@ -186,7 +203,7 @@ export function readProfileFile(file: string): SandboxProfile {
       },
     ]);
   }
-  return parseAndValidate(text, file);
+  return fromFile(parseAndValidate(text, file), file);
 }
 
 /**
@@ -238,6 +255,9 @@ export interface ProfileSearchOptions {
 export function userProfileDir(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): string | undefined {
+  // FORGE_USER_PROFILES=off: profiles by name only from /etc/forge/profiles and the
+  // built-ins (for a user who binds their home read-write into sandboxes).
+  if (env.FORGE_USER_PROFILES === "off") return undefined;
   const xdg = env.XDG_CONFIG_HOME;
   if (xdg && path.isAbsolute(xdg)) return path.join(xdg, "forge", "profiles");
   const home = env.HOME;
@@ -356,7 +376,7 @@ function readFromDir(d: ProfileSearchDir, name: string): LoadedProfile | undefin
 export function findProfile(nameOrPath: string, opts: ProfileSearchOptions = {}): LoadedProfile {
   if (isProfilePath(nameOrPath)) {
     const file = path.resolve(opts.cwd ?? process.cwd(), nameOrPath);
-    return { profile: fromFile(readProfileFile(file), file), file };
+    return { profile: readProfileFile(file), file };
   }
   if (nameOrPath.endsWith(".json")) {
     throw new ProfileError(nameOrPath, [

@@ -244,3 +244,87 @@ describe("sandbox profiles", () => {
     expect(() => loadProfile("../../etc", { cwd })).toThrow(ProfileError);
   });
 });
+
+describe("validateProfile: everything a plan would refuse, with its JSON pointer", () => {
+  /** The problems of a profile, as "pointer: message". */
+  function problems(doc: Record<string, unknown>): string[] {
+    try {
+      validateProfile({ name: "x", ...doc }, "x.json");
+    } catch (e) {
+      if (e instanceof ProfileError) return e.problems.map((p) => `${p.pointer}: ${p.message}`);
+      throw e;
+    }
+    return [];
+  }
+
+  it("refuses the hostname and the bind target forge run refused, in one line each", () => {
+    expect(problems({ hostname: "a b" })).toEqual([
+      '/hostname: invalid hostname "a b": 1 to 64 letters, digits, "." and "-", not starting or ending with "." or "-"',
+    ]);
+    let one: Error | undefined;
+    try {
+      validateProfile(
+        { name: "x", root: { binds: [{ src: "/usr", dst: "/usr/../etc" }] } },
+        "x.json",
+      );
+    } catch (e) {
+      one = e as Error;
+    }
+    expect(one?.message).toBe(
+      'x.json: /root/binds/0/dst: bind destination must not contain "." or ".." components: "/usr/../etc"',
+    );
+  });
+
+  it("names both sides of a clash", () => {
+    expect(
+      problems({
+        root: {
+          binds: [
+            { src: "/usr", dst: "/usr" },
+            { src: "/etc", dst: "/usr" },
+          ],
+        },
+      }),
+    ).toEqual([
+      "/root/binds/1/dst: bind destination /usr (the bind of /etc) is already used by the bind of /usr; give each mount its own destination",
+    ]);
+  });
+
+  it("checks capabilities, seccomp, limits, timeout, environment, namespaces and tmpfs", () => {
+    const got = problems({
+      namespaces: { mount: false, uts: false },
+      hostname: "box",
+      root: { tmpfs: [{ dst: "/t", size: "0", inodes: 10 }] },
+      capabilities: { add: ["NET_RAW", "CAP_NOPE"] },
+      seccomp: "no-such-profile",
+      limits: { memory: "lots", cpus: 0.0001, pids: 5_000_000 },
+      timeout: "0s",
+      env: { set: { "A=B": "1", OK: "fine" } },
+      cwd: "/a\u0000b",
+    });
+    expect(got.map((p) => p.split(": ")[0])).toEqual([
+      "/hostname",
+      "/root",
+      "/root/tmpfs/0/size",
+      "/cwd",
+      "/env/set/A=B",
+      "/capabilities/add/1",
+      "/seccomp",
+      "/limits/memory",
+      "/limits/cpus",
+      "/limits/pids",
+      "/timeout",
+    ]);
+    for (const p of got) expect(p).not.toMatch(/\n/);
+    expect(got).toContain('/timeout: the duration must be more than zero, got "0s"');
+    expect(problems({ timeout: "10" })).toEqual([
+      "/timeout: must be a duration with its unit: 500ms, 10s, 2m or 1h",
+    ]);
+  });
+
+  it("accepts the built-ins and a clean profile", () => {
+    for (const n of ["default", "minimal", "node-safe", "python-safe", "shell-readonly"])
+      expect(() => validateProfile(loadProfile(n), n)).not.toThrow();
+    expect(problems({ hostname: "box", seccomp: "unconfined", timeout: "597h" })).toEqual([]);
+  });
+});

@@ -37,7 +37,9 @@ export interface Rlimit {
 function value(text: string, what: string): bigint {
   if (text === "unlimited" || text === "infinity") return INFINITY;
   if (!/^\d+$/.test(text))
-    throw new RangeError(`${what}: expected a whole number or "unlimited", got "${text}"`);
+    throw new RangeError(
+      `${what}: expected a whole number or "unlimited", got ${JSON.stringify(text)}`,
+    );
   return BigInt(text);
 }
 
@@ -53,11 +55,14 @@ function value(text: string, what: string): bigint {
  */
 export function parseRlimit(text: string): Rlimit {
   const m = /^([a-z]+)=(.+)$/.exec(text.trim());
-  if (!m) throw new RangeError(`--rlimit: expected NAME=N or NAME=SOFT:HARD, got "${text}"`);
+  if (!m)
+    throw new RangeError(
+      `--rlimit: expected NAME=N or NAME=SOFT:HARD, got ${JSON.stringify(String(text))}`,
+    );
   const resource = m[1]!;
   if (!(resource in RLIMITS))
     throw new RangeError(
-      `--rlimit: unknown resource "${resource}"; expected one of ${Object.keys(RLIMITS).join(", ")}`,
+      `--rlimit: unknown resource ${JSON.stringify(resource)}; expected one of ${Object.keys(RLIMITS).join(", ")}`,
     );
   const [s, h] = m[2]!.split(":");
   const soft = value(s!, `--rlimit ${resource}`);

@@ -6,22 +6,27 @@
  * @module
  */
 import fs from "node:fs";
+import os from "node:os";
 import * as cgroups from "@forge/cgroups";
 import {
   type ExitStatus,
   type ParentWatch,
+  prepareProgram,
   type SparePool,
   type StdioSpec,
   type Step,
   watchParent,
 } from "@forge/libc";
-import type * as ns from "@forge/namespaces";
-import * as seccomp from "@forge/seccomp";
+import * as ns from "@forge/namespaces";
+import { oneLine } from "./_util.ts";
 import { capabilityWarnings } from "./cap_warnings.ts";
-import { parseDuration } from "./duration.ts";
-import { cleanEnv, type LaunchOptions, launch, type SandboxProcess } from "./launch.ts";
+import { checkDurationMs, MAX_DURATION_MS, parseDuration } from "./duration.ts";
+import { cleanEnv, type LaunchOptions, launch, planLaunch, type SandboxProcess } from "./launch.ts";
+import { type LongTimeout, setLongTimeout } from "./long_timeout.ts";
 import { loadProfile, type SandboxProfile } from "./profile.ts";
+import { refuseBindsOverProfileDirs } from "./profile_guard.ts";
 import { type Rlimit, rlimitsFromRecord } from "./rlimits.ts";
+import { filterSteps } from "./seccomp_filter.ts";
 
 /** Everything a sandbox run can set; each field overrides the profile's. */
 export interface SandboxOptions {
@@ -63,8 +68,17 @@ export interface SandboxOptions {
   readonly limitsMode?: "strict" | "best-effort";
   /** The cgroup under which the sandbox's own is made ("/my.slice/forge"); default: see @forge/cgroups. */
   readonly cgroupParent?: string;
-  /** Kill the whole sandbox after this many milliseconds. */
+  /**
+   * Kill the whole sandbox after this many milliseconds: above 0, at most 2^53 - 1
+   * (timers past Node's 2^31 - 1 ms are chained, so a long one never fires early).
+   */
   readonly timeoutMs?: number;
+  /**
+   * How long {@link Sandbox.stop} waits after its signal before it kills the whole
+   * sandbox with SIGKILL, in milliseconds (default {@link DEFAULT_STOP_TIMEOUT_MS},
+   * 10 s, as `docker stop`; 0: at once).
+   */
+  readonly stopTimeoutMs?: number;
   /**
    * Kill the whole sandbox when the process that started this one (our parent) exits,
    * as bwrap's `--die-with-parent` does. (The sandbox always dies with this process.)
@@ -79,6 +93,18 @@ export interface SandboxOptions {
   readonly pool?: SparePool;
 }
 
+/**
+ * How long {@link Sandbox.stop} waits for the sandbox to end before SIGKILL, by
+ * default: 10 s, as `docker stop`.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_STOP_TIMEOUT_MS } from "@forge/sandbox";
+ * console.log(DEFAULT_STOP_TIMEOUT_MS); // 10000
+ * ```
+ */
+export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+
 /** Why a sandbox ended, with the cgroup's figures when it had one. */
 export interface SandboxResult {
   readonly status: ExitStatus;
@@ -87,69 +113,18 @@ export interface SandboxResult {
   readonly durationMs: number;
   /** Set when `dieWithParent` killed the sandbox because our parent had exited. */
   readonly parentExited?: boolean;
+  /**
+   * Set when {@link Sandbox.stop} was called: its signal, and whether the sandbox was
+   * still running `stopTimeoutMs` later and got SIGKILL.
+   */
+  readonly stopped?: { signal: string; escalated: boolean; stopTimeoutMs: number };
+  /**
+   * What failed after the payload had ended (its cgroup could not be removed...):
+   * one line each. The status above stands; nothing here changes it.
+   */
+  readonly problems?: readonly string[];
   /** The record `--json-status` writes. */
   readonly record: Record<string, unknown>;
-}
-
-const filters = new Map<string, seccomp.CompiledFilter>();
-
-/**
- * Compiles a seccomp profile for the host, once per process for the same profile,
- * capabilities and (for files) modification time: a warm process that starts many
- * sandboxes does not pay the compiler each time.
- */
-function compiledFilter(spec: string, caps: readonly string[]): seccomp.CompiledFilter {
-  let stamp = "";
-  // A path (with a "/", as @forge/seccomp's isSeccompPath says; a bare name is a built-in).
-  if (spec.includes("/")) {
-    try {
-      const st = fs.statSync(spec);
-      stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
-    } catch {
-      stamp = "missing"; // compileSeccompForRun reports it
-    }
-  }
-  const key = JSON.stringify([spec, [...caps].sort(), stamp]);
-  let f = filters.get(key);
-  if (!f) {
-    f = seccomp.compileSeccompForRun(spec, { caps });
-    if (filters.size > 64) filters.clear();
-    filters.set(key, f);
-  }
-  return f;
-}
-
-const stepsOf = new Map<string, { steps: Step[]; conflicts: readonly string[] }>();
-const compiledSteps = new WeakMap<seccomp.CompiledFilter, Step[]>();
-
-/**
- * The steps that install a seccomp profile: a built-in one compiled at build time for
- * this kernel when nothing changes it (decoded once per process), else the compiler's
- * (cached as above). The same filter always gives the same steps object, which lets a
- * launch recognise a plan made ahead for it.
- */
-function filterSteps(
-  spec: string,
-  caps: readonly string[],
-): { steps: Step[]; conflicts: readonly string[] } {
-  if (!caps.length) {
-    let pre = stepsOf.get(spec);
-    if (!pre) {
-      const f = seccomp.precompiledFilter(spec);
-      if (f) {
-        pre = { steps: seccomp.precompiledSteps(f), conflicts: f.conflicts };
-        stepsOf.set(spec, pre);
-      }
-    }
-    if (pre) return pre;
-  }
-  const filter = compiledFilter(spec, caps);
-  let steps = compiledSteps.get(filter);
-  if (!steps) {
-    steps = seccomp.seccompSteps(filter);
-    compiledSteps.set(filter, steps);
-  }
-  return { steps, conflicts: filter.conflicts };
 }
 
 /** Turns a profile plus overrides into launch options (no side effects but reading the host's paths). */
@@ -162,22 +137,33 @@ export function resolveSandboxOptions(o: SandboxOptions): {
 } {
   const p =
     typeof o.profile === "string" ? loadProfile(o.profile) : (o.profile ?? loadProfile("default"));
-  const env = cleanEnv({});
+  // No prototype: a variable may be named __proto__ (an object literal would drop it).
+  const env: Record<string, string> = Object.assign(Object.create(null), cleanEnv({}));
   for (const k of [...(p?.env?.keep ?? []), ...(o.keepEnv ?? [])])
-    if (process.env[k] !== undefined) env[k] = process.env[k]!;
-  Object.assign(env, p?.env?.set ?? {}, o.env ?? {});
+    if (Object.hasOwn(process.env, k) && process.env[k] !== undefined) env[k] = process.env[k]!;
+  for (const set of [p?.env?.set ?? {}, o.env ?? {}])
+    for (const [k, v] of Object.entries(set)) env[k] = v;
   let root: LaunchOptions["root"];
   if (p?.root || o.binds?.length || o.tmpfs?.length) {
     const binds: ns.BindSpec[] = [];
+    /** Every bind asked for, optional ones whose source is missing here included. */
+    const declared: ns.BindSpec[] = [];
     for (const b of p?.root?.binds ?? []) {
-      if (b.optional && !fs.existsSync(b.src)) continue;
-      binds.push({ src: b.src, dst: b.dst ?? b.src, readonly: b.readonly ?? false });
+      const bind = {
+        src: b.src,
+        dst: b.dst ?? b.src,
+        readonly: b.readonly ?? false,
+        origin: `profile ${p.name}`,
+      };
+      declared.push(bind);
+      if (!b.optional || fs.existsSync(b.src)) binds.push(bind);
     }
     binds.push(...(o.binds ?? []));
+    declared.push(...(o.binds ?? []));
     const tmpfs: ns.TmpfsSpec[] = [
       ...(p?.root?.tmpfs ?? []).map((t) => ({
         dst: t.dst,
-        ...(t.size ? { size: t.size } : {}),
+        ...(t.size !== undefined ? { size: t.size } : {}),
         ...(t.inodes !== undefined ? { inodes: t.inodes } : {}),
       })),
       ...(o.tmpfs ?? []),
@@ -189,11 +175,14 @@ export function resolveSandboxOptions(o: SandboxOptions): {
       dev: p?.root?.dev ?? true,
       readonly: p?.root?.readonly ?? true,
     };
+    // An optional bind left out here is still checked (paths, clashes): the profile is
+    // wrong on every host, not only where its source exists (validateProfile says so too).
+    if (declared.length !== binds.length) ns.checkMountSpec({ ...root, binds: declared });
   }
   const pl = p?.limits;
   const limits: cgroups.LimitsInput = {
-    ...(pl?.memory ? { memory: pl.memory } : {}),
-    ...(pl?.swap ? { swap: pl.swap } : {}),
+    ...(pl?.memory !== undefined ? { memory: pl.memory } : {}),
+    ...(pl?.swap !== undefined ? { swap: pl.swap } : {}),
     ...(pl?.cpus !== undefined ? { cpus: String(pl.cpus) } : {}),
     ...(pl?.pids !== undefined ? { pids: pl.pids } : {}),
     ...(pl?.oomGroupKill !== undefined ? { oomGroupKill: pl.oomGroupKill } : {}),
@@ -204,10 +193,15 @@ export function resolveSandboxOptions(o: SandboxOptions): {
   const cwd = o.cwd ?? p?.cwd;
   const hostname = o.hostname ?? p?.hostname;
   const landlock = o.landlock ?? p?.landlock;
-  const seccompSpec = o.seccomp ?? p?.seccomp;
+  // A profile that names no seccomp profile gets Forge's default one: no filter at all
+  // is asked for by name ("unconfined"), like every weaker set-up.
+  const seccompSpec = o.seccomp ?? p?.seccomp ?? "default";
   const timeout =
-    o.timeoutMs ??
-    (p?.timeout ? parseDuration(p.timeout, `profile ${p.name}: timeout`) : undefined);
+    o.timeoutMs !== undefined
+      ? checkDurationMs(o.timeoutMs, "timeoutMs")
+      : p?.timeout
+        ? parseDuration(p.timeout, `profile ${p.name}: timeout`)
+        : undefined;
   return {
     launch: {
       argv: o.argv,
@@ -232,6 +226,134 @@ export function resolveSandboxOptions(o: SandboxOptions): {
   };
 }
 
+/** Everything {@link Sandbox.start} decides before it creates a cgroup or a process. */
+interface Prepared {
+  readonly r: ReturnType<typeof resolveSandboxOptions>;
+  readonly warnings: string[];
+  readonly seccompSteps?: readonly Step[];
+  readonly limits: cgroups.Limits;
+  readonly defaults: cgroups.Limits;
+  readonly stopTimeoutMs: number;
+}
+
+/** The CPUs this process may run on (what a `--cpus` above it can never use). */
+function hostCpus(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+function cpusOf(limits: cgroups.Limits): number | undefined {
+  const c = limits.cpu;
+  return c && c.quota !== "max" ? c.quota / c.period : undefined;
+}
+
+/**
+ * The checks and decisions {@link Sandbox.start} and {@link checkSandbox} share: the
+ * profile merged with the options, the seccomp filter, the limits; throws what a
+ * start would throw for them.
+ */
+function prepare(o: SandboxOptions): Prepared {
+  const r = resolveSandboxOptions(o);
+  const stopTimeoutMs = o.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  if (typeof stopTimeoutMs !== "number" || !(stopTimeoutMs >= 0) || stopTimeoutMs > MAX_DURATION_MS)
+    throw new RangeError(
+      `stopTimeoutMs: expected a number of milliseconds, 0 or more (0: SIGKILL at once), got ${String(stopTimeoutMs)}`,
+    );
+  const warnings: string[] = capabilityWarnings(r.launch.capAdd ?? []);
+  let seccompSteps: Step[] | undefined;
+  if (r.seccomp) {
+    const f = filterSteps(r.seccomp, r.launch.capAdd ?? []);
+    if (f.conflicts.length) warnings.push(conflictWarning(r.seccomp, f.conflicts, r.launch.capAdd));
+    // What runc loads but is likely a mistake (unknown syscall names...): a few lines.
+    const profileWarnings = f.warnings ?? [];
+    warnings.push(...profileWarnings.slice(0, 3));
+    if (profileWarnings.length > 3)
+      warnings.push(
+        `seccomp profile "${r.seccomp}": ${profileWarnings.length - 3} more warnings; "forge seccomp verify ${r.seccomp}" lists them all`,
+      );
+    seccompSteps = f.steps;
+  }
+  const limits: cgroups.Limits = Object.keys(r.limits).length ? cgroups.parseLimits(r.limits) : {};
+  const cpus = cpusOf(limits);
+  const n = hostCpus();
+  if (cpus !== undefined && cpus > n) {
+    const here = `${n} CPU${n === 1 ? "" : "s"} this machine has`;
+    if (o.limits?.cpus !== undefined)
+      throw new RangeError(
+        `--cpus: ${o.limits.cpus} is more than the ${here}; give at most ${n}, or leave --cpus out for no CPU limit`,
+      );
+    const p = typeof o.profile === "object" ? o.profile : undefined;
+    warnings.push(
+      `profile ${p?.name ?? o.profile ?? "default"}: limits.cpus ${cpus} is more than the ${here}: it never holds the sandbox back here`,
+    );
+  }
+  // The default pids limit, where a pids controller is usable: an explicit pids limit
+  // replaces it, and where there is none the sandbox runs without it, silently.
+  const defaults = limits.pids === undefined ? { pids: cgroups.DEFAULT_PIDS_LIMIT } : {};
+  return {
+    r,
+    warnings,
+    ...(seccompSteps ? { seccompSteps } : {}),
+    limits,
+    defaults,
+    stopTimeoutMs,
+  };
+}
+
+/**
+ * One warning line for a seccomp profile's rule conflicts (rules that overlap or
+ * never apply with the kept capabilities), however many there are, with the command
+ * that lists them all.
+ */
+function conflictWarning(
+  spec: string,
+  conflicts: readonly string[],
+  caps: readonly string[] | undefined,
+): string {
+  const first = oneLine(conflicts[0]);
+  if (conflicts.length === 1) return `seccomp profile "${spec}": ${first}`;
+  const cap = (caps ?? []).map((c) => ` --cap ${c}`).join("");
+  return `seccomp profile "${spec}": ${conflicts.length} rules overlap or never apply, e.g. ${first}; "forge seccomp compile ${spec}${cap} --format asm -o /dev/null" lists them all`;
+}
+
+/** What {@link checkSandbox} found. */
+export interface SandboxCheck {
+  /** The warnings a start would print (kept capabilities, Landlock, CPUs...). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Builds everything {@link Sandbox.start} would for `o` (the profile merged with the
+ * options, the seccomp filter, the limits, the launch plan with its mounts, Landlock
+ * rules and the compiled program for the trampoline) and throws what a start would
+ * throw for it, without creating a cgroup or starting anything; every fd it opens is
+ * closed. What it cannot see: whether this host's cgroups can hold the limits
+ * (`forge doctor` says), and what fails only in the child (a missing --cwd, a command
+ * not found).
+ *
+ * @example
+ * ```ts
+ * import { checkSandbox } from "@forge/sandbox";
+ * const { warnings } = checkSandbox({ argv: ["/bin/true"], profile: "./mine.json" });
+ * ```
+ */
+export function checkSandbox(o: SandboxOptions): SandboxCheck {
+  const p = prepare(o);
+  const plan = planLaunch({
+    ...p.r.launch,
+    ...(p.seccompSteps ? { seccompSteps: p.seccompSteps } : {}),
+  });
+  try {
+    prepareProgram({
+      steps: plan.steps,
+      lateSteps: plan.lateSteps,
+      ...(p.r.launch.cwd !== undefined ? { cwd: p.r.launch.cwd } : {}),
+    }).close();
+  } finally {
+    plan.close();
+  }
+  return { warnings: [...p.warnings, ...plan.warnings] };
+}
+
 /**
  * A sandboxed command: started by {@link Sandbox.start}, ended by itself, a signal,
  * the OOM killer or the timeout. `wait()` reports which, and removes the cgroup.
@@ -253,9 +375,14 @@ export class Sandbox {
   readonly cgroup: cgroups.CgroupHandle | undefined;
   readonly #started = Date.now();
   readonly #timeoutMs: number | undefined;
+  readonly #stopTimeoutMs: number;
   #timedOut = false;
   #parentGone = false;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: LongTimeout | undefined;
+  #stopTimer: LongTimeout | undefined;
+  #stopped: { signal: string; escalated: boolean; stopTimeoutMs: number } | undefined;
+  /** The payload's status is known (every process of the sandbox is gone). */
+  #ended = false;
   #parentWatch: ParentWatch | undefined;
   #result: Promise<SandboxResult> | undefined;
 
@@ -264,19 +391,22 @@ export class Sandbox {
     cg: cgroups.CgroupHandle | undefined,
     warnings: string[],
     timeoutMs: number | undefined,
+    stopTimeoutMs: number,
     parentWatch?: ParentWatch,
   ) {
     this.process = proc;
     this.cgroup = cg;
     this.warnings = warnings;
     this.#timeoutMs = timeoutMs;
+    this.#stopTimeoutMs = stopTimeoutMs;
     this.#parentWatch = parentWatch;
     parentWatch?.exited.then(() => {
       this.#parentGone = true;
       this.kill("SIGKILL");
     });
     if (timeoutMs !== undefined) {
-      this.#timer = setTimeout(() => {
+      // Chained past Node's 2^31 - 1 ms, where one setTimeout would fire at once.
+      this.#timer = setLongTimeout(() => {
         this.#timedOut = true;
         this.kill("SIGKILL");
       }, timeoutMs);
@@ -290,21 +420,10 @@ export class Sandbox {
    * `warnings` (see WALL_BREAKING_CAPABILITIES).
    */
   static start(o: SandboxOptions): Sandbox {
-    const r = resolveSandboxOptions(o);
-    const warnings: string[] = capabilityWarnings(r.launch.capAdd ?? []);
-    let seccompSteps: LaunchOptions["seccompSteps"];
-    if (r.seccomp) {
-      const f = filterSteps(r.seccomp, r.launch.capAdd ?? []);
-      warnings.push(...f.conflicts);
-      seccompSteps = f.steps;
-    }
+    const p = prepare(o);
+    const { r, warnings, seccompSteps, limits, defaults } = p;
+    refuseBindsOverProfileDirs(r.launch.root?.binds ?? []);
     let cg: cgroups.CgroupHandle | undefined;
-    const limits: cgroups.Limits = Object.keys(r.limits).length
-      ? cgroups.parseLimits(r.limits)
-      : {};
-    // The default pids limit, where a pids controller is usable: an explicit pids limit
-    // replaces it, and where there is none the sandbox runs without it, silently.
-    const defaults = limits.pids === undefined ? { pids: cgroups.DEFAULT_PIDS_LIMIT } : {};
     if (cgroups.hasLimits(limits) || cgroups.hasLimits(defaults)) {
       cg = cgroups.createCgroup(limits, {
         mode: r.limitsMode,
@@ -324,12 +443,20 @@ export class Sandbox {
       warnings.push(...proc.warnings);
       let watch: ParentWatch | undefined;
       try {
-        if (o.dieWithParent) watch = watchParent();
+        if (o.dieWithParent) {
+          watch = watchParent();
+          // Our parent may have died before this process could start watching it: we
+          // were re-parented to init then, and there is nothing left to die with.
+          if (process.ppid === 1)
+            warnings.push(
+              "die-with-parent: this process's parent is already PID 1 (whoever started it has exited, or it runs directly under init): nothing to die with",
+            );
+        }
       } catch (e) {
         proc.kill("SIGKILL");
         throw e;
       }
-      return new Sandbox(proc, cg, warnings, r.timeoutMs, watch);
+      return new Sandbox(proc, cg, warnings, r.timeoutMs, p.stopTimeoutMs, watch);
     } catch (e) {
       cg?.disposeSync();
       throw e;
@@ -358,33 +485,102 @@ export class Sandbox {
     return this.process.kill(signal);
   }
 
-  /** Resolves once every process of the sandbox is gone and its cgroup removed. */
+  /**
+   * Stops the sandbox as `docker stop` does: sends `signal` (default SIGTERM) to the
+   * payload, and if the sandbox still runs `stopTimeoutMs` later (see
+   * {@link SandboxOptions.stopTimeoutMs}; default 10 s), kills all of it with SIGKILL.
+   * Calling it again sends the signal again; the first deadline stands. Resolves as
+   * {@link Sandbox.wait} does; `stopped` in the result says whether SIGKILL was needed.
+   *
+   * @example
+   * ```ts
+   * import { Sandbox } from "@forge/sandbox";
+   * const box = Sandbox.start({ argv: ["/bin/sleep", "60"], stopTimeoutMs: 2000 });
+   * const r = await box.stop();
+   * console.log(r.stopped); // { signal: "SIGTERM", escalated: false, stopTimeoutMs: 2000 }
+   * ```
+   */
+  stop(signal: string = "SIGTERM"): Promise<SandboxResult> {
+    const result = this.wait();
+    if (this.#ended) return result;
+    if (!this.#stopped) {
+      const stopped = { signal, escalated: false, stopTimeoutMs: this.#stopTimeoutMs };
+      this.#stopped = stopped;
+      const escalate = () => {
+        if (this.#ended) return;
+        stopped.escalated = true;
+        this.kill("SIGKILL");
+      };
+      if (this.#stopTimeoutMs === 0) escalate();
+      else this.#stopTimer = setLongTimeout(escalate, this.#stopTimeoutMs);
+    }
+    if (!this.#stopped.escalated) this.kill(signal);
+    return result;
+  }
+
+  /**
+   * Resolves once every process of the sandbox is gone and its cgroup removed. It
+   * never rejects once the payload's status is known: a failure after that (a cgroup
+   * that cannot be removed) is in the result's `problems`, and the status stands.
+   */
   wait(): Promise<SandboxResult> {
     this.#result ??= (async () => {
       let status: ExitStatus;
       try {
         status = await this.process.wait();
       } finally {
-        if (this.#timer) clearTimeout(this.#timer);
-        this.#parentWatch?.stop();
+        this.#ended = true;
+        this.#timer?.clear();
+        this.#stopTimer?.clear();
+        try {
+          this.#parentWatch?.stop();
+        } catch {
+          // the watch is gone with the parent
+        }
       }
+      // From here on the payload's status is known: nothing may replace it.
+      const problems: string[] = [];
       let stats: cgroups.CgroupStats | undefined;
       try {
         stats = this.cgroup?.stats();
       } catch {
         stats = undefined;
       }
-      await this.cgroup?.dispose();
-      const reason = cgroups.endReason(status, {
-        ...(stats ? { stats } : {}),
-        timedOut: this.#timedOut,
-        ...(this.#timeoutMs !== undefined ? { timeoutMs: this.#timeoutMs } : {}),
-        ...(this.cgroup ? { limits: this.cgroup.limits } : {}),
-      });
+      try {
+        await this.cgroup?.dispose();
+      } catch (e) {
+        problems.push(oneLine((e as Error)?.message ?? String(e)));
+      }
+      let reason: cgroups.EndReason;
+      let record: Record<string, unknown>;
       const durationMs = Date.now() - this.#started;
-      const record = {
-        ...cgroups.runStatus(reason, stats ?? {}, this.cgroup?.limits ?? {}),
+      const stopped = this.#stopped ? { ...this.#stopped } : undefined;
+      try {
+        reason = cgroups.endReason(status, {
+          ...(stats ? { stats } : {}),
+          timedOut: this.#timedOut,
+          ...(this.#timeoutMs !== undefined ? { timeoutMs: this.#timeoutMs } : {}),
+          ...(this.cgroup ? { limits: this.cgroup.limits } : {}),
+        });
+        record = cgroups.runStatus(reason, stats ?? {}, this.cgroup?.limits ?? {});
+      } catch (e) {
+        problems.push(`cannot tell why the sandbox ended: ${oneLine((e as Error)?.message)}`);
+        const code = status.exitCode;
+        reason = status.signal
+          ? { kind: "signal", code, signal: status.signal, message: `killed by ${status.signal}` }
+          : { kind: "exit", code, signal: null, message: `exited with code ${code}` };
+        record = {
+          reason: reason.kind,
+          message: reason.message,
+          exitCode: code,
+          signal: reason.signal,
+        };
+      }
+      record = {
+        ...record,
         ...(this.#parentGone ? { parentExited: true } : {}),
+        ...(stopped ? { stopSignal: stopped.signal, stopEscalated: stopped.escalated } : {}),
+        ...(problems.length ? { problems } : {}),
         durationMs,
       };
       return {
@@ -393,6 +589,8 @@ export class Sandbox {
         ...(stats ? { stats } : {}),
         durationMs,
         ...(this.#parentGone ? { parentExited: true } : {}),
+        ...(stopped ? { stopped } : {}),
+        ...(problems.length ? { problems } : {}),
         record,
       };
     })();

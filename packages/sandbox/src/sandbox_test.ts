@@ -3,7 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadProfile } from "./profile.ts";
-import { resolveSandboxOptions, Sandbox, type SandboxOptions, SparePool } from "./sandbox.ts";
+import {
+  checkSandbox,
+  resolveSandboxOptions,
+  Sandbox,
+  type SandboxOptions,
+  SparePool,
+} from "./sandbox.ts";
 
 async function run(o: SandboxOptions) {
   const box = Sandbox.start({ stdio: ["ignore", "pipe", "pipe"], ...o });
@@ -188,5 +194,128 @@ describe("Sandbox", () => {
         seccomp: "no-such-profile",
       }),
     ).toThrow(/no-such-profile/);
+  });
+});
+
+describe("Sandbox: long timeouts, stopping, and what happens after the run", () => {
+  it("waits out a timeout of 2^31 ms and more instead of firing at once", async () => {
+    const { r } = await run({ argv: ["sh", "-c", "sleep 0.3; exit 3"], timeoutMs: 2 ** 31 });
+    expect(r.reason.kind).toBe("exit");
+    expect(r.status.exitCode).toBe(3);
+  });
+
+  it("refuses a timeout no timer can mean, before anything starts", () => {
+    for (const timeoutMs of [0, -5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => Sandbox.start({ argv: ["/bin/true"], timeoutMs })).toThrow(
+        /^timeoutMs: expected a number of milliseconds above 0 and at most 2\^53 - 1, got /,
+      );
+    expect(() => Sandbox.start({ argv: ["/bin/true"], stopTimeoutMs: -1 })).toThrow(
+      /^stopTimeoutMs: expected a number of milliseconds, 0 or more/,
+    );
+  });
+
+  it("stop(): SIGTERM, then SIGKILL after stopTimeoutMs for a payload that ignores it", async () => {
+    const box = Sandbox.start({
+      argv: ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"],
+      stdio: ["ignore", "pipe", "ignore"],
+      stopTimeoutMs: 300,
+    });
+    await new Promise((res) => box.process.child.stdout!.once("data", res));
+    const started = Date.now();
+    const r = await box.stop("SIGTERM");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(r.status.signal).toBe("SIGKILL");
+    expect(r.stopped).toEqual({ signal: "SIGTERM", escalated: true, stopTimeoutMs: 300 });
+    expect(r.record).toMatchObject({ stopSignal: "SIGTERM", stopEscalated: true });
+  });
+
+  it("stop(): a payload that ends on SIGTERM keeps its own status, no SIGKILL", async () => {
+    const box = Sandbox.start({
+      argv: ["sh", "-c", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.05; done"],
+      stdio: ["ignore", "pipe", "ignore"],
+      stopTimeoutMs: 10_000,
+    });
+    await new Promise((res) => box.process.child.stdout!.once("data", res));
+    const r = await box.stop();
+    expect(r.status.exitCode).toBe(7);
+    expect(r.stopped).toEqual({ signal: "SIGTERM", escalated: false, stopTimeoutMs: 10_000 });
+  });
+
+  it.skipIf(process.getuid?.() !== 0 || !fs.existsSync("/sys/fs/cgroup/pids"))(
+    "keeps the payload's status when removing its cgroup fails afterwards, and says why",
+    async () => {
+      const box = Sandbox.start({
+        argv: ["sh", "-c", "exit 5"],
+        limits: { pids: 16 },
+        stdio: ["ignore", "ignore", "ignore"],
+      });
+      const cg = box.cgroup!;
+      const dispose = cg.dispose.bind(cg);
+      cg.dispose = async () => {
+        await dispose();
+        throw new Error("cannot remove the cgroup /x: EBUSY (injected)");
+      };
+      const r = await box.wait();
+      expect(r.status.exitCode).toBe(5);
+      expect(r.reason.kind).toBe("exit");
+      expect(r.problems).toEqual(["cannot remove the cgroup /x: EBUSY (injected)"]);
+    },
+  );
+});
+
+describe("checkSandbox", () => {
+  it("builds the whole plan without starting anything, and throws what start would", async () => {
+    const ok = checkSandbox({ argv: ["/bin/true"], capAdd: ["SYS_ADMIN"] });
+    expect(ok.warnings).toEqual([
+      expect.stringMatching(/^keeping CAP_SYS_ADMIN lets the sandbox undo its own walls: /),
+    ]);
+    const bad: SandboxOptions[] = [
+      { argv: ["/bin/true"], hostname: "a b" },
+      { argv: ["/bin/true"], binds: [{ src: "/usr", dst: "/usr/../etc" }] },
+      { argv: ["/bin/true"], seccomp: "no-such-profile" },
+      { argv: ["/bin/true"], limits: { memory: "-5M" } },
+      { argv: ["/bin/true"], capAdd: ["CAP_NOPE"] },
+      { argv: ["/bin/true"], cwd: "relative" },
+      { argv: ["/bin/true"], env: { "A=B": "1" } },
+      { argv: ["/bin/true"], timeoutMs: 2 ** 60 },
+    ];
+    for (const o of bad) {
+      let planned: unknown;
+      let started: unknown;
+      try {
+        checkSandbox(o);
+      } catch (e) {
+        planned = e;
+      }
+      try {
+        const box = Sandbox.start({ ...o, stdio: ["ignore", "ignore", "ignore"] });
+        box.kill("SIGKILL");
+        await box.wait();
+      } catch (e) {
+        started = e;
+      }
+      expect(planned, JSON.stringify(o)).toBeInstanceOf(Error);
+      expect((planned as Error).message).toBe((started as Error)?.message);
+    }
+  });
+
+  it("refuses more CPUs than this machine has for --cpus, and warns for a profile's", () => {
+    const n = os.availableParallelism();
+    expect(() => checkSandbox({ argv: ["/bin/true"], limits: { cpus: String(n + 1) } })).toThrow(
+      `--cpus: ${n + 1} is more than the ${n} CPU${n === 1 ? "" : "s"} this machine has; give at most ${n}, or leave --cpus out for no CPU limit`,
+    );
+    const r = checkSandbox({
+      argv: ["/bin/true"],
+      profile: { name: "big", limits: { cpus: n + 1 } },
+      limitsMode: "best-effort",
+    });
+    expect(r.warnings).toContain(
+      `profile big: limits.cpus ${n + 1} is more than the ${n} CPU${n === 1 ? "" : "s"} this machine has: it never holds the sandbox back here`,
+    );
+  });
+
+  it("collapses the seccomp filter's rule conflicts into one warning line", () => {
+    const r = checkSandbox({ argv: ["/bin/true"], capAdd: ["CAP_SYS_ADMIN"] });
+    expect(r.warnings.filter((w) => /clone3|seccomp/.test(w)).length).toBeLessThanOrEqual(1);
   });
 });
