@@ -32,7 +32,7 @@ const UNITS: Readonly<Record<string, number>> = { "": 1, k: 2 ** 10, m: 2 ** 20,
  * tmpfsBytes(4096); // 4096
  * ```
  */
-export function tmpfsBytes(size: number | string, totalMemory: number = os.totalmem()): number {
+export function tmpfsBytes(size: number | string, totalMemory?: number): number {
   if (typeof size === "number") {
     if (!Number.isSafeInteger(size) || size < 1)
       throw new RangeError(`tmpfs size ${size}: expected a whole number of bytes >= 1`);
@@ -45,7 +45,9 @@ export function tmpfsBytes(size: number | string, totalMemory: number = os.total
     );
   const n = Number(m[1]);
   const unit = m[2]!.toLowerCase();
-  const bytes = unit === "%" ? Math.floor((totalMemory * n) / 100) : n * UNITS[unit]!;
+  // os.totalmem() reads /proc/meminfo: only for a size in % (this runs on every launch).
+  const bytes =
+    unit === "%" ? Math.floor(((totalMemory ?? os.totalmem()) * n) / 100) : n * UNITS[unit]!;
   if (!Number.isSafeInteger(bytes) || bytes < 1)
     throw new RangeError(
       `tmpfs size ${JSON.stringify(size)}: must be at least one byte and not absurdly large`,

@@ -1,4 +1,4 @@
-/* issue 11 (SECURITY.md, CVE-2019-5736): runc's binary was overwritten through
+/* CVE-2019-5736 (see SECURITY.md): runc's binary was overwritten through
  * /proc/<pid>/exe of a runtime process visible in the container. Here the host-side
  * executables behind the sandbox are forge-init (PID 1, exec'd from the host) and the
  * payload's own binary (from a read-only bind). SAFE: neither /proc/1/exe nor

@@ -16,15 +16,17 @@ import { ProfileError, profileSearchPath } from "./profile.ts";
 function realish(p: string): string {
   const rest: string[] = [];
   let cur = path.resolve(p);
-  for (;;) {
-    try {
-      return path.join(fs.realpathSync(cur), ...rest.reverse());
-    } catch {
-      const parent = path.dirname(cur);
-      if (parent === cur) return path.join(cur, ...rest.reverse());
-      rest.push(path.basename(cur));
-      cur = parent;
-    }
+  // Up to the deepest part that exists (without throwing: this runs on every start).
+  while (!fs.lstatSync(cur, { throwIfNoEntry: false })) {
+    const parent = path.dirname(cur);
+    if (parent === cur) break;
+    rest.push(path.basename(cur));
+    cur = parent;
+  }
+  try {
+    return path.join(fs.realpathSync(cur), ...rest.reverse());
+  } catch {
+    return path.join(cur, ...rest.reverse());
   }
 }
 
@@ -44,11 +46,15 @@ function within(dir: string, top: string): boolean {
  */
 export function refuseBindsOverProfileDirs(
   binds: ReadonlyArray<{ readonly src: string; readonly readonly?: boolean }>,
-  dirs: readonly string[] = profileSearchPath()
-    .filter((d) => d.kind !== "built-in")
-    .map((d) => d.dir),
+  dirs?: readonly string[],
 ): void {
-  const real = dirs.map((d) => ({ dir: d, real: realish(d) }));
+  if (binds.every((b) => b.readonly)) return;
+  const searched =
+    dirs ??
+    profileSearchPath()
+      .filter((d) => d.kind !== "built-in")
+      .map((d) => d.dir);
+  const real = searched.map((d) => ({ dir: d, real: realish(d) }));
   for (const b of binds) {
     if (b.readonly) continue;
     const src = realish(b.src);
