@@ -1,4 +1,5 @@
 import { parseDuration as parseSandboxDuration } from "@forge/sandbox/duration";
+import { oneLine } from "@forge/sandbox/one_line";
 import { CliError } from "./cli_error.ts";
 
 /** One option a command accepts (the shape of node:util's parseArgs options). */
@@ -27,24 +28,8 @@ export function shown(text: string): string {
   return `"${oneLine(text).replaceAll('"', '\\"')}"`;
 }
 
-/**
- * A message as one line: control characters (a newline in a value echoed in it...)
- * are written as escapes, as JSON writes them.
- *
- * @example
- * ```ts
- * import { oneLine } from "@forge/cli";
- * oneLine("bad value \"a\nb\""); // 'bad value "a\\nb"'
- * ```
- */
-export function oneLine(text: unknown): string {
-  let out = "";
-  for (const ch of String(text ?? "")) {
-    const c = ch.charCodeAt(0);
-    out += c < 0x20 || c === 0x7f ? (c === 0x7f ? "\\u007f" : JSON.stringify(ch).slice(1, -1)) : ch;
-  }
-  return out;
-}
+// One-line messages: the same rule as @forge/sandbox's (re-exported for the CLI's callers).
+export { oneLine };
 
 /**
  * Splits `forge <cmd> [options] [--] COMMAND [ARGS...]` into the options and the

@@ -33,6 +33,7 @@ export {
   type SandboxProcess,
 } from "./launch.ts";
 export * from "./long_timeout.ts";
+export * from "./one_line.ts";
 export * from "./plugin_host.ts";
 export * from "./profile.ts";
 export * from "./profile_check.ts";

@@ -11,7 +11,7 @@
 import { capNumber } from "@forge/capabilities";
 import { parseCpus, parsePids, parseSize } from "@forge/cgroups";
 import { checkMountSpec, hostnameStep, MountPlanError } from "@forge/namespaces";
-import { oneLine } from "./_util.ts";
+import { oneLine } from "./one_line.ts";
 import { parseDuration } from "./duration.ts";
 import { checkCwd, checkEnvironment, namespaceProblems } from "./launch.ts";
 import type { ProfileProblem, SandboxProfile } from "./profile.ts";

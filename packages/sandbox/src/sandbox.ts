@@ -18,7 +18,7 @@ import {
   watchParent,
 } from "@forge/libc";
 import * as ns from "@forge/namespaces";
-import { oneLine } from "./_util.ts";
+import { oneLine } from "./one_line.ts";
 import { capabilityWarnings } from "./cap_warnings.ts";
 import { checkDurationMs, MAX_DURATION_MS, parseDuration } from "./duration.ts";
 import { cleanEnv, type LaunchOptions, launch, planLaunch, type SandboxProcess } from "./launch.ts";

@@ -1,8 +1,18 @@
-/** Private helpers of @forge/sandbox. */
+/**
+ * Messages that stay on one line, whatever values they echo.
+ *
+ * @module
+ */
 
 /**
  * A message as one line: control characters (a newline from a value echoed in it...)
  * are written as escapes, as JSON writes them.
+ *
+ * @example
+ * ```ts
+ * import { oneLine } from "@forge/sandbox";
+ * oneLine("bad value \"a\nb\""); // 'bad value "a\\nb"'
+ * ```
  */
 export function oneLine(text: unknown): string {
   let out = "";
