@@ -17,7 +17,14 @@ function realish(p: string): string {
   const rest: string[] = [];
   let cur = path.resolve(p);
   // Up to the deepest part that exists (without throwing: this runs on every start).
-  while (!fs.lstatSync(cur, { throwIfNoEntry: false })) {
+  const exists = (p: string): boolean => {
+    try {
+      return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      return false; // not even visible to us (EACCES...): look at its parent
+    }
+  };
+  while (!exists(cur)) {
     const parent = path.dirname(cur);
     if (parent === cur) break;
     rest.push(path.basename(cur));
