@@ -1318,14 +1318,21 @@ export class WasiHost {
             if (oflags & OFLAG.DIRECTORY || r.mustBeDir) flags |= O_DIRECTORY;
             if (fdflags & 2) flags |= O_DSYNC;
             if (fdflags & 16) flags |= O_SYNC;
-            flags |= wantsWrite ? (wantsRead ? O_RDWR : O_WRONLY) : O_RDONLY;
             const path = fdPath(r.dirFd, r.name);
+            let isDir = (flags & O_DIRECTORY) !== 0;
             try {
               const st = fs.lstatSync(path);
               if (!st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) flags |= O_NONBLOCK;
+              if (st.isDirectory()) isDir = true;
             } catch {
               // created below
             }
+            // A directory is opened for reading whatever rights were asked for: its write
+            // rights (fd_write among the rights fd_fdstat_get reports for a preopen, which
+            // Rust's std passes back) apply to what is made in it, not to an O_WRONLY open
+            // of the directory itself, which the kernel refuses with EISDIR (wasmtime and
+            // node:wasi answer 0 here).
+            flags |= isDir ? O_RDONLY : wantsWrite ? (wantsRead ? O_RDWR : O_WRONLY) : O_RDONLY;
             hostFd = fs.openSync(path, flags, 0o666);
           } finally {
             r.release();

@@ -196,6 +196,22 @@ describe("WASI preview1 conformance (C programs built with clang for wasm32-wasi
   });
 });
 
+describe("directory fds (issue 14)", () => {
+  it("reopens a preopen with the rights fd_fdstat_get reports for it, as Rust's std does", async () => {
+    // Before: EISDIR (76 in WASI numbering; the rights include fd_write, which became an
+    // O_WRONLY open of a directory). wasmtime and node:wasi answer 0.
+    const { sb } = sandboxDirs();
+    const host = newHost();
+    await host.loadModule("reopen", compileC("reopen_dir"), {
+      wasi: { args: ["reopen"], preopens: [{ host: sb, guest: "/sandbox" }] },
+    });
+    const r = await runCaptured(host, "reopen", "");
+    expect(r.stdout).toBe("reopen 0\nreaddir 0 entries\ncreate 0\nwrite 0 5\n");
+    expect(r.exitCode).toBe(0);
+    expect(fs.readFileSync(path.join(sb, "made.txt"), "utf8")).toBe("made\n");
+  });
+});
+
 describe("preopen escapes", () => {
   it("refuses every route out of a preopen and audits the attempts", async () => {
     const { sb, ro, outside } = sandboxDirs();
