@@ -11,8 +11,8 @@
  *
  * @module
  */
-import crypto from "node:crypto";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { AT, errnoMessage, type Libc, openLibc, SyscallError } from "@forge/libc";
 
@@ -20,6 +20,17 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_RDONLY } = fs.cons
 const O_CLOEXEC = 0o2000000;
 const O_PATH = 0o10000000;
 const MAX_LINKS = 40;
+
+/**
+ * `n` random bytes as hex, from node:crypto loaded on first use: loading it costs a cold
+ * `forge run` ~3 ms, and only a run with --json-status writes a file.
+ */
+let randomBytes: typeof import("node:crypto").randomBytes | undefined;
+function randomHex(n: number): string {
+  randomBytes ??= (createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto"))
+    .randomBytes;
+  return randomBytes(n).toString("hex");
+}
 
 /**
  * Opens the directory `dir` (absolute) for reading, walking it one component at a time
@@ -192,7 +203,7 @@ export function openStatusFile(
       if (openError) throw openError;
       if (dirfd < 0) throw new StatusFileError(file, "already written or closed");
       const data = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
-      const tmp = `.${base}.${crypto.randomBytes(6).toString("hex")}.tmp`;
+      const tmp = `.${base}.${randomHex(6)}.tmp`;
       let fd = -1;
       let created = false;
       let step = `cannot create ${path.join(dir, tmp)}`;
