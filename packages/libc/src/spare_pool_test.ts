@@ -340,18 +340,38 @@ describe("SparePool", () => {
         for (let i = 0; i < 3; i++) {
           const [spare] = p.pids();
           const c = spawn({ argv: ["/bin/true"], cloneFlags: flags, pool: p });
+          parentPort.postMessage("spawned " + i);
           used.push(c.pid === spare);
           await c.wait();
+          parentPort.postMessage("waited " + i);
           await new Promise((r) => setImmediate(r));
         }
         parentPort.postMessage({ used, parked: p.pids() }); // and exit without close()
       });`;
       const w = new Worker(code, { eval: true });
+      // Listening for the exit from the start; progress lines say where a hang is.
+      const progress: string[] = [];
+      const exited = new Promise((r) => w.once("exit", r));
       const msg = await new Promise<{ used: boolean[]; parked: number[] }>((resolve, reject) => {
-        w.once("message", resolve);
+        w.on("message", (m) => (typeof m === "string" ? progress.push(m) : resolve(m)));
         w.once("error", reject);
+        setTimeout(
+          () =>
+            reject(
+              new Error(`no result from the Worker in 20 s (it got to: ${progress.join(", ")})`),
+            ),
+          20_000,
+        ).unref();
       });
-      await new Promise((r) => w.once("exit", r));
+      await Promise.race([
+        exited,
+        new Promise((_, reject) =>
+          setTimeout(
+            () => reject(new Error("the Worker did not exit within 20 s of its result")),
+            20_000,
+          ).unref(),
+        ),
+      ]);
       expect(msg.used).toEqual([true, true, true]);
       expect(msg.parked).toHaveLength(1);
       // Killed and reaped (not left a zombie), its pidfd closed by the watcher.
