@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as cgroups from "@forge/cgroups";
 import { describe, expect, it } from "vitest";
+import { runSandbox } from "./_run_sandbox.ts";
 import { launch } from "./launch.ts";
 import { BUILTIN_PROFILE_DIR, loadProfile, ProfileError, validateProfile } from "./profile.ts";
 import { resolveSandboxOptions, Sandbox, type SandboxOptions } from "./sandbox.ts";
@@ -34,21 +35,12 @@ time.sleep(float(sys.argv[3]))
 '`;
 
 async function run(o: Omit<SandboxOptions, "profile">, profile = "default") {
-  const box = Sandbox.start({
+  const { all, r, box } = await runSandbox({
     profile: loadProfile(profile),
-    stdio: ["ignore", "pipe", "pipe"],
     timeoutMs: 30_000,
     ...o,
   });
-  let out = "";
-  box.process.child.stdout!.on("data", (d) => (out += d));
-  box.process.child.stderr!.on("data", (d) => (out += d));
-  const closed = [box.process.child.stdout!, box.process.child.stderr!].map(
-    (s) => new Promise((r) => s.once("close", r)),
-  );
-  const r = await box.wait();
-  await Promise.all(closed);
-  return { out, r, box };
+  return { out: all, r, box };
 }
 
 describe("a profile's tmpfs inodes", () => {

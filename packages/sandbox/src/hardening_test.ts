@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FORGE_CLI } from "./_probes.ts";
+import { runSandbox } from "./_run_sandbox.ts";
 import { loadProfile } from "./profile.ts";
 import { Sandbox } from "./sandbox.ts";
 
@@ -184,15 +185,10 @@ describe("without a user namespace (found in review)", () => {
     "as root the sandbox still drops every capability, and says what it runs as",
     async () => {
       const base = loadProfile("default");
-      const box = Sandbox.start({
+      const { out, r, box } = await runSandbox({
         argv: ["/bin/sh", "-c", "grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status"],
         profile: { ...base, name: "no-userns", namespaces: { ...base.namespaces, user: false } },
-        stdio: ["ignore", "pipe", "inherit"],
       });
-      let out = "";
-      box.process.child.stdout!.on("data", (d) => (out += d));
-      const closed = new Promise((r) => box.process.child.stdout!.once("close", r));
-      const [r] = await Promise.all([box.wait(), closed]);
       expect(r.status.exitCode).toBe(0);
       expect(out).toBe(
         "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n",

@@ -10,9 +10,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runSandbox } from "./_run_sandbox.ts";
 import { launch } from "./launch.ts";
 import { loadProfile } from "./profile.ts";
-import { Sandbox, type SandboxOptions } from "./sandbox.ts";
+import type { SandboxOptions } from "./sandbox.ts";
 
 const isRoot = process.getuid?.() === 0;
 const CLI = path.resolve(import.meta.dirname, "../../cli/bin/forge.cjs");
@@ -73,22 +74,13 @@ afterEach(() => {
 
 /** Runs a sandbox of the default profile; resolves with its output. */
 async function run(o: Omit<SandboxOptions, "profile">): Promise<{ code: number; out: string }> {
-  const box = Sandbox.start({
+  const { all, r } = await runSandbox({
     profile: loadProfile("default"),
-    stdio: ["ignore", "pipe", "pipe"],
     timeoutMs: 20_000,
     landlock: "off", // what is checked here is the mount namespace alone
     ...o,
   });
-  let out = "";
-  box.process.child.stdout!.on("data", (d) => (out += d));
-  box.process.child.stderr!.on("data", (d) => (out += d));
-  const closed = [box.process.child.stdout!, box.process.child.stderr!].map(
-    (s) => new Promise((r) => s.once("close", r)),
-  );
-  const r = await box.wait();
-  await Promise.all(closed);
-  return { code: r.status.exitCode, out };
+  return { code: r.status.exitCode, out: all };
 }
 
 /** The propagation fields (shared:N, master:N, ...) of the sandbox's own mounts, from its mountinfo. */

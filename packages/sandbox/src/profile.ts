@@ -10,8 +10,8 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { packageFile } from "@forge/libc";
 import type { Ajv as AjvType, ErrorObject } from "ajv";
-import { oneLine } from "./one_line.ts";
 import type { NamespaceOptions } from "./launch.ts";
+import { oneLine } from "./one_line.ts";
 import { profileProblems } from "./profile_check.ts";
 import { checkTrustedDir, readTrustedFile, UntrustedFileError } from "./trusted_file.ts";
 

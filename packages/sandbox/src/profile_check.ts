@@ -11,9 +11,9 @@
 import { capNumber } from "@forge/capabilities";
 import { parseCpus, parsePids, parseSize } from "@forge/cgroups";
 import { checkMountSpec, hostnameStep, MountPlanError } from "@forge/namespaces";
-import { oneLine } from "./one_line.ts";
 import { parseDuration } from "./duration.ts";
 import { checkCwd, checkEnvironment, namespaceProblems } from "./launch.ts";
+import { oneLine } from "./one_line.ts";
 import type { ProfileProblem, SandboxProfile } from "./profile.ts";
 import { rlimitsFromRecord } from "./rlimits.ts";
 import { filterSteps } from "./seccomp_filter.ts";

@@ -18,11 +18,11 @@ import {
   watchParent,
 } from "@forge/libc";
 import * as ns from "@forge/namespaces";
-import { oneLine } from "./one_line.ts";
 import { capabilityWarnings } from "./cap_warnings.ts";
 import { checkDurationMs, MAX_DURATION_MS, parseDuration } from "./duration.ts";
 import { cleanEnv, type LaunchOptions, launch, planLaunch, type SandboxProcess } from "./launch.ts";
 import { type LongTimeout, setLongTimeout } from "./long_timeout.ts";
+import { oneLine } from "./one_line.ts";
 import { loadProfile, type SandboxProfile } from "./profile.ts";
 import { refuseBindsOverProfileDirs } from "./profile_guard.ts";
 import { type Rlimit, rlimitsFromRecord } from "./rlimits.ts";

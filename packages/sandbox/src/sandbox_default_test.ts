@@ -1,20 +1,13 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runSandbox } from "./_run_sandbox.ts";
 import { capabilityWarnings } from "./cap_warnings.ts";
-import { resolveSandboxOptions, Sandbox, type SandboxOptions } from "./sandbox.ts";
+import { resolveSandboxOptions, type SandboxOptions } from "./sandbox.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-async function run(o: SandboxOptions) {
-  const box = Sandbox.start({ stdio: ["ignore", "pipe", "pipe"], ...o });
-  let out = "";
-  box.process.child.stdout!.on("data", (d) => (out += d));
-  const closed = new Promise((res) => box.process.child.stdout!.once("close", res));
-  const r = await box.wait();
-  await closed;
-  return { out, r, box };
-}
+const run = (o: SandboxOptions) => runSandbox(o);
 
 describe("Sandbox.start without a profile", () => {
   it("resolves to the default profile, as forge run does; weaker is asked for by name", () => {

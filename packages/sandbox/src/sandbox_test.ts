@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { runSandbox } from "./_run_sandbox.ts";
 import { loadProfile } from "./profile.ts";
 import {
   checkSandbox,
@@ -11,16 +12,7 @@ import {
   SparePool,
 } from "./sandbox.ts";
 
-async function run(o: SandboxOptions) {
-  const box = Sandbox.start({ stdio: ["ignore", "pipe", "pipe"], ...o });
-  let out = "";
-  box.process.child.stdout!.on("data", (d) => (out += d));
-  // The exit may be reported before the pipe is read to its end: wait for both.
-  const closed = new Promise((res) => box.process.child.stdout!.once("close", res));
-  const r = await box.wait();
-  await closed;
-  return { out, r, box };
-}
+const run = (o: SandboxOptions) => runSandbox(o);
 
 describe("resolveSandboxOptions", () => {
   it("merges a profile with overrides", () => {
