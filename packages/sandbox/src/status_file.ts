@@ -14,12 +14,15 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { AT, errnoMessage, type Libc, openLibc, SyscallError } from "@forge/libc";
+import { errnoMessage, type Libc, openLibc, SyscallError } from "@forge/libc";
+import {
+  openDirThroughTrustedLinks,
+  type TrustedFileOptions,
+  UntrustedFileError,
+} from "./trusted_file.ts";
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_RDONLY } = fs.constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const O_CLOEXEC = 0o2000000;
-const O_PATH = 0o10000000;
-const MAX_LINKS = 40;
 
 /**
  * `n` random bytes as hex, from node:crypto loaded on first use: loading it costs a cold
@@ -37,64 +40,6 @@ function randomHex(n: number): string {
  * with O_PATH|O_NOFOLLOW and following a symlink only when its owner is one of
  * `owners`; throws a StatusFileError naming the link otherwise.
  */
-type Fstat = (fd: number) => { uid: number; isSymbolicLink(): boolean; isDirectory(): boolean };
-
-function openDirWalking(
-  libc: Libc,
-  file: string,
-  dir: string,
-  owners: readonly number[],
-  fstat: Fstat,
-): number {
-  let fd = libc.openat(AT.FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  const parts = dir.split("/").filter((c) => c !== "" && c !== ".");
-  let walked = "";
-  let links = 0;
-  try {
-    while (parts.length) {
-      const c = parts.shift()!;
-      const next = libc.openat(fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      const st = fstat(next);
-      const here = path.join(walked || "/", c);
-      if (st.isSymbolicLink()) {
-        let target: string;
-        try {
-          if (!owners.includes(st.uid))
-            throw new StatusFileError(
-              file,
-              `refused: ${here} is a symlink owned by uid ${st.uid}, which a sandboxed job could have planted; give --json-status a path without it`,
-            );
-          if (++links > MAX_LINKS)
-            throw new StatusFileError(file, `cannot open its directory ${dir}: too many symlinks`);
-          target = libc.readlinkat(next, "");
-        } finally {
-          libc.close(next);
-        }
-        parts.unshift(...target.split("/").filter((t) => t !== "" && t !== "."));
-        if (target.startsWith("/")) {
-          libc.close(fd);
-          fd = libc.openat(AT.FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-          walked = "";
-        }
-        continue;
-      }
-      if (!st.isDirectory()) {
-        libc.close(next);
-        throw new StatusFileError(
-          file,
-          `cannot open its directory ${dir}: ${here} is not a directory`,
-        );
-      }
-      libc.close(fd);
-      fd = next;
-      walked = c === ".." ? path.dirname(walked || "/") : here;
-    }
-    return libc.openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  } finally {
-    libc.close(fd);
-  }
-}
-
 /**
  * A status file that could not be written: the message is one line naming the file
  * and what failed.
@@ -164,7 +109,7 @@ export function openStatusFile(
     /** Whose symlinks on the way to the directory are followed (default: root and us). */
     owners?: readonly number[];
     /** fstat(2) for the walk (tests give one that answers for a fake libc's fds). */
-    fstat?: Fstat;
+    fstat?: TrustedFileOptions["fstat"];
   } = {},
 ): StatusFile {
   const libc = opts.libc ?? openLibc();
@@ -178,17 +123,18 @@ export function openStatusFile(
   } else {
     try {
       const euid = process.geteuid?.() ?? 0;
-      dirfd = openDirWalking(
+      dirfd = openDirThroughTrustedLinks(dir, {
         libc,
-        file,
-        dir,
-        opts.owners ?? [...new Set([0, euid])],
-        opts.fstat ?? ((fd) => fs.fstatSync(fd)),
-      );
+        owners: opts.owners ?? [...new Set([0, euid])],
+        ...(opts.fstat ? { fstat: opts.fstat } : {}),
+      });
     } catch (e) {
       openError =
-        e instanceof StatusFileError
-          ? e
+        e instanceof UntrustedFileError
+          ? new StatusFileError(
+              file,
+              `refused: ${e.culprit} is a symlink ${e.reason}, which a sandboxed job could have planted; give --json-status a path without it`,
+            )
           : new StatusFileError(file, `cannot open its directory ${dir}`, e);
     }
   }

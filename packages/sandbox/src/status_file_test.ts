@@ -65,7 +65,7 @@ describe("openStatusFile", () => {
     }
     expect(err).toBeInstanceOf(StatusFileError);
     expect(err!.message).toBe(
-      `${file}: refused: ${path.join(d, "out")} is a symlink owned by uid 4242, which a sandboxed job could have planted; give --json-status a path without it`,
+      `${file}: refused: ${path.join(d, "out")} is a symlink owned by uid 4242, not ${process.geteuid!() === 0 ? "root" : `uid ${process.geteuid!()}`}, which a sandboxed job could have planted; give --json-status a path without it`,
     );
     expect(fs.readFileSync(path.join(victim, "status.json"), "utf8")).toBe("precious\n");
     // A link of ours is followed.
@@ -101,7 +101,13 @@ describe("openStatusFile", () => {
       .on("openat", (args) => fds[args[1] as string] ?? 6)
       .on("write", (args) => args[2] as number)
       .on("fsync", () => -5); // EIO
-    const fstat = () => ({ uid: 0, isSymbolicLink: () => false, isDirectory: () => true });
+    const fstat = () =>
+      ({
+        uid: 0,
+        mode: 0o40755,
+        isSymbolicLink: () => false,
+        isDirectory: () => true,
+      }) as unknown as fs.Stats;
     const status = openStatusFile("/srv/status.json", { libc, fstat });
     expect(() => status.write({ a: 1 })).toThrow(
       "/srv/status.json: cannot write it: EIO (Input/output error)",

@@ -13,7 +13,7 @@ import path from "node:path";
 import { AT, type Libc, openLibc, SyscallError } from "@forge/libc";
 
 // Node's values: O_NOFOLLOW and O_DIRECTORY differ between x86_64 and aarch64.
-const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = fs.constants;
 const O_CLOEXEC = 0o2000000;
 const O_PATH = 0o10000000;
 const S_ISVTX = 0o1000;
@@ -69,6 +69,8 @@ export interface TrustedFileOptions {
   readonly owners?: readonly number[];
   /** The libc binding (default: the real one); tests may pass a FakeLibc. */
   readonly libc?: Libc;
+  /** fstat(2) of an fd (default: node:fs's); tests give one that answers for a FakeLibc. */
+  readonly fstat?: (fd: number) => fs.Stats;
 }
 
 function ownerNames(owners: readonly number[]): string {
@@ -121,11 +123,30 @@ export function checkTrustedDir(dir: string, opts: TrustedFileOptions = {}): boo
   return walk(path.normalize(dir), opts, "directory") === true;
 }
 
+/**
+ * Opens the directory `dir` (absolute) for reading, walked as {@link readTrustedFile}
+ * walks, but checking only the symlinks on the way: one is followed only when one of
+ * `owners` (default: root) owns it; the directories themselves may be anyone's. For a
+ * host-side write on a sandbox's behalf into a directory the sandbox may share: a link
+ * planted on the way by an earlier run (whose files belong to uid 65534 as root) is
+ * refused with an {@link UntrustedFileError}; a directory that cannot be opened throws
+ * the SyscallError. Returns the fd (close it).
+ *
+ * @example
+ * ```ts
+ * import { openDirThroughTrustedLinks } from "@forge/sandbox";
+ * const fd = openDirThroughTrustedLinks("/var/lib/jobs/out", { owners: [0] });
+ * ```
+ */
+export function openDirThroughTrustedLinks(dir: string, opts: TrustedFileOptions = {}): number {
+  return walk(path.normalize(dir), opts, "dirfd") as number;
+}
+
 function walk(
   file: string,
   opts: TrustedFileOptions,
-  want: "file" | "directory",
-): string | boolean | undefined {
+  want: "file" | "directory" | "dirfd",
+): string | boolean | number | undefined {
   if (!path.isAbsolute(file)) throw new TypeError(`expected an absolute path, got "${file}"`);
   const libc = opts.libc ?? openLibc();
   const owners = opts.owners ?? [0];
@@ -137,8 +158,10 @@ function walk(
   const refuse = (culprit: string, kind: string, reason: string, how: string): never => {
     throw new UntrustedFileError(file, culprit, kind, reason, how);
   };
-  /** The ownership and mode rule. */
+  const fstat = opts.fstat ?? ((fd: number) => fs.fstatSync(fd));
+  /** The ownership and mode rule (for directories and the file; "dirfd" checks links only). */
   const check = (st: fs.Stats, where: string, kind: string, allowSticky: boolean): void => {
+    if (want === "dirfd") return;
     if (!owners.includes(st.uid))
       refuse(where, kind, `owned by uid ${st.uid}, not ${ownerNames(owners)}`, chown(where));
     if (st.mode & 0o022 && !(allowSticky && st.mode & S_ISVTX)) {
@@ -166,7 +189,7 @@ function walk(
   const openRoot = (): { fd: number; st: fs.Stats } => {
     const fd = openAt(AT.FDCWD, "/", O_PATH);
     if (typeof fd !== "number") throw fd;
-    const st = fs.fstatSync(fd);
+    const st = fstat(fd);
     check(st, "/", "directory", true);
     return { fd, st };
   };
@@ -190,13 +213,14 @@ function walk(
       if (typeof fd !== "number" && fd.code === "ELOOP" && last)
         fd = openAt(dir.fd, name, O_PATH | O_NOFOLLOW);
       if (typeof fd !== "number") {
+        if (want === "dirfd") throw new SyscallError("openat", fd.errno, [], `open ${here}`);
         // Missing, or a directory this process cannot search: nothing there for it.
         if (fd.code === "ENOENT" || fd.code === "ENOTDIR" || (fd.code === "EACCES" && !last))
           return want === "file" ? undefined : false;
         // A file that exists but cannot be read is an error, not a reason to look elsewhere.
         throw new SyscallError("openat", fd.errno, [], `open ${here}`);
       }
-      const st = fs.fstatSync(fd);
+      const st = fstat(fd);
       if (st.isSymbolicLink()) {
         if (++hops > MAX_SYMLINKS) refuse(here, "symlink", "part of a loop", "fix the symlinks");
         if (!owners.includes(st.uid))
@@ -210,8 +234,12 @@ function walk(
         }
         continue;
       }
-      if (!last) {
-        if (!st.isDirectory()) return want === "file" ? undefined : false;
+      if (!last || want === "dirfd") {
+        if (!st.isDirectory()) {
+          if (want === "dirfd")
+            throw new SyscallError("openat", 20 /* ENOTDIR */, [], `open ${here}`);
+          return want === "file" ? undefined : false;
+        }
         check(st, here, "directory", true);
         close(dir.fd);
         dir = { fd, st, path: here };
@@ -225,6 +253,12 @@ function walk(
       if (!st.isFile()) refuse(here, "file", "not a regular file", `remove ${here}`);
       check(st, here, "file", false);
       return fs.readFileSync(fd, "utf8");
+    }
+    if (want === "dirfd") {
+      const fd = openAt(dir.fd, ".", O_RDONLY | O_DIRECTORY);
+      if (typeof fd !== "number") throw new SyscallError("openat", fd.errno, [], `open ${file}`);
+      fds.delete(fd); // the caller's
+      return fd;
     }
     // The path was "/" itself.
     if (want === "directory") {
