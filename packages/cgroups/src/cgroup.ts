@@ -163,8 +163,10 @@ export function createCgroup(limits: Limits, opts: CreateCgroupOptions = {}): Cg
       `cannot apply resource limits: uid ${layout.uid} has no delegated cgroup (${layout.delegation.reason}); ` +
       "run inside one with `systemd-run --user --scope -p Delegate=yes forge run ...`, or pass --limits best-effort to run without limits";
     if (mode === "strict") throw new CgroupError(msg, "NO_DELEGATION");
+    // One short line (the details are in `forge doctor`): it comes with every
+    // best-effort run of a rootless user, python-safe and node-safe included.
     problems.warnings.push(
-      `${msg.replace(", or pass --limits best-effort to run without limits", "")} (best-effort: running WITHOUT resource limits)`,
+      "no delegated cgroup: running WITHOUT resource limits; fix: systemd-run --user --scope -p Delegate=yes",
     );
     return empty();
   }

@@ -1,6 +1,7 @@
 import { parseDuration as parseSandboxDuration } from "@forge/sandbox/duration";
 import { oneLine } from "@forge/sandbox/one_line";
 import { CliError } from "./cli_error.ts";
+import { HelpRequest } from "./help_request.ts";
 
 /** One option a command accepts (the shape of node:util's parseArgs options). */
 export interface OptionSpec {
@@ -37,7 +38,8 @@ export { oneLine };
  * option nor an option's value, so `forge run sh -c 'echo hi'` works too.
  *
  * A string option takes the next word as its value (`--net host`) or the text after
- * `=` (`--net=host`). A next word that starts with "-" is not taken: that is a
+ * `=` (`--net=host`). `--help` or `-h` among the options (unless declared) throws a
+ * {@link HelpRequest}: the command's help, exit 0. A next word that starts with "-" is not taken: that is a
  * forgotten value more often than a value, and the error says to write
  * `--memory=-5M` when it is meant. Every error is a {@link CliError} (exit 2) whose
  * one-line message names the option and the fix.
@@ -65,6 +67,9 @@ export function parseCommandLine(
     const a = argv[i]!;
     if (a === "--") return { values, command: argv.slice(i + 1) };
     if (!a.startsWith("-") || a === "-") return { values, command: argv.slice(i) };
+    // Help among the options (not the command's: that starts at its first word).
+    if ((a === "--help" && !Object.hasOwn(options, "help")) || (a === "-h" && !byShort.has("h")))
+      throw new HelpRequest();
     const long = a.startsWith("--");
     const eq = long ? a.indexOf("=") : -1;
     const name = long ? a.slice(2, eq < 0 ? undefined : eq) : byShort.get(a.slice(1, 2));

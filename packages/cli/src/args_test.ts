@@ -99,3 +99,16 @@ describe("parseInteger", () => {
     );
   });
 });
+
+describe("--help among the options", () => {
+  it("throws a HelpRequest, unless the command declares it or it belongs to the command", async () => {
+    const { HelpRequest } = await import("./help_request.ts");
+    const opts = { json: { type: "boolean" } } as const;
+    expect(() => parseCommandLine(["--json", "--help"], opts)).toThrow(HelpRequest);
+    expect(() => parseCommandLine(["-h"], opts)).toThrow(HelpRequest);
+    expect(parseCommandLine(["--", "--help"], opts).command).toEqual(["--help"]);
+    expect(parseCommandLine(["ls", "--help"], opts).command).toEqual(["ls", "--help"]);
+    const declared = { host: { type: "string", short: "h" } } as const;
+    expect(parseCommandLine(["-h", "box"], declared).values.host).toBe("box");
+  });
+});

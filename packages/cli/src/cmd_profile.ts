@@ -8,6 +8,7 @@ import {
 import { checkSandbox } from "@forge/sandbox/sandbox";
 import { oneLine } from "./args.ts";
 import { CliError, type Command } from "./cli_error.ts";
+import { asksForHelp, HelpRequest } from "./help_request.ts";
 
 const HELP = `forge profile: list, show and validate sandbox profiles
 
@@ -33,12 +34,41 @@ A candidate that breaks the rule is refused with the reason and the fix (chown,
 chmod), never skipped. The working directory is never searched: a file is loaded
 only when given as a path (anything with a "/": ./mine.json, /srv/p.json).`;
 
+/** Each sub-command's own help (`forge profile SUB --help`). */
+const SUB_HELP: Readonly<Record<string, string>> = {
+  list: `forge profile list: the search path for profile names, and every profile on it
+
+Usage: forge profile list
+
+Prints each directory searched for "--profile NAME" (first match wins) with the rule
+its files must pass and whether it is there, then every profile reachable by name with
+its description and file; a refused one with the reason and the fix.`,
+  show: `forge profile show: print a profile as JSON
+
+Usage: forge profile show NAME|PATH
+
+NAME is looked up as "forge run --profile NAME" looks it up (see "forge profile
+--help"); anything with a "/" is a file (./mine.json). The profile goes to stdout,
+where it came from to stderr.`,
+  validate: `forge profile validate: check profile files
+
+Usage: forge profile validate FILE...
+
+Lists every problem in each document with its JSON pointer; for a valid one, builds
+the launch plan forge run would make of it on this host (bind sources, a seccomp
+file...) without starting anything, and says "FILE: ok" when forge run --profile FILE
+can start it (cgroup limits aside: see forge doctor). Exit 1 if any file is not ok. A
+file named like an option is given as a path: ./--help.`,
+};
+
 /** `forge profile`. */
 export const command: Command = {
   summary: "list, show and validate sandbox profiles",
   help: HELP,
   async main(argv: string[]): Promise<number> {
     const [sub, ...rest] = argv;
+    if (sub !== undefined && Object.hasOwn(SUB_HELP, sub) && asksForHelp(rest))
+      throw new HelpRequest(SUB_HELP[sub]);
     switch (sub) {
       case "list": {
         if (rest.length) throw new CliError("forge profile list takes no arguments");
@@ -115,7 +145,7 @@ export const command: Command = {
         throw new CliError(
           sub
             ? `unknown sub-command "forge profile ${sub}"; expected list, show or validate`
-            : "usage: forge profile list|show NAME|PATH|validate FILE...",
+            : 'usage: forge profile list|show NAME|PATH|validate FILE... (see "forge profile --help")',
         );
     }
   },

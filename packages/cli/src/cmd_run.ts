@@ -10,6 +10,7 @@ import {
   parseTmpfs,
   Sandbox,
   type SandboxOptions,
+  stdioIsTerminal,
 } from "@forge/sandbox/sandbox";
 import { many, oneLine, parseCommandLine, parseDuration, parseInteger, shown } from "./args.ts";
 import { CliError, type Command } from "./cli_error.ts";
@@ -29,14 +30,19 @@ Sandbox:
                        files only; rootless, also ~/.config/forge/profiles; then the
                        built-ins) or a path with a "/" (./mine.json); never the
                        working directory by name; default "default" (see "forge profile")
-  --bind SRC:DST[:ro]  bind a host path into the sandbox (repeatable)
+  --bind SRC:DST[:ro]  bind a host path into the sandbox (repeatable); SRC alone
+                       binds it at the same path (--bind "$PWD:ro")
   --tmpfs DST[:SIZE[:INODES]]
                        a tmpfs at DST, e.g. /scratch:64m or /scratch:1g:100k
                        (default 64m; INODES caps its files, default one per
                        4 KiB of SIZE, at least 1024) (repeatable)
+                       A --bind or --tmpfs at the destination of one of the
+                       profile's mounts replaces it (--tmpfs /tmp:256m)
   --net none|host      none: only lo (default); host: share the host's network
   --hostname H         hostname inside
-  --cwd DIR            working directory inside (an absolute path)
+  --cwd DIR            working directory inside (an absolute path); default: the
+                       profile's, "/" for every built-in one, never the caller's:
+                       only what is bound is there (--bind "$PWD:ro" --cwd "$PWD")
   --uid N, --gid N     ids inside the sandbox (default 0)
   --id-map identity    as root: map the sandbox's ids to the same host ids
   --cap-add CAP        keep a capability, e.g. NET_BIND_SERVICE (repeatable); one that
@@ -60,6 +66,15 @@ Limits (cgroups):
   --cgroup-parent P    make the sandbox's cgroup under P (e.g. /my.slice/forge);
                        the directories of P that forge made are removed after the
                        run when empty (none that was there before)
+
+Terminal:
+  -t, --tty            give the command a new terminal of its own (a pseudo-terminal
+                       that is its controlling terminal, stdin, stdout and stderr)
+                       and relay yours to it, raw, following its window size, as
+                       docker run -it does: job control, Ctrl-C and Ctrl-Z act inside;
+                       the default when stdin, stdout and stderr are all terminals
+  --no-tty             never: the command gets forge's stdin, stdout and stderr as
+                       they are (as with a redirect or a pipe)
 
 Run:
   --timeout DUR        kill the whole sandbox after DUR: a number and its unit, ms, s,
@@ -113,6 +128,8 @@ const OPTIONS = {
   "stop-timeout": { type: "string" },
   "die-with-parent": { type: "boolean" },
   "json-status": { type: "string" },
+  tty: { type: "boolean", short: "t" },
+  "no-tty": { type: "boolean" },
 } as const;
 
 /** Runs `f`, turning the RangeError/TypeError of a parser into a usage error. */
@@ -222,12 +239,18 @@ export function runOptions(argv: string[]): {
     ...(many(v["io-max"]).length ? { ioMax: many(v["io-max"]) } : {}),
   };
   const idMap = oneOf(v["id-map"], "id-map", ["unprivileged", "identity"] as const);
+  if (v.tty && v["no-tty"])
+    throw new CliError(
+      "--tty and --no-tty: give one of them (neither: a terminal when stdin, stdout and stderr are all terminals)",
+    );
+  const tty = v.tty ? true : v["no-tty"] ? false : stdioIsTerminal();
   const loaded = profileOf(v.profile as string | undefined);
   const options: SandboxOptions = {
     argv: cmd,
     profile: loaded.profile,
-    binds: usage(() => many(v.bind).map((b) => ({ ...parseBind(b), origin: "--bind" }))),
-    tmpfs: usage(() => many(v.tmpfs).map((t) => ({ ...parseTmpfs(t), origin: "--tmpfs" }))),
+    // The flag as written names the mount in messages ("--tmpfs /s and --tmpfs /s:1m ...").
+    binds: usage(() => many(v.bind).map((b) => ({ ...parseBind(b), origin: `--bind ${b}` }))),
+    tmpfs: usage(() => many(v.tmpfs).map((t) => ({ ...parseTmpfs(t), origin: `--tmpfs ${t}` }))),
     ...(v.net !== undefined ? { net: oneOf(v.net, "net", ["none", "host"] as const)! } : {}),
     ...(v.hostname !== undefined ? { hostname: v.hostname as string } : {}),
     ...(v.cwd !== undefined ? { cwd: v.cwd as string } : {}),
@@ -249,6 +272,7 @@ export function runOptions(argv: string[]): {
       ? { timeoutMs: parseDuration(v.timeout as string, "--timeout") }
       : {}),
     ...(v["die-with-parent"] ? { dieWithParent: true } : {}),
+    ...(tty ? { tty: true } : {}),
     stopTimeoutMs,
   };
   return {
@@ -343,8 +367,11 @@ export const command: Command = {
         // gone already
       }
     };
+    // With a terminal, the window size reaches the sandbox through it (the relay sets
+    // it, and the kernel sends SIGWINCH to its foreground processes).
+    const forwarded = FORWARDED_SIGNALS.filter((s) => !(options.tty && s === "SIGWINCH"));
     for (const s of STOP_SIGNALS) process.on(s, stop);
-    for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+    for (const s of forwarded) process.on(s, forward);
     const started = Date.now();
     try {
       try {
@@ -364,11 +391,15 @@ export const command: Command = {
       }
       // From here on the command runs: whatever fails is reported on stderr and the
       // command's own status is what forge exits with.
-      for (const w of box.warnings) process.stderr.write(`forge: warning: ${oneLine(w)}\n`);
+      // The user's terminal is raw while the relay runs: a line ends with CR LF there.
+      const eol = box.terminal?.raw ? "\r\n" : "\n";
+      for (const w of box.warnings) process.stderr.write(`forge: warning: ${oneLine(w)}${eol}`);
       if (pending) stop(pending);
       const r = await box.wait();
       writeStatus(r.record);
       for (const p of r.problems ?? []) process.stderr.write(`forge: ${oneLine(p)}\n`);
+      // A failed command whose argument is on the host but not in the sandbox (job.py).
+      for (const h of r.hints ?? []) process.stderr.write(`forge: note: ${oneLine(h)}\n`);
       if (r.stopped?.escalated)
         process.stderr.write(
           `forge: the sandbox was still running ${stopTimeoutText} after ${r.stopped.signal}; killed it with SIGKILL (--stop-timeout)\n`,
@@ -388,7 +419,7 @@ export const command: Command = {
       return r.status.exitCode;
     } finally {
       for (const s of STOP_SIGNALS) process.off(s, stop);
-      for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+      for (const s of forwarded) process.off(s, forward);
     }
   },
 };

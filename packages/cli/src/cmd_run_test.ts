@@ -234,7 +234,7 @@ describe.skipIf(!built || !isRoot)("forge run: trust boundaries (built CLI, as r
     ]);
     expect(r.code).toBe(0);
     expect(r.err).toMatch(
-      /^forge: warning: keeping CAP_SYS_ADMIN lets the sandbox undo its own walls: mount, umount and remount inside the sandbox: read-only binds become writable and masked paths can be uncovered\n$/,
+      /^forge: warning: keeping CAP_SYS_ADMIN lets the sandbox undo its own walls: mount, umount and remount: read-only binds become writable, masked paths uncovered\n$/,
     );
     expect(forge(["run", "--cap-add", "NET_BIND_SERVICE", "--", "true"]).err).toBe("");
   });
@@ -399,11 +399,15 @@ describe.skipIf(!built)(
         ],
         [
           ["--bind", "/usr:/x", "--bind", "/etc:/x"],
-          /^forge: bind destination \/x \(the bind of \/etc from --bind\) is already used by the bind of \/usr from --bind; give each mount its own destination\n$/,
+          /^forge: --bind \/usr:\/x and --bind \/etc:\/x both mount on \/x; give each its own destination\n$/,
         ],
         [
-          ["--bind", "/opt:/usr"],
-          /^forge: bind destination \/usr \(the bind of \/opt from --bind\) is already used by the bind of \/usr from profile default; give each mount its own destination\n$/,
+          ["--tmpfs", "/s", "--bind", "/etc:/s/", "--tmpfs", "/s:1m"],
+          /^forge: --bind \/etc:\/s\/ and --tmpfs \/s both mount on \/s; give each its own destination\n$/,
+        ],
+        [
+          ["--tmpfs", "/dev"],
+          /^forge: tmpfs destination \/dev \(the tmpfs on \/dev from --tmpfs \/dev\) is already used by the minimal \/dev; give each mount its own destination\n$/,
         ],
       ] as const) {
         const r = forge(["run", ...args, "--", "true"]);
@@ -504,6 +508,156 @@ describe.skipIf(!built)(
   },
 );
 
+describe.skipIf(!built || !isRoot)("forge run: user flags over the profile's mounts", () => {
+  /** /tmp's lines in the sandbox's mount table. */
+  const tmpMounts = (out: string) => out.split("\n").filter((l) => l.split(" ")[1] === "/tmp");
+
+  for (const asNobody of [false, true])
+    it(`--tmpfs /tmp:SIZE and --bind X:/tmp replace the profile's /tmp${asNobody ? " (rootless)" : ""}`, () => {
+      for (const profile of ["default", "python-safe"]) {
+        const sized = forge(
+          ["run", "--profile", profile, "--tmpfs", "/tmp:256m", "--", "cat", "/proc/self/mounts"],
+          { asNobody },
+        );
+        // Rootless, python-safe warns that its limits cannot hold here: nothing else.
+        const notWarnings = sized.err
+          .split("\n")
+          .filter((l) => l && !l.startsWith("forge: warning: "));
+        expect(notWarnings, profile).toEqual([]);
+        expect(sized.code).toBe(0);
+        const lines = tmpMounts(sized.out);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(/^\S+ \/tmp tmpfs .*size=262144k/);
+      }
+      const dir = tmpdir();
+      fs.writeFileSync(path.join(dir, "marker"), "from the host\n");
+      fs.chmodSync(path.join(dir, "marker"), 0o644);
+      const bound = forge(["run", "--bind", `${dir}:/tmp:ro`, "--", "cat", "/tmp/marker"], {
+        asNobody,
+      });
+      expect(bound).toMatchObject({ code: 0, out: "from the host\n", err: "" });
+    });
+
+  it("replaces a profile's bind too, and checks the plan the same way (planRun)", async () => {
+    const { planRun } = await import("./cmd_run.ts");
+    expect(planRun(["--tmpfs", "/tmp:256m", "--bind", "/etc:/run", "--", "/bin/true"])).toEqual({
+      warnings: [],
+    });
+    const r = forge([
+      "run",
+      "--bind",
+      "/usr/share:/etc:ro",
+      "--",
+      "/bin/sh",
+      "-c",
+      "test -d /etc/doc && test ! -e /etc/passwd && echo replaced",
+    ]);
+    expect(r).toMatchObject({ code: 0, out: "replaced\n", err: "" });
+  });
+});
+
+describe.skipIf(!built)("forge run: where things are", () => {
+  it("says a command that is on the host is not bound into the sandbox, and the --bind to add", () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, "hello"), "#!/bin/sh\necho hi\n", { mode: 0o755 });
+    const abs = forge(["run", "--", `${dir}/hello`]);
+    expect(abs).toMatchObject({
+      code: 127,
+      out: "",
+      err: `forge: cannot execute ${dir}/hello: no such file in the sandbox; it is on the host, but ${dir} is not bound into the sandbox: add --bind ${dir}:ro\n`,
+    });
+    expect(forge(["run", "--bind", `${dir}:ro`, "--", `${dir}/hello`])).toMatchObject({
+      code: 0,
+      out: "hi\n",
+      err: "",
+    });
+    // Relative: resolved against the working directory inside, which the message names.
+    const rel = forge(["run", "--", "./hello"], { cwd: dir });
+    expect(rel).toMatchObject({
+      code: 127,
+      err: `forge: cannot execute ./hello: no such file in the sandbox, whose working directory is /; on the host it is ${dir}/hello: add --bind ${dir}:ro --cwd ${dir}\n`,
+    });
+    expect(
+      forge(["run", "--bind", `${dir}:ro`, "--cwd", dir, "--", "./hello"], { cwd: dir }),
+    ).toMatchObject({ code: 0, out: "hi\n", err: "" });
+    expect(forge(["run", "--", "./nope"], { cwd: dir })).toMatchObject({
+      code: 127,
+      err: "forge: cannot execute ./nope: no such file or directory (the working directory inside the sandbox is /)\n",
+    });
+    // There, but its #! interpreter is not.
+    fs.writeFileSync(path.join(dir, "odd"), "#!/no/such/interpreter\n", { mode: 0o755 });
+    expect(forge(["run", "--bind", `${dir}:ro`, "--", `${dir}/odd`])).toMatchObject({
+      code: 127,
+      err: `forge: cannot execute ${dir}/odd: its interpreter /no/such/interpreter (its #! line) is not in the sandbox\n`,
+    });
+  });
+
+  it("after a failed run, names a script argument that is on the host but not in the sandbox", () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, "job.sh"), "echo ran\n");
+    fs.chmodSync(path.join(dir, "job.sh"), 0o644);
+    const r = forge(["run", "--", "sh", "job.sh"], { cwd: dir });
+    expect(r.code).not.toBe(0);
+    const lines = r.err.trimEnd().split("\n");
+    expect(lines.at(-1)).toBe(
+      `forge: note: job.sh is not in the sandbox, whose working directory is /; on the host it is ${dir}/job.sh: add --bind ${dir}:ro --cwd ${dir}`,
+    );
+    const byPath = forge(["run", "--", "sh", `${dir}/job.sh`]);
+    expect(byPath.err.trimEnd().split("\n").at(-1)).toBe(
+      `forge: note: ${dir}/job.sh is not in the sandbox; it is on the host, but ${dir} is not bound into the sandbox: add --bind ${dir}:ro`,
+    );
+    expect(
+      forge(["run", "--bind", `${dir}:ro`, "--cwd", dir, "--", "sh", "job.sh"], { cwd: dir }),
+    ).toMatchObject({ code: 0, out: "ran\n", err: "" });
+    // A run that succeeds gets no note, whatever its arguments name.
+    expect(forge(["run", "--", "/bin/echo", "job.sh"], { cwd: dir })).toMatchObject({
+      code: 0,
+      err: "",
+    });
+  });
+
+  it("says a --cwd that is on the host is not bound into the sandbox", () => {
+    const dir = tmpdir();
+    const r = forge(["run", "--cwd", dir, "--", "/bin/true"]);
+    expect(r.code).toBe(125);
+    expect(r.err).toMatch(
+      new RegExp(
+        `^forge: enter the working directory ${dir} .*: ENOENT \\(No such file or directory\\); ${dir} is on the host, but not bound into the sandbox: add --bind ${dir}:ro\n$`,
+      ),
+    );
+  });
+});
+
+describe.skipIf(!built || !isRoot)("forge run: every warning fits a line", () => {
+  const profiles = ["default", "minimal", "python-safe", "node-safe", "shell-readonly"];
+  for (const asNobody of [false, true])
+    for (const profile of profiles)
+      it(`--profile ${profile}${asNobody ? ", rootless" : ", as root"}: at most 160 characters a warning, the cgroup one under 120 with its fix`, () => {
+        const r = forge(["run", "--profile", profile, "--", "/bin/true"], { asNobody });
+        expect(r.code).toBe(0);
+        const lines = r.err.split("\n").filter(Boolean);
+        for (const l of lines) {
+          expect(l).toMatch(/^forge: warning: /);
+          expect(l.length, l).toBeLessThanOrEqual(160);
+        }
+        const cgroup = lines.filter((l) => /cgroup|resource limits/.test(l));
+        expect(cgroup.length).toBeLessThanOrEqual(1);
+        for (const l of cgroup) {
+          expect(l.length, l).toBeLessThan(120);
+          expect(l).toMatch(/systemd-run --user --scope -p Delegate=yes|forge doctor/);
+        }
+      });
+
+  it("--cap-add of each wall-breaking capability: one line of at most 160 characters each", async () => {
+    const { WALL_BREAKING_CAPABILITIES } = await import("@forge/sandbox");
+    const args = Object.keys(WALL_BREAKING_CAPABILITIES).flatMap((c) => ["--cap-add", c]);
+    const r = forge(["run", ...args, "--", "/bin/true"]);
+    const lines = r.err.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(Object.keys(WALL_BREAKING_CAPABILITIES).length);
+    for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(160);
+  });
+});
+
 describe.skipIf(!fs.existsSync(bin))("forge: internal errors (a bundle that throws)", () => {
   /** bin/forge.cjs beside a bundle whose main throws `error`. */
   function broken(body: string): string {
@@ -541,5 +695,286 @@ describe.skipIf(!fs.existsSync(bin))("forge: internal errors (a bundle that thro
       expect(debug.code).toBe(125);
       expect(debug.err).toMatch(/^forge: internal error: \w*Error: [\s\S]*\n {4}at /);
     }
+  });
+});
+
+// ---- a terminal of its own: real interactive sessions, driven through tmux ----
+
+const hasTmux = spawnSync("tmux", ["-V"], { encoding: "utf8" }).status === 0;
+/** A tmux server of this test file's own (its socket), so that no other tmux is touched. */
+const TMUX_SOCKET = `forge-tty-test-${process.pid}`;
+let sessions = 0;
+
+function tmux(...args: string[]): string {
+  const r = spawnSync("tmux", ["-L", TMUX_SOCKET, ...args], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** A shell's single quotes around a word. */
+const sq = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+/** `forge` as the shell in the tmux pane runs it (optionally as uid 65534). */
+const forgeCmd = (asNobody = false) =>
+  `${asNobody ? "setpriv --reuid 65534 --regid 65534 --clear-groups " : ""}${sq(process.execPath)} ${sq(bin)}`;
+
+interface Pane {
+  /** Types text (literally), then Enter unless `enter` is false. */
+  type(text: string, enter?: boolean): void;
+  /** Presses keys by tmux's names: "C-c", "C-z". */
+  key(...keys: string[]): void;
+  /** The pane's text, scrollback included, wrapped lines joined. */
+  screen(): string;
+  /** Resolves with the screen once it matches (rejects, showing it, if it never does). */
+  see(re: RegExp): Promise<string>;
+  resize(columns: number, rows: number): void;
+}
+
+/**
+ * Runs `f` with a fresh tmux session (100x30) running bash with the prompt "outer$ ",
+ * and kills the session afterwards, whatever happened (the server exits with its last
+ * session).
+ */
+async function inTmux(f: (pane: Pane) => Promise<void>): Promise<void> {
+  const name = `s${++sessions}`;
+  tmux(
+    "new-session",
+    "-d",
+    "-s",
+    name,
+    "-x",
+    "100",
+    "-y",
+    "30",
+    "env",
+    "PS1=outer$ ",
+    "HISTFILE=/dev/null",
+    "bash",
+    "--norc",
+    "--noprofile",
+  );
+  const socket = tmux("display-message", "-p", "-t", name, "#{socket_path}").trim();
+  const pane: Pane = {
+    type: (text, enter = true) => {
+      tmux("send-keys", "-t", name, "-l", text);
+      if (enter) tmux("send-keys", "-t", name, "Enter");
+    },
+    key: (...keys) => {
+      tmux("send-keys", "-t", name, ...keys);
+    },
+    screen: () => tmux("capture-pane", "-p", "-J", "-S", "-", "-t", name),
+    see: async (re) => {
+      // A bound, so that a failure shows the screen instead of hanging the run.
+      for (let i = 0; i < 600; i++) {
+        const s = pane.screen();
+        if (re.test(s)) return s;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`not on the screen: ${re}\n${pane.screen()}`);
+    },
+    resize: (columns, rows) => {
+      tmux("resize-window", "-t", name, "-x", String(columns), "-y", String(rows));
+    },
+  };
+  try {
+    await pane.see(/outer\$ $/m);
+    await f(pane);
+  } finally {
+    try {
+      tmux("kill-session", "-t", name);
+    } catch {
+      // gone with the server already
+    }
+    // The server ends with its last session; its socket file stays unless removed.
+    fs.rmSync(socket, { force: true });
+  }
+}
+
+/** A process by its exact argv (a unique `sleep N`), with what /proc/PID/stat says of it. */
+function findProcess(
+  argv: string[],
+): { pid: number; state: string; foreground: boolean } | undefined {
+  const want = `${argv.join("\0")}\0`;
+  for (const p of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${p}/cmdline`, "utf8") !== want) continue;
+      const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // state, ppid, pgrp, session, tty_nr, tpgid: in the foreground when tpgid is its group.
+      return { pid: Number(p), state: f[0]!, foreground: f[5] === f[2] };
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** Resolves once `ok` holds for the process with this argv (or its absence). */
+async function processBecomes(
+  argv: string[],
+  ok: (p: ReturnType<typeof findProcess>) => boolean,
+): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (ok(findProcess(argv))) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(
+    `${argv.join(" ")}: never in the state asked for (${JSON.stringify(findProcess(argv))})`,
+  );
+}
+
+describe.skipIf(!built || !isRoot || !hasTmux)("forge run: a terminal of its own (tmux)", () => {
+  /** Shell words that print TAG=<forge's status> and TAG-same or TAG-changed (the mode). */
+  const check = (tag: string) =>
+    `echo ${tag}=$?; stty -g | cmp -s - before && echo ${tag}-same || echo ${tag}-changed`;
+
+  it.each([
+    ["as root", false, "1001"],
+    ["as uid 65534", true, "1002"],
+  ])(
+    "gives an interactive shell job control, Ctrl-C, Ctrl-Z, fg and resizing (%s)",
+    async (_, asNobody, n) => {
+      const dir = tmpdir(0o777);
+      await inTmux(async (pane) => {
+        pane.type(`cd ${sq(dir)}; stty -g > before`);
+        pane.type(
+          `${forgeCmd(asNobody)} run --env 'PS1=inner$ ' -- /bin/bash --norc --noprofile; ${check("forge")}`,
+        );
+        await pane.see(/^inner\$ $/m);
+        pane.type("tty; echo flags=$-");
+        const s = await pane.see(/^flags=\w+$/m);
+        expect(s).toMatch(/^\/dev\/pts\/\d+$/m);
+        expect(s).toMatch(/^flags=\w*m\w*$/m); // monitor mode: job control
+        expect(s).not.toMatch(/no job control|cannot set terminal process group/);
+        // Ctrl-C interrupts the foreground job, and the shell goes on.
+        const sleep = ["sleep", n];
+        pane.type(`sleep ${n}`);
+        await processBecomes(sleep, (p) => !!p?.foreground);
+        pane.key("C-c");
+        await processBecomes(sleep, (p) => p === undefined);
+        pane.type("echo status=$?");
+        await pane.see(/^status=130$/m);
+        // Ctrl-Z stops it, fg resumes it (in the foreground again).
+        pane.type(`sleep ${n}`);
+        await processBecomes(sleep, (p) => !!p?.foreground && p.state !== "T");
+        pane.key("C-z");
+        await processBecomes(sleep, (p) => p?.state === "T");
+        await pane.see(/Stopped\s+sleep/);
+        pane.type("fg");
+        await processBecomes(sleep, (p) => !!p?.foreground && p.state !== "T");
+        pane.key("C-c");
+        await processBecomes(sleep, (p) => p === undefined);
+        // The window size follows the user's.
+        pane.type(
+          'until [ "$(stty size)" = "40 120" ]; do sleep 0.05; done; echo resized to $(stty size)',
+        );
+        pane.resize(120, 40);
+        await pane.see(/^resized to 40 120$/m);
+        // The command's status is forge's; the user's terminal mode is as it was.
+        pane.type("exit 3");
+        const end = await pane.see(/^forge-(same|changed)$/m);
+        expect(end).toMatch(/^forge=3$/m);
+        expect(end).toMatch(/^forge-same$/m);
+      });
+    },
+  );
+
+  it("restores the user's terminal after a timeout, SIGTERM, SIGHUP and a failed set-up", async () => {
+    const dir = tmpdir(0o777);
+    await inTmux(async (pane) => {
+      pane.type(`cd ${sq(dir)}; stty -g > before`);
+      pane.type(
+        `${forgeCmd()} run --timeout 300ms -- /bin/bash --norc --noprofile; ${check("timeout")}`,
+      );
+      const t = await pane.see(/^timeout-(same|changed)$/m);
+      expect(t).toMatch(/forge: timed out after 300ms; the sandbox was killed/);
+      for (const [sig, n, code] of [
+        ["SIGTERM", "1003", 143],
+        ["SIGHUP", "1004", 129],
+      ] as const) {
+        pane.type(`${forgeCmd()} run -- sleep ${n}; ${check(sig)}`);
+        await processBecomes(["sleep", n], (p) => !!p);
+        const forgePid = findProcess([process.execPath, bin, "run", "--", "sleep", n])!.pid;
+        process.kill(forgePid, sig);
+        const s = await pane.see(new RegExp(`^${sig}-(same|changed)$`, "m"));
+        expect(s).toMatch(new RegExp(`^${sig}=${code}$`, "m"));
+      }
+      pane.type(`${forgeCmd()} run -t --cwd /nonexistent -- /bin/true; ${check("setup")}`);
+      pane.type(`${forgeCmd()} run -t -- /nonexistent; ${check("notfound")}`);
+      const s = await pane.see(/^notfound-(same|changed)$/m);
+      expect(s).toMatch(/^timeout=124$/m);
+      expect(s).toMatch(/^setup=125$/m);
+      expect(s).toMatch(/^notfound=127$/m);
+      for (const tag of ["timeout", "SIGTERM", "SIGHUP", "setup", "notfound"])
+        expect(s).toMatch(new RegExp(`^${tag}-same$`, "m"));
+    });
+  });
+
+  it.skipIf(!fs.existsSync("/usr/bin/perl"))(
+    "keeps TIOCSTI inside the sandbox's own terminal (seccomp off, so that the pty is the wall)",
+    async () => {
+      const dir = tmpdir(0o777);
+      // Pushes a command into the input of the terminal it runs on.
+      const inject = (file: string) =>
+        `perl -e 'for (split //, $ARGV[0]) { my $c = $_; ioctl(STDIN, 0x5412, $c) or die "TIOCSTI: $!\\n" } print "pushed\\n"' ${sq(`touch ${file}\n`)}`;
+      // A pushed command runs once the line that pushed it is done: the next line's
+      // output means it has run (or never will).
+      await inTmux(async (pane) => {
+        pane.type(`cd ${sq(dir)}`);
+        // Without forge, on this host, a push reaches the shell (else there is nothing to prove).
+        if (fs.readFileSync("/proc/sys/dev/tty/legacy_tiocsti", "utf8").trim() !== "0") {
+          pane.type(`${inject(`${dir}/outside`)}; echo pushed-outside`);
+          await pane.see(/^pushed-outside$/m);
+          pane.type("echo next-outside");
+          await pane.see(/^next-outside$/m);
+          expect(fs.existsSync(`${dir}/outside`)).toBe(true);
+        }
+        // In the sandbox: its own terminal takes the push; the user's shell never sees it.
+        pane.type(
+          `${forgeCmd()} run --seccomp unconfined -- ${inject(`${dir}/inside`)}; echo ran-inside`,
+        );
+        const s = await pane.see(/^ran-inside$/m);
+        expect(s).toMatch(/^pushed$/m);
+        pane.type("echo next-inside");
+        await pane.see(/^next-inside$/m);
+        expect(fs.existsSync(`${dir}/inside`)).toBe(false);
+        // With Forge's default seccomp profile the push is refused outright.
+        pane.type(`${forgeCmd()} run -- ${inject(`${dir}/inside`)}; echo status=$?`);
+        const d = await pane.see(/^status=\d+$/m);
+        expect(d).toMatch(/^TIOCSTI: Operation not permitted$/m);
+        expect(d).toMatch(/^status=1$/m);
+        pane.type("echo next-walled");
+        await pane.see(/^next-walled$/m);
+        expect(fs.existsSync(`${dir}/inside`)).toBe(false);
+      });
+    },
+  );
+
+  it("gives no terminal with --no-tty, and refuses -t with --no-tty", async () => {
+    await inTmux(async (pane) => {
+      pane.type(`${forgeCmd()} run --no-tty -- /bin/sh -c 'tty; echo status=$?'`);
+      const s = await pane.see(/^status=\d+$/m);
+      // The host's terminal has no name in the sandbox's own /dev/pts.
+      expect(s).toMatch(/^not a tty\nstatus=1$/m);
+    });
+    expect(forge(["run", "-t", "--no-tty", "--", "/bin/true"])).toMatchObject({
+      code: 2,
+      err: "forge: --tty and --no-tty: give one of them (neither: a terminal when stdin, stdout and stderr are all terminals)\n",
+    });
+  });
+});
+
+describe.skipIf(!built || !isRoot)("forge run: a terminal without one (pipes)", () => {
+  it("gives none by default when stdio is not a terminal, and one with -t (EOF at stdin's end)", () => {
+    expect(forge(["run", "--", "/bin/sh", "-c", "tty; cat"], { input: "piped\n" })).toMatchObject({
+      code: 0,
+      out: "not a tty\npiped\n",
+      err: "",
+    });
+    // The terminal echoes the line (whenever it comes) and cat repeats it; stdin's end is ^D.
+    const r = forge(["run", "-t", "--", "/bin/sh", "-c", "tty; cat; exit 4"], { input: "piped\n" });
+    expect(r).toMatchObject({ code: 4, err: "" });
+    expect(r.out).toMatch(/^(piped\r\n)?\/dev\/pts\/0\r\n/m);
+    expect(r.out.match(/^piped\r$/gm)).toHaveLength(2);
   });
 });

@@ -22,7 +22,7 @@ Commands:
   profile   list, show and validate sandbox profiles
   wasm      run and inspect WebAssembly modules
 
-Run "forge <command> --help" for a command's options.`;
+Run "forge <command> --help" (or "forge help <command>") for a command's options.`;
 
 /**
  * The `forge` command: dispatches to a sub-command and turns user errors into one
@@ -36,6 +36,8 @@ Run "forge <command> --help" for a command's options.`;
  */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // "forge help COMMAND [SUB]" is "forge COMMAND [SUB] --help".
+  if (name === "help" && rest.length) return main([...rest, "--help"]);
   if (!name || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(`${USAGE}\n`);
     return name ? 0 : 2;

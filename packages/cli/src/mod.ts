@@ -21,6 +21,7 @@ export {
 } from "./args.ts";
 export { CliError, type Command } from "./cli_error.ts";
 export { planRun } from "./cmd_run.ts";
+export { asksForHelp, HelpRequest } from "./help_request.ts";
 export { main } from "./main.ts";
 export { mainRun } from "./main_run.ts";
 export { internalError, reportError, runCommand } from "./run_command.ts";

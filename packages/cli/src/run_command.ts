@@ -1,9 +1,11 @@
 import { oneLine } from "./args.ts";
 import { CliError, type Command } from "./cli_error.ts";
+import { HelpRequest } from "./help_request.ts";
 
 /**
- * Runs one sub-command with its arguments: "--help" prints its help, a user error
- * becomes one line on stderr. Resolves to the exit code.
+ * Runs one sub-command with its arguments: "--help" prints its help (first, or where
+ * its options are read: a {@link HelpRequest}, with a sub-command's own help), a user
+ * error becomes one line on stderr. Resolves to the exit code.
  *
  * @example
  * ```ts
@@ -20,6 +22,10 @@ export async function runCommand(command: Command, argv: string[]): Promise<numb
   try {
     return await command.main(argv);
   } catch (e) {
+    if (e instanceof HelpRequest) {
+      process.stdout.write(`${e.text ?? command.help}\n`);
+      return 0;
+    }
     return reportError(e);
   }
 }

@@ -2,8 +2,9 @@
  * @forge/libc: the one binding from Forge to the kernel. A typed koffi binding to libc
  * behind the {@link Libc} interface (with {@link FakeLibc} for unit tests), syscall
  * tables for x86_64, i386, x32, aarch64 and arm, errno names and messages with the
- * typed {@link SyscallError}, and the spawn trampoline that runs a program of raw
- * syscalls in a fresh child before execve.
+ * typed {@link SyscallError}, the spawn trampoline that runs a program of raw
+ * syscalls in a fresh child before execve, and pseudo-terminals (a child's own, made
+ * inside it and handed back as the master).
  *
  * @example
  * ```ts
@@ -24,6 +25,7 @@ export * from "./libc.ts";
 export { loadTrampoline, type Trampoline, trampolinePath } from "./native.ts";
 export { packageFile } from "./package_file.ts";
 export * from "./program.ts";
+export * from "./pty.ts";
 export { SparePool, type SparePoolOptions } from "./spare_pool.ts";
 export * from "./spawn.ts";
 export * from "./syscall_error.ts";

@@ -28,6 +28,12 @@ import {
   type Step,
   type StepArg,
 } from "./program.ts";
+import {
+  openTerminalChannel,
+  receiveTerminal,
+  type TerminalOptions,
+  terminalSteps,
+} from "./pty.ts";
 import { discardSpare, type Spare, type SparePool } from "./spare_pool.ts";
 import { SyscallError } from "./syscall_error.ts";
 
@@ -59,6 +65,14 @@ export interface SpawnOptions {
   /** Steps run after the cwd is entered, right before execve (capabilities, seccomp). */
   readonly lateSteps?: readonly Step[];
   /**
+   * Give the child a new pseudo-terminal of its own, made from /dev/ptmx as it sees it
+   * after `steps` (a new root's devpts), as its controlling terminal (it leads a new
+   * session) and its stdin, stdout and stderr (so not with `stdio`). Its master is
+   * {@link ChildHandle.terminal}. The steps run after `steps`, before the cwd and
+   * `lateSteps` (see terminalSteps).
+   */
+  readonly terminal?: TerminalOptions;
+  /**
    * Work the parent does while the child waits before its first step (writing id
    * maps, placing it in a cgroup). The child is killed if it throws.
    */
@@ -80,8 +94,8 @@ export interface SpawnOptions {
    */
   readonly ownMemory?: boolean;
   /**
-   * `steps`, `cwd` and `lateSteps` compiled ahead by {@link prepareProgram} (give
-   * those three, or this). Used up by the spawn, which closes its fds.
+   * `steps`, `cwd`, `lateSteps` and `terminal` compiled ahead by {@link prepareProgram}
+   * (give those, or this). Used up by the spawn, which closes its fds.
    */
   readonly prepared?: PreparedProgram;
   /**
@@ -138,6 +152,12 @@ export class ChildHandle {
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
+  /**
+   * With `terminal`: the master of the child's terminal (close-on-exec). Ours to relay
+   * and to close; reading it fails with EIO once every process holding the slave has
+   * closed it.
+   */
+  terminal: number | undefined;
   #status: ExitStatus | undefined;
   readonly #done: Promise<ExitStatus>;
 
@@ -254,8 +274,17 @@ const ETIMEDOUT = 110;
  */
 export function spawn(opts: SpawnOptions): ChildHandle {
   if (opts.argv.length === 0) throw new TypeError("spawn: argv must name a command");
-  if (opts.prepared && (opts.steps || opts.lateSteps || opts.cwd !== undefined))
-    throw new TypeError("spawn: give steps, lateSteps and cwd, or a prepared program, not both");
+  if (
+    opts.prepared &&
+    (opts.steps || opts.lateSteps || opts.cwd !== undefined || opts.terminal !== undefined)
+  )
+    throw new TypeError(
+      "spawn: give steps, lateSteps, cwd and terminal, or a prepared program, not both",
+    );
+  if (opts.terminal && opts.stdio)
+    throw new TypeError(
+      "spawn: give stdio or terminal, not both (the terminal is the child's stdio)",
+    );
   const t = loadTrampoline();
   const env = opts.env ?? process.env;
   const envList = Object.entries(env)
@@ -267,6 +296,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
   const streams: (net.Socket | null)[] = [null, null, null];
   const lib = openLibc();
   let statusR: number | undefined;
+  let terminalR: number | undefined;
   let syncW: number | undefined;
   let taken: (Middle & { program: Program }) | undefined; // from opts.prepared
   /** The parent's part of the set-up (id maps...), then the byte the child waits for. */
@@ -358,6 +388,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       taken = m;
       parentClose.push(...m.fds);
       statusR = m.statusR;
+      terminalR = m.terminalR;
       if (m.reaper) fork = true;
       prog = linkPrograms([
         compileProgram(pre, lib.arch),
@@ -368,6 +399,7 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       const m = middleSteps(opts, lib);
       parentClose.push(...m.fds);
       statusR = m.statusR;
+      terminalR = m.terminalR;
       if (m.reaper) fork = true;
       prog = compileProgram([...pre, ...m.steps, ...execs], lib.arch);
     }
@@ -479,14 +511,30 @@ export function spawn(opts: SpawnOptions): ChildHandle {
       const [index, errno] = failure;
       throw stepError(all, index, errno, opts, searched);
     }
-    return own();
+    const handle = own();
+    if (terminalR !== undefined) {
+      try {
+        handle.terminal = receiveTerminal(terminalR, lib);
+      } catch (e) {
+        handle.kill("SIGKILL");
+        throw e;
+      }
+      closeQuietly(terminalR);
+      terminalR = undefined;
+    }
+    return handle;
   } catch (e) {
     // A retry gets the prepared program back, with its fds open.
-    const keep = e instanceof RetrySpawn && taken ? new Set([...taken.fds, taken.statusR]) : null;
+    const keep =
+      e instanceof RetrySpawn && taken
+        ? new Set([...taken.fds, taken.statusR, taken.terminalR])
+        : null;
     for (const fd of parentClose) if (!keep?.has(fd)) closeQuietly(fd);
     for (const s of streams) s?.destroy();
     closeQuietly(syncW);
     if (!keep?.has(statusR)) closeQuietly(statusR);
+    if (!keep?.has(terminalR)) closeQuietly(terminalR);
+    terminalR = undefined;
     if (e instanceof RetrySpawn) {
       if (taken) opts.prepared!.restore(taken);
       return spawn(opts); // the pool's next spare, or a clone
@@ -502,11 +550,13 @@ interface Middle {
   readonly fds: number[];
   /** The read end of the reaper's status pipe. */
   readonly statusR?: number;
+  /** Our end of the channel the child sends its terminal's master on. */
+  readonly terminalR?: number;
   readonly reaper: boolean;
 }
 
 function middleSteps(
-  opts: Pick<SpawnOptions, "steps" | "lateSteps" | "cwd">,
+  opts: Pick<SpawnOptions, "steps" | "lateSteps" | "cwd" | "terminal">,
   lib: ReturnType<typeof openLibc>,
 ): Middle {
   const steps: Step[] = [...(opts.steps ?? [])];
@@ -531,9 +581,30 @@ function middleSteps(
     fds.push(initFd);
     steps[reaper] = { ...(steps[reaper] as Step), kind: "reaper", statusFd: w, initFd } as Step;
   }
+  let terminalR: number | undefined;
+  if (opts.terminal) {
+    // After the steps (the mounts: /dev/ptmx is the sandbox's; the reaper: the payload
+    // leads the session), before the late steps (seccomp, Landlock, capabilities).
+    let theirs: number;
+    try {
+      [terminalR, theirs] = openTerminalChannel(lib);
+    } catch (e) {
+      for (const fd of fds) closeQuietly(fd);
+      closeQuietly(statusR);
+      throw e;
+    }
+    fds.push(theirs);
+    steps.push(...terminalSteps(theirs, opts.terminal));
+  }
   if (opts.cwd !== undefined) steps.push(...cwdSteps(opts.cwd));
   steps.push(...(opts.lateSteps ?? []));
-  return { steps, fds, ...(statusR !== undefined ? { statusR } : {}), reaper: reaper >= 0 };
+  return {
+    steps,
+    fds,
+    ...(statusR !== undefined ? { statusR } : {}),
+    ...(terminalR !== undefined ? { terminalR } : {}),
+    reaper: reaper >= 0,
+  };
 }
 
 const O_PATH_DIR = O.PATH | 0o200000 /* O_DIRECTORY */ | O.CLOEXEC;
@@ -579,8 +650,8 @@ function cwdSteps(cwd: string): Step[] {
 }
 
 /**
- * The middle of a child's program (its steps, working directory and late steps)
- * compiled ahead of the spawn, with the fds it needs: a caller that knows what it will
+ * The middle of a child's program (its steps, terminal, working directory and late
+ * steps) compiled ahead of the spawn, with the fds it needs: a caller that knows what it will
  * spawn next can do this work while it waits. Give it to one {@link spawn} as
  * `prepared`, or {@link close} it.
  *
@@ -624,6 +695,7 @@ export class PreparedProgram {
     if (!m) return;
     for (const fd of m.fds) closeQuietly(fd);
     closeQuietly(m.statusR);
+    closeQuietly(m.terminalR);
   }
 }
 
@@ -638,7 +710,7 @@ export class PreparedProgram {
  * ```
  */
 export function prepareProgram(
-  opts: Pick<SpawnOptions, "steps" | "lateSteps" | "cwd">,
+  opts: Pick<SpawnOptions, "steps" | "lateSteps" | "cwd" | "terminal">,
 ): PreparedProgram {
   const lib = openLibc();
   const m = middleSteps(opts, lib);
@@ -647,6 +719,7 @@ export function prepareProgram(
   } catch (e) {
     for (const fd of m.fds) closeQuietly(fd);
     closeQuietly(m.statusR);
+    closeQuietly(m.terminalR);
     throw e;
   }
 }

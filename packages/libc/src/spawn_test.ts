@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import tty from "node:tty";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLONE, PR } from "./constants.ts";
@@ -384,4 +385,50 @@ describe("spawn, rootless", () => {
       });
     },
   );
+});
+
+describe("spawn with a terminal", () => {
+  /** What the child wrote to its terminal, to the end (EIO); closes the master. */
+  function readTerminal(master: number): Promise<string> {
+    const s = new tty.ReadStream(master);
+    let out = "";
+    s.on("data", (d) => {
+      out += d;
+    });
+    return new Promise((resolve) => {
+      const done = () => {
+        s.destroy();
+        resolve(out);
+      };
+      s.once("end", done);
+      s.once("error", done);
+    });
+  }
+
+  it("takes it from a prepared program, whose close() drops the channel", async () => {
+    await spawn({ argv: ["/bin/true"] }).wait(); // what every spawn shares is open now
+    const before = openFds().length;
+    const p = prepareProgram({ terminal: { size: { rows: 5, columns: 6 } } });
+    expect(() => spawn({ argv: ["/bin/true"], prepared: p, terminal: {} })).toThrow(
+      "spawn: give steps, lateSteps, cwd and terminal, or a prepared program, not both",
+    );
+    const child = spawn({
+      argv: ["/bin/sh", "-c", "stty size"],
+      cloneFlags: CLONE.NEWUSER | CLONE.NEWNS,
+      prepared: p,
+    });
+    const out = readTerminal(child.terminal!);
+    expect((await child.wait()).exitCode).toBe(0);
+    expect(await out).toBe("5 6\r\n");
+    prepareProgram({ terminal: {} }).close();
+    for (let i = 0; i < 200 && openFds().length !== before; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(openFds().length).toBe(before);
+  });
+
+  it("has none without the option", async () => {
+    const child = spawn({ argv: ["/bin/true"] });
+    expect(child.terminal).toBeUndefined();
+    await child.wait();
+  });
 });

@@ -8,7 +8,8 @@
 import { capName, capNumber } from "@forge/capabilities";
 
 /**
- * The capabilities that open a wall from inside, with what each one opens. In a user
+ * The capabilities that open a wall from inside, with what each one opens (short:
+ * `forge run` prints each as one line of at most 160 characters). In a user
  * namespace (every built-in profile has one) several only reach what the namespace
  * owns; with `namespaces.user: false` they are the host's.
  *
@@ -25,14 +26,13 @@ import { capName, capNumber } from "@forge/capabilities";
  */
 export const WALL_BREAKING_CAPABILITIES: Readonly<Record<string, string>> = {
   CAP_SYS_ADMIN:
-    "mount, umount and remount inside the sandbox: read-only binds become writable and masked paths can be uncovered",
+    "mount, umount and remount: read-only binds become writable, masked paths uncovered",
   CAP_SYS_PTRACE: "ptrace and process_vm_* on every process of the sandbox, forge-init included",
   CAP_SYS_MODULE: "loading kernel modules (with namespaces.user off: the host's kernel)",
   CAP_SYS_RAWIO: "raw I/O ports and device memory (with namespaces.user off)",
   CAP_DAC_READ_SEARCH:
-    "open_by_handle_at, which reaches files outside the sandbox's root (the 'shocker' escape; with namespaces.user off)",
-  CAP_NET_ADMIN:
-    "reconfiguring the sandbox's network (interfaces, routes, firewall); with --net host, the host's",
+    "open_by_handle_at reaches files outside its root (shocker; namespaces.user off)",
+  CAP_NET_ADMIN: "its network's interfaces, routes and firewall (with --net host: the host's)",
   CAP_SYS_RESOURCE: "raising its own resource limits past the profile's rlimits",
   CAP_SYS_BOOT: "reboot and kexec (with namespaces.user off: the host's)",
   CAP_SYS_TIME: "setting the host's clock (with namespaces.user off)",

@@ -7,9 +7,9 @@
  * die-with-parent and a check that the parent lives (the trampoline's own first acts)
  * → setsid → id maps and the switch to the inside ids → die-with-parent again, and the
  * check → a fresh session keyring → chdir / → PID 1 (forge-init) → mounts and
- * pivot_root → Landlock preparation → hostname → lo up → chdir (resolved inside the
- * root, no magic links) → rlimits → capability drop → no_new_privs → Landlock →
- * seccomp → exec.
+ * pivot_root → Landlock preparation → hostname → lo up → the sandbox's own terminal
+ * (with `terminal`) → chdir (resolved inside the root, no magic links) → rlimits →
+ * capability drop → no_new_privs → Landlock → seccomp → exec.
  *
  * @module
  */
@@ -26,6 +26,7 @@ import {
   type StdioSpec,
   type Step,
   spawn,
+  type TerminalOptions,
 } from "@forge/libc";
 import * as ns from "@forge/namespaces";
 import { commandCandidates } from "./resolve_command.ts";
@@ -62,6 +63,13 @@ export interface LaunchOptions {
   /** Working directory inside the sandbox. */
   readonly cwd?: string;
   readonly stdio?: readonly [StdioSpec, StdioSpec, StdioSpec];
+  /**
+   * A new pseudo-terminal of the sandbox's own (from its /dev/ptmx, so in its own
+   * devpts with a new root) as its controlling terminal, stdin, stdout and stderr (not
+   * with `stdio`). Its master is {@link SandboxProcess.terminal}; relay it with
+   * `TerminalRelay` (what `Sandbox`'s `tty` option does).
+   */
+  readonly terminal?: TerminalOptions;
   /** Namespaces to create; default all of user, pid, mount, ipc, uts, cgroup (+ net unless `net: "host"`). */
   readonly namespaces?: NamespaceOptions;
   /** "none" (default): a network namespace with only lo, up; "host": share ours. */
@@ -113,6 +121,8 @@ export interface SandboxProcess {
   /** The sandbox's first process (its PID 1, forge-init) in our pid namespace. */
   readonly pid: number;
   readonly child: ChildHandle;
+  /** With `terminal`: the master of the sandbox's terminal (ours to relay and close). */
+  readonly terminal?: number;
   /** Warnings from the set-up (Landlock rights this kernel cannot enforce, ...). */
   readonly warnings: readonly string[];
   /** Resolves with the payload's status once every process of the sandbox is gone. */
@@ -494,6 +504,7 @@ export function launch(opts: LaunchOptions): SandboxProcess {
         ? { prepared: ahead.prepared }
         : {
             ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+            ...(opts.terminal ? { terminal: opts.terminal } : {}),
             steps: plan.steps,
             lateSteps: plan.lateSteps,
           }),
@@ -516,6 +527,7 @@ export function launch(opts: LaunchOptions): SandboxProcess {
   return {
     pid: child.pid,
     child,
+    ...(child.terminal !== undefined ? { terminal: child.terminal } : {}),
     warnings: plan.warnings,
     wait: () => child.wait(),
     kill: (signal = "SIGTERM") => child.kill(signal),
@@ -567,6 +579,8 @@ function prefetchKey(opts: LaunchOptions): string | undefined {
       opts.rlimits ?? null,
       opts.landlock ?? null,
       opts.cwd ?? null,
+      // The window size is not part of it: the relay sets the current one at its start.
+      !!opts.terminal,
       seccompId,
     ],
     (_k, v) => (typeof v === "bigint" ? `${v}n` : v),
@@ -610,6 +624,7 @@ function prefetch(pool: SparePool, key: string, opts: LaunchOptions): void {
         steps: plan.steps,
         lateSteps: plan.lateSteps,
         ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+        ...(opts.terminal ? { terminal: opts.terminal } : {}),
       });
       const ahead: Ahead = { key, plan, prepared, at: performance.now() };
       prefetched.set(pool, ahead);

@@ -33,7 +33,10 @@ export {
   type SandboxProcess,
 } from "./launch.ts";
 export * from "./long_timeout.ts";
+export * from "./mount_overrides.ts";
+export * from "./once_per_process.ts";
 export * from "./one_line.ts";
+export * from "./path_hints.ts";
 export * from "./plugin_host.ts";
 export * from "./profile.ts";
 export * from "./profile_check.ts";
@@ -43,3 +46,4 @@ export * from "./rlimits.ts";
 export * from "./sandbox.ts";
 export * from "./seccomp_filter.ts";
 export * from "./trusted_file.ts";
+export * from "./tty.ts";

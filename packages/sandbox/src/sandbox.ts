@@ -5,8 +5,10 @@
  *
  * @module
  */
+import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
+import type { Readable, Writable } from "node:stream";
 import * as cgroups from "@forge/cgroups";
 import {
   type ExitStatus,
@@ -22,11 +24,15 @@ import { capabilityWarnings } from "./cap_warnings.ts";
 import { checkDurationMs, MAX_DURATION_MS, parseDuration } from "./duration.ts";
 import { cleanEnv, type LaunchOptions, launch, planLaunch, type SandboxProcess } from "./launch.ts";
 import { type LongTimeout, setLongTimeout } from "./long_timeout.ts";
+import { overrideMounts } from "./mount_overrides.ts";
+import { firstTimeOnly } from "./once_per_process.ts";
 import { oneLine } from "./one_line.ts";
+import { argumentHint, explainSetupError, type SandboxView } from "./path_hints.ts";
 import { loadProfile, type SandboxProfile } from "./profile.ts";
 import { refuseBindsOverProfileDirs } from "./profile_guard.ts";
 import { type Rlimit, rlimitsFromRecord } from "./rlimits.ts";
 import { filterSteps } from "./seccomp_filter.ts";
+import { TerminalRelay, type TtyOptions, userWindowSize } from "./tty.ts";
 
 /** Everything a sandbox run can set; each field overrides the profile's. */
 export interface SandboxOptions {
@@ -37,9 +43,13 @@ export interface SandboxOptions {
    * for loadProfile. Default: the `default` profile, found as `forge run` finds it.
    */
   readonly profile?: SandboxProfile | string;
-  /** Extra binds, after the profile's. */
+  /**
+   * Extra binds, after the profile's. One at the destination of a profile's bind or
+   * tmpfs replaces it (as `docker run -v` does); two of these at one destination are an
+   * error (see {@link overrideMounts}).
+   */
   readonly binds?: readonly ns.BindSpec[];
-  /** Extra tmpfs mounts, after the profile's. */
+  /** Extra tmpfs mounts, after the profile's; one at a profile mount's destination replaces it. */
   readonly tmpfs?: readonly ns.TmpfsSpec[];
   readonly net?: "none" | "host";
   readonly hostname?: string;
@@ -86,6 +96,24 @@ export interface SandboxOptions {
   readonly dieWithParent?: boolean;
   readonly stdio?: readonly [StdioSpec, StdioSpec, StdioSpec];
   /**
+   * Give the sandbox a new pseudo-terminal of its own as its controlling terminal,
+   * stdin, stdout and stderr (not with `stdio`), and relay it to this process's
+   * terminal as `docker run -it` does: `process.stdin` raw while the sandbox runs (its
+   * mode restored on every way out), keys in, output to `process.stdout`, the window
+   * size followed on SIGWINCH. `{ input, output }` relays other streams. The
+   * sandbox has job control (Ctrl-C, Ctrl-Z, `fg`), `tty` names its terminal, and
+   * nothing it does to its terminal (TIOCSTI...) reaches yours. Needs a /dev with a
+   * devpts inside (the default profile's) or the host's /dev. See {@link Sandbox.terminal}.
+   *
+   * @example
+   * ```ts
+   * import { Sandbox } from "@forge/sandbox";
+   * const box = Sandbox.start({ argv: ["/bin/bash"], tty: true });
+   * process.exitCode = (await box.wait()).status.exitCode;
+   * ```
+   */
+  readonly tty?: boolean | TtyOptions;
+  /**
    * Children cloned ahead of time: with a pool, each start takes a spare whose
    * namespaces already exist and the pool clones the next one while this one runs.
    * For processes that start many sandboxes; see {@link SparePool}.
@@ -123,6 +151,13 @@ export interface SandboxResult {
    * one line each. The status above stands; nothing here changes it.
    */
   readonly problems?: readonly string[];
+  /**
+   * When the command exited with a status other than 0: what may explain it, one line
+   * each, such as an argument naming a file that is on the host but not in the
+   * sandbox (`job.py` resolved against the working directory inside), with the
+   * `--bind`/`--cwd` that puts it there. `forge run` prints them as notes.
+   */
+  readonly hints?: readonly string[];
   /** The record `--json-status` writes. */
   readonly record: Record<string, unknown>;
 }
@@ -145,7 +180,7 @@ export function resolveSandboxOptions(o: SandboxOptions): {
     for (const [k, v] of Object.entries(set)) env[k] = v;
   let root: LaunchOptions["root"];
   if (p?.root || o.binds?.length || o.tmpfs?.length) {
-    const binds: ns.BindSpec[] = [];
+    const present: ns.BindSpec[] = [];
     /** Every bind asked for, optional ones whose source is missing here included. */
     const declared: ns.BindSpec[] = [];
     for (const b of p?.root?.binds ?? []) {
@@ -156,18 +191,18 @@ export function resolveSandboxOptions(o: SandboxOptions): {
         origin: `profile ${p.name}`,
       };
       declared.push(bind);
-      if (!b.optional || fs.existsSync(b.src)) binds.push(bind);
+      if (!b.optional || fs.existsSync(b.src)) present.push(bind);
     }
-    binds.push(...(o.binds ?? []));
-    declared.push(...(o.binds ?? []));
-    const tmpfs: ns.TmpfsSpec[] = [
-      ...(p?.root?.tmpfs ?? []).map((t) => ({
-        dst: t.dst,
-        ...(t.size !== undefined ? { size: t.size } : {}),
-        ...(t.inodes !== undefined ? { inodes: t.inodes } : {}),
-      })),
-      ...(o.tmpfs ?? []),
-    ];
+    const profileTmpfs: ns.TmpfsSpec[] = (p?.root?.tmpfs ?? []).map((t) => ({
+      dst: t.dst,
+      ...(t.size !== undefined ? { size: t.size } : {}),
+      ...(t.inodes !== undefined ? { inodes: t.inodes } : {}),
+    }));
+    // The caller's mounts replace the profile's at the same destination (as docker's -v
+    // and --tmpfs do); two of the caller's at one destination are an error.
+    const caller = { binds: o.binds ?? [], tmpfs: o.tmpfs ?? [] };
+    const { binds, tmpfs } = overrideMounts({ binds: present, tmpfs: profileTmpfs }, caller);
+    const declaredBinds = overrideMounts({ binds: declared, tmpfs: profileTmpfs }, caller).binds;
     root = {
       binds,
       tmpfs,
@@ -177,7 +212,7 @@ export function resolveSandboxOptions(o: SandboxOptions): {
     };
     // An optional bind left out here is still checked (paths, clashes): the profile is
     // wrong on every host, not only where its source exists (validateProfile says so too).
-    if (declared.length !== binds.length) ns.checkMountSpec({ ...root, binds: declared });
+    if (declaredBinds.length !== binds.length) ns.checkMountSpec({ ...root, binds: declaredBinds });
   }
   const pl = p?.limits;
   const limits: cgroups.LimitsInput = {
@@ -224,6 +259,16 @@ export function resolveSandboxOptions(o: SandboxOptions): {
     limitsMode: o.limitsMode ?? pl?.mode ?? "strict",
     ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
   };
+}
+
+/** The `tty` option as relay options, or undefined without one (checked against `stdio`). */
+function ttyOptions(o: SandboxOptions): TtyOptions | undefined {
+  if (!o.tty) return undefined;
+  if (o.stdio)
+    throw new TypeError(
+      "tty: the sandbox's terminal is its stdin, stdout and stderr; give tty or stdio, not both",
+    );
+  return o.tty === true ? {} : o.tty;
 }
 
 /** Everything {@link Sandbox.start} decides before it creates a cgroup or a process. */
@@ -338,6 +383,7 @@ export interface SandboxCheck {
  */
 export function checkSandbox(o: SandboxOptions): SandboxCheck {
   const p = prepare(o);
+  const tty = ttyOptions(o);
   const plan = planLaunch({
     ...p.r.launch,
     ...(p.seccompSteps ? { seccompSteps: p.seccompSteps } : {}),
@@ -347,6 +393,7 @@ export function checkSandbox(o: SandboxOptions): SandboxCheck {
       steps: plan.steps,
       lateSteps: plan.lateSteps,
       ...(p.r.launch.cwd !== undefined ? { cwd: p.r.launch.cwd } : {}),
+      ...(tty ? { terminal: {} } : {}),
     }).close();
   } finally {
     plan.close();
@@ -355,24 +402,64 @@ export function checkSandbox(o: SandboxOptions): SandboxCheck {
 }
 
 /**
+ * The events a {@link Sandbox} emits, as a `ChildProcess` does.
+ *
+ * @example
+ * ```ts
+ * import { Sandbox } from "@forge/sandbox";
+ * const box = Sandbox.start({ argv: ["/bin/echo", "hi"], stdio: ["ignore", "pipe", "inherit"] });
+ * box.on("exit", (code, signal) => console.log(code, signal)); // 0 null
+ * box.on("close", () => console.log("stdout read to its end"));
+ * ```
+ */
+export interface SandboxEvents {
+  /**
+   * Every process of the sandbox is gone and its cgroup removed: the exit code (null
+   * when a signal ended it), the signal's name (null when it exited), and the whole
+   * result, as {@link Sandbox.wait} resolves with it.
+   */
+  exit: [code: number | null, signal: string | null, result: SandboxResult];
+  /** After "exit", once the piped stdout and stderr have closed too (read to their end). */
+  close: [code: number | null, signal: string | null];
+  /** {@link Sandbox.wait} failed before the status was known; emitted only to a listener. */
+  error: [error: Error];
+}
+
+/**
  * A sandboxed command: started by {@link Sandbox.start}, ended by itself, a signal,
  * the OOM killer or the timeout. `wait()` reports which, and removes the cgroup.
+ *
+ * Like a `ChildProcess`, it is an EventEmitter ("exit", then "close": see
+ * {@link SandboxEvents}) with `stdin`, `stdout` and `stderr` streams for what
+ * `stdio` pipes (null otherwise). Unlike `child_process.spawn`, a sandbox that cannot
+ * be set up is no "error" event: `Sandbox.start` throws it synchronously, as a typed
+ * error (`SpawnError` naming the step, `ProfileError`, `CgroupError`, `MountPlanError`,
+ * `RangeError`/`TypeError` for bad options), and leaves nothing behind.
  *
  * @example
  * ```ts
  * import { Sandbox } from "@forge/sandbox";
  * // No profile: the `default` one, as `forge run` uses (new root, no capabilities,
  * // seccomp, Landlock). Another: `profile: "python-safe"`, or a profile object of your own.
- * const box = Sandbox.start({ argv: ["/bin/echo", "hi"], timeoutMs: 10_000 });
- * const { status, reason } = await box.wait();
+ * const box = Sandbox.start({ argv: ["/bin/cat"], stdio: ["pipe", "pipe", "inherit"], timeoutMs: 10_000 });
+ * box.stdout!.pipe(process.stdout);
+ * box.stdin!.end("hi\n");
+ * box.on("exit", (code, signal) => console.log(code, signal)); // 0 null
+ * const { status, reason } = await box.wait(); // the same end, as a promise
  * console.log(status.exitCode, reason.message);
  * ```
  */
-export class Sandbox {
+export class Sandbox extends EventEmitter<SandboxEvents> {
   readonly process: SandboxProcess;
-  /** Warnings to show the user (limits or Landlock rights that do not hold here...). */
+  /**
+   * Warnings to show the user (limits or Landlock rights that do not hold here...),
+   * one short line each. A cgroup warning, the same for every run on this host (no
+   * delegated cgroup...), comes with the first sandbox of the process only.
+   */
   readonly warnings: readonly string[];
   readonly cgroup: cgroups.CgroupHandle | undefined;
+  /** With the `tty` option: the relay of the sandbox's terminal (its master, resize()). */
+  readonly terminal: TerminalRelay | undefined;
   readonly #started = Date.now();
   readonly #timeoutMs: number | undefined;
   readonly #stopTimeoutMs: number;
@@ -385,6 +472,8 @@ export class Sandbox {
   #ended = false;
   #parentWatch: ParentWatch | undefined;
   #result: Promise<SandboxResult> | undefined;
+  /** What the payload sees (for the hints of a failed run). */
+  #view: SandboxView | undefined;
 
   private constructor(
     proc: SandboxProcess,
@@ -393,9 +482,12 @@ export class Sandbox {
     timeoutMs: number | undefined,
     stopTimeoutMs: number,
     parentWatch?: ParentWatch,
+    terminal?: TerminalRelay,
   ) {
+    super();
     this.process = proc;
     this.cgroup = cg;
+    this.terminal = terminal;
     this.warnings = warnings;
     this.#timeoutMs = timeoutMs;
     this.#stopTimeoutMs = stopTimeoutMs;
@@ -411,17 +503,24 @@ export class Sandbox {
         this.kill("SIGKILL");
       }, timeoutMs);
     }
+    this.#announce();
   }
 
   /**
    * Starts a sandbox (under the `default` profile unless `o.profile` names another);
-   * throws (and leaves nothing behind) when it cannot be set up. Kept capabilities
+   * throws synchronously, a typed error, and leaves nothing behind when it cannot be
+   * set up: a bad option or profile (`TypeError`, `RangeError`, `ProfileError`,
+   * `MountPlanError`), limits that cannot hold (`CgroupError`), a step of the child
+   * that failed or a command that is not there (`SpawnError`, whose message says when
+   * the command is on the host but not bound into the sandbox). Once it returns, the
+   * command runs: its end comes as {@link Sandbox.wait} and the "exit" event. Kept capabilities
    * that let the sandbox undo its own walls (SYS_ADMIN...) each add a line to
    * `warnings` (see WALL_BREAKING_CAPABILITIES).
    */
   static start(o: SandboxOptions): Sandbox {
     const p = prepare(o);
     const { r, warnings, seccompSteps, limits, defaults } = p;
+    const ttyOpts = ttyOptions(o);
     refuseBindsOverProfileDirs(r.launch.root?.binds ?? []);
     let cg: cgroups.CgroupHandle | undefined;
     if (cgroups.hasLimits(limits) || cgroups.hasLimits(defaults)) {
@@ -430,18 +529,22 @@ export class Sandbox {
         defaults,
         ...(o.cgroupParent ? { parent: o.cgroupParent } : {}),
       });
-      warnings.push(...cg.warnings);
+      // The same for every run here (no delegated cgroup...): once per process.
+      warnings.push(...firstTimeOnly(cg.warnings));
       if (!cg.paths.length && !cgroups.hasLimits(limits)) cg = undefined;
     }
     try {
+      const size = ttyOpts ? userWindowSize(ttyOpts) : undefined;
       const proc = launch({
         ...r.launch,
         ...(seccompSteps ? { seccompSteps } : {}),
         ...(cg ? { placement: cg.placement() } : {}),
         ...(o.pool ? { pool: o.pool } : {}),
+        ...(ttyOpts ? { terminal: size ? { size } : {} } : {}),
       });
       warnings.push(...proc.warnings);
       let watch: ParentWatch | undefined;
+      let relay: TerminalRelay | undefined;
       try {
         if (o.dieWithParent) {
           watch = watchParent();
@@ -452,20 +555,75 @@ export class Sandbox {
               "die-with-parent: this process's parent is already PID 1 (whoever started it has exited, or it runs directly under init): nothing to die with",
             );
         }
+        // Last: from here on the user's terminal is raw until the relay finishes.
+        if (ttyOpts) relay = TerminalRelay.start(proc.terminal!, ttyOpts);
       } catch (e) {
         proc.kill("SIGKILL");
+        try {
+          watch?.stop();
+        } catch {
+          // the watch is gone with the parent
+        }
+        if (proc.terminal !== undefined && !relay) fs.closeSync(proc.terminal);
         throw e;
       }
-      return new Sandbox(proc, cg, warnings, r.timeoutMs, p.stopTimeoutMs, watch);
+      const box = new Sandbox(proc, cg, warnings, r.timeoutMs, p.stopTimeoutMs, watch, relay);
+      box.#view = r.launch;
+      return box;
     } catch (e) {
       cg?.disposeSync();
-      throw e;
+      // A command or working directory on the host but not bound in: the message says so.
+      throw explainSetupError(e, r.launch);
     }
   }
 
   /** The sandbox's PID 1 in our pid namespace. */
   get pid(): number {
     return this.process.pid;
+  }
+
+  /** The payload's stdin when `stdio[0]` is "pipe", else null (as `ChildProcess.stdin`). */
+  get stdin(): Writable | null {
+    return this.process.child.stdin;
+  }
+
+  /** The payload's stdout when `stdio[1]` is "pipe", else null. */
+  get stdout(): Readable | null {
+    return this.process.child.stdout;
+  }
+
+  /** The payload's stderr when `stdio[2]` is "pipe", else null. */
+  get stderr(): Readable | null {
+    return this.process.child.stderr;
+  }
+
+  /**
+   * Emits "exit" once {@link Sandbox.wait} knows the end (so the cgroup is gone by
+   * then), then "close" once the piped stdout and stderr have closed, as a
+   * ChildProcess does. Listeners run on their own tick: one that throws is an uncaught
+   * exception, not a rejected promise.
+   */
+  #announce(): void {
+    this.wait().then(
+      (r) => {
+        const code = r.status.signal ? null : r.status.code;
+        const signal = r.status.signal;
+        process.nextTick(() => {
+          this.emit("exit", code, signal, r);
+          const open = [this.stdout, this.stderr].filter(
+            (s): s is Readable => s !== null && !s.closed,
+          );
+          Promise.all(open.map((s) => new Promise((done) => s.once("close", done)))).then(() =>
+            process.nextTick(() => this.emit("close", code, signal)),
+          );
+        });
+      },
+      (e: unknown) => {
+        // The caller of wait() gets the rejection; a listener, the event.
+        if (this.listenerCount("error") > 0)
+          this.emit("error", e instanceof Error ? e : new Error(String(e)));
+      },
+    );
   }
 
   /** Sends a signal to the payload; SIGKILL ends every process of the sandbox. */
@@ -530,6 +688,8 @@ export class Sandbox {
         status = await this.process.wait();
       } finally {
         this.#ended = true;
+        // The sandbox's output to its end, and the user's terminal mode back.
+        this.terminal?.finish();
         this.#timer?.clear();
         this.#stopTimer?.clear();
         try {
@@ -583,6 +743,15 @@ export class Sandbox {
         ...(problems.length ? { problems } : {}),
         durationMs,
       };
+      // A failed run: a file its arguments name may be on the host but not in here.
+      let hint: string | undefined;
+      if (status.code !== null && status.code !== 0 && this.#view) {
+        try {
+          hint = argumentHint(this.#view);
+        } catch {
+          hint = undefined; // a courtesy only
+        }
+      }
       return {
         status,
         reason,
@@ -591,6 +760,7 @@ export class Sandbox {
         ...(this.#parentGone ? { parentExited: true } : {}),
         ...(stopped ? { stopped } : {}),
         ...(problems.length ? { problems } : {}),
+        ...(hint ? { hints: [hint] } : {}),
         record,
       };
     })();
@@ -605,3 +775,5 @@ export { SparePool, type SparePoolOptions } from "@forge/libc";
 export { parseBind, parseTmpfs } from "@forge/namespaces";
 // ... and to write --json-status without following what the sandbox planted.
 export { openStatusFile, type StatusFile, StatusFileError } from "./status_file.ts";
+// ... and to decide whether the sandbox gets a terminal (-t, --no-tty, or stdio's kind).
+export { stdioIsTerminal } from "./tty.ts";

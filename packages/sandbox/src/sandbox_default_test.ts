@@ -49,7 +49,7 @@ describe("capabilities that undo the walls", () => {
     const w = capabilityWarnings(["sys_admin", "CAP_SYS_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH"]);
     expect(w).toHaveLength(3);
     expect(w[0]).toMatch(
-      /^keeping CAP_SYS_ADMIN lets the sandbox undo its own walls: mount, umount and remount .*read-only binds become writable/,
+      /^keeping CAP_SYS_ADMIN lets the sandbox undo its own walls: mount, umount and remount\b.*read-only binds become writable/,
     );
     for (const line of w) expect(line).not.toContain("\n");
   });

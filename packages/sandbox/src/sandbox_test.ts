@@ -1,6 +1,9 @@
+import { spawnSync } from "node:child_process";
+import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runSandbox } from "./_run_sandbox.ts";
 import { loadProfile } from "./profile.ts";
@@ -41,6 +44,211 @@ describe("resolveSandboxOptions", () => {
     ).toBeUndefined();
   });
 });
+
+describe("resolveSandboxOptions: the caller's mounts over the profile's", () => {
+  const profile = loadProfile("default");
+  it("replaces the profile's mount at the same destination, as docker run -v and --tmpfs do", () => {
+    const sized = resolveSandboxOptions({
+      argv: ["true"],
+      profile,
+      tmpfs: [{ dst: "/tmp", size: "256m", origin: "--tmpfs /tmp:256m" }],
+    }).launch.root!;
+    expect(sized.tmpfs!.filter((t) => t.dst === "/tmp")).toEqual([
+      { dst: "/tmp", size: "256m", origin: "--tmpfs /tmp:256m" },
+    ]);
+    expect(sized.tmpfs!.map((t) => t.dst)).toContain("/run"); // the rest stays
+    const bound = resolveSandboxOptions({
+      argv: ["true"],
+      profile,
+      binds: [{ src: "/etc", dst: "/tmp/", readonly: true }],
+    }).launch.root!;
+    expect(bound.tmpfs!.some((t) => t.dst === "/tmp")).toBe(false);
+    expect(bound.binds!.at(-1)).toEqual({ src: "/etc", dst: "/tmp/", readonly: true });
+    const usr = resolveSandboxOptions({
+      argv: ["true"],
+      profile,
+      binds: [{ src: "/opt", dst: "/usr", readonly: true }],
+    }).launch.root!;
+    expect(usr.binds!.filter((b) => b.dst === "/usr")).toEqual([
+      { src: "/opt", dst: "/usr", readonly: true },
+    ]);
+    // The whole plan holds: no clash left.
+    expect(checkSandbox({ argv: ["/bin/true"], tmpfs: [{ dst: "/tmp", size: "1m" }] })).toEqual({
+      warnings: [],
+    });
+  });
+
+  it("refuses two of the caller's own mounts at one destination, naming both and the path", () => {
+    expect(() =>
+      resolveSandboxOptions({
+        argv: ["true"],
+        profile,
+        tmpfs: [
+          { dst: "/s", origin: "--tmpfs /s" },
+          { dst: "/s/", size: "1m", origin: "--tmpfs /s/:1m" },
+        ],
+      }),
+    ).toThrow("--tmpfs /s and --tmpfs /s/:1m both mount on /s; give each its own destination");
+    // Without origins (the library's callers): the list entries.
+    expect(() =>
+      resolveSandboxOptions({
+        argv: ["true"],
+        profile,
+        binds: [{ src: "/etc", dst: "/x" }],
+        tmpfs: [{ dst: "/x" }],
+      }),
+    ).toThrow("binds[0] (/etc) and tmpfs[0] both mount on /x; give each its own destination");
+  });
+});
+
+describe("Sandbox: like a ChildProcess", () => {
+  it("is an EventEmitter with piped stdin, stdout and stderr, and emits exit then close", async () => {
+    const box = Sandbox.start({ argv: ["/bin/cat"], stdio: ["pipe", "pipe", "pipe"] });
+    expect(box).toBeInstanceOf(EventEmitter);
+    const events: string[] = [];
+    const exited = new Promise<unknown[]>((res) =>
+      box.on("exit", (...a: unknown[]) => {
+        events.push("exit");
+        res(a);
+      }),
+    );
+    const closed = new Promise<unknown[]>((res) =>
+      box.on("close", (...a: unknown[]) => {
+        events.push("close");
+        res(a);
+      }),
+    );
+    let out = "";
+    box.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+    });
+    box.stdin!.end("hello through cat\n");
+    const [code, signal, result] = await exited;
+    expect([code, signal]).toEqual([0, null]);
+    expect(result).toMatchObject({ reason: { kind: "exit" }, status: { exitCode: 0 } });
+    expect(await closed).toEqual([0, null]);
+    expect(out).toBe("hello through cat\n");
+    expect(events).toEqual(["exit", "close"]);
+    expect((await box.wait()).status.exitCode).toBe(0); // wait() as before
+  });
+
+  it("echo: stdout and stderr; exit reports a signal as (null, name)", async () => {
+    const box = Sandbox.start({
+      argv: ["/bin/sh", "-c", "echo out; echo err >&2"],
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    expect(box.stdin).toBeNull();
+    let out = "";
+    let err = "";
+    box.stdout!.on("data", (d) => {
+      out += d;
+    });
+    box.stderr!.on("data", (d) => {
+      err += d;
+    });
+    await new Promise((res) => box.once("close", res));
+    expect([out, err]).toEqual(["out\n", "err\n"]);
+
+    const sleeper = Sandbox.start({
+      argv: ["/bin/sleep", "30"],
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    expect([sleeper.stdin, sleeper.stdout, sleeper.stderr]).toEqual([null, null, null]);
+    const ended = new Promise((res) => sleeper.once("exit", (code, signal) => res([code, signal])));
+    sleeper.kill("SIGTERM");
+    expect(await ended).toEqual([null, "SIGTERM"]);
+  });
+
+  it("throws set-up errors synchronously from start, with no event to wait for", () => {
+    let thrown: unknown;
+    try {
+      Sandbox.start({ argv: ["/no/such/command"] });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toMatchObject({ name: "SpawnError", code: "ENOENT" });
+  });
+});
+
+describe.skipIf(!fs.existsSync("/usr/bin/python3"))("the root README's example", () => {
+  it("runs job.py once its directory is bound and entered; without, the result names the fix", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-readme-"));
+    try {
+      fs.chmodSync(dir, 0o755);
+      fs.writeFileSync(path.join(dir, "job.py"), "print('job ran')\n");
+      fs.chmodSync(path.join(dir, "job.py"), 0o644);
+      // As the README has it, with `dir` for process.cwd().
+      const { out, r } = await run({
+        argv: ["python3", "job.py"],
+        profile: "python-safe",
+        binds: [{ src: dir, dst: "/work", readonly: true }],
+        cwd: "/work",
+        timeoutMs: 30_000,
+      });
+      expect(r.status.exitCode).toBe(0);
+      expect(out).toBe("job ran\n");
+      expect(r.hints).toBeUndefined();
+      // As it was: python3 cannot open //job.py, and the result says why.
+      const cwd = process.cwd();
+      process.chdir(dir);
+      try {
+        const before = await run({ argv: ["python3", "job.py"], profile: "python-safe" });
+        expect(before.err).toMatch(/can't open file '\/\/job\.py'/);
+        expect(before.r.hints).toEqual([
+          `job.py is not in the sandbox, whose working directory is /; on the host it is ${dir}/job.py: add --bind ${dir}:ro --cwd ${dir}`,
+        ]);
+      } finally {
+        process.chdir(cwd);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const sandboxDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist/mod.js");
+describe.skipIf(process.getuid?.() !== 0 || !fs.existsSync(sandboxDist))(
+  "Sandbox: rootless warnings (uid 65534, built package)",
+  () => {
+    it("says the cgroup warning once per process, in one short line", () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-once-"));
+      try {
+        fs.chmodSync(dir, 0o755);
+        const script = path.join(dir, "twice.mjs");
+        fs.writeFileSync(
+          script,
+          `import { Sandbox } from ${JSON.stringify(sandboxDist)};
+const out = [];
+for (let i = 0; i < 3; i++) {
+  const box = Sandbox.start({ argv: ["/bin/true"], profile: "python-safe" });
+  out.push(box.warnings);
+  await box.wait();
+}
+console.log(JSON.stringify(out));
+`,
+        );
+        fs.chmodSync(script, 0o644);
+        const r = spawnSync(
+          "setpriv",
+          ["--reuid", "65534", "--regid", "65534", "--clear-groups", process.execPath, script],
+          { encoding: "utf8", cwd: dir, timeout: 30_000 },
+        );
+        expect(r.stderr).toBe("");
+        const [first, second, third] = JSON.parse(r.stdout) as string[][];
+        const cgroup = (ws: string[]) => ws.filter((w) => /cgroup|resource limits/.test(w));
+        expect(cgroup(first!).length).toBeLessThanOrEqual(1);
+        for (const w of cgroup(first!)) {
+          expect(`forge: warning: ${w}`.length).toBeLessThan(120);
+          expect(w).toMatch(/systemd-run --user --scope -p Delegate=yes|forge doctor/);
+        }
+        expect(cgroup(second!)).toEqual([]);
+        expect(cgroup(third!)).toEqual([]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+);
 
 describe("Sandbox", () => {
   it("runs under the default profile: seccomp, no caps, new root", async () => {
