@@ -16,3 +16,6 @@ __attribute__((export_name("kernel"))) int kernel(int size) {
   }
   return sum;
 }
+
+// Call overhead: an export that does nothing but return its argument.
+__attribute__((export_name("nop"))) int nop(int x) { return x; }

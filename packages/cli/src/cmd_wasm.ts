@@ -1,39 +1,59 @@
 import path from "node:path";
 import * as wasm from "@forge/sandbox/wasm";
-import { many, parseCommandLine, parseDuration, parseInteger } from "./args.ts";
+import { many, parseCommandLine, parseDuration, parseInteger, shown } from "./args.ts";
 import { CliError, type Command } from "./cli_error.ts";
 
 const HELP = `forge wasm: run and inspect WebAssembly modules
 
 Usage:
   forge wasm run [options] MODULE.wasm [-- ARGS...]
+  forge wasm run --invoke NAME [options] MODULE.wasm [-- CALL-ARGS...]
   forge wasm inspect [--json] MODULE.wasm
 
 run: runs the module's _start with WASI preview1 (implemented by Forge, every call
 checked and audited) with argv[0] = the module's name; stdio passes through and
-forge exits with the module's exit code.
+forge exits with the module's exit code. With --invoke, calls one exported function
+instead (a reactor module has no _start) and prints what it returns.
 
 Options of run:
   --dir HOST:GUEST[:ro]  make directory HOST visible as GUEST (read-only with :ro);
                          repeatable; paths can never leave it
   --env K=V              give the module an environment variable (repeatable);
                          it sees no others
+  --invoke NAME          call the exported function NAME (after the module's
+                         _initialize) with CALL-ARGS as its arguments, one per
+                         parameter: whole numbers for i32/i64, numbers for f32/f64;
+                         prints its result (nothing for none) and exits 0
+  --policy FILE          check every call against the @forge/policy document in FILE
+                         (JSON) instead of letting the module use all it was given;
+                         needs --identity
+  --identity ID          the identity of --policy FILE the module runs as
+  --audit FILE           write the audit trail to FILE as it happens: JSON lines,
+                         hash-chained (verify with verifyAuditChain of
+                         @forge/policy); a log already there is continued
   --memory SIZE          linear memory limit, e.g. 64M, 1G (default 256M)
-  --timeout DUR          stop the module after DUR (e.g. 10s, 500ms); exit 124
+  --timeout DURATION     stop the module after DURATION (e.g. 10s, 500ms); exit 124
   --fuel N               deterministic budget of N metering units; exit 124 when spent
 
 inspect: prints the module's sha256, size, memory limits, imports and exports.
 
-Exit codes: the module's own; 124 timeout or fuel spent; 125 the module could not be
-loaded; 134 the module trapped (unreachable, out-of-bounds access, stack overflow).
+Exit codes: the module's own (0 after --invoke); 124 timeout or fuel spent; 125 the
+module could not be loaded; 134 the module trapped (unreachable, out-of-bounds
+access, stack overflow); 2 a bad option.
 
 Examples:
   forge wasm run --dir ./data:/data:ro --env LANG=C tool.wasm -- /data/in.txt
+  forge wasm run --invoke add lib.wasm -- 2 3
+  forge wasm run --policy policy.json --identity tool --audit audit.jsonl tool.wasm
   forge wasm inspect tool.wasm`;
 
 const RUN_OPTIONS = {
   dir: { type: "string", multiple: true },
   env: { type: "string", multiple: true },
+  invoke: { type: "string" },
+  policy: { type: "string" },
+  identity: { type: "string" },
+  audit: { type: "string" },
   memory: { type: "string" },
   timeout: { type: "string" },
   fuel: { type: "string" },
@@ -95,7 +115,111 @@ function reactorMessage(
     fns.length === 0
       ? "it exports no functions"
       : `it exports ${fns.slice(0, 10).join(", ")}${fns.length > 10 ? ` and ${fns.length - 10} more` : ""}`;
-  return `${file} has no _start export: it is a reactor, a library whose exported functions are called one by one (${list}), not a command; "forge wasm run" runs only command modules (call a reactor's exports with WasmHost.call from @forge/wasm-host)`;
+  return `${file} has no _start export: it is a reactor, a library whose exported functions are called one by one (${list}), not a command; call one with --invoke NAME (forge wasm run --invoke NAME ${file} -- ARGS...)`;
+}
+
+const I32 = { min: -(2n ** 31n), max: 2n ** 32n - 1n };
+const I64 = { min: -(2n ** 63n), max: 2n ** 64n - 1n };
+
+/**
+ * The arguments of `--invoke NAME` as the export's parameter types need them: i32 and
+ * i64 take whole numbers (signed or unsigned range; i64 as a BigInt), f32 and f64 any
+ * number. A wrong count or value is a usage error naming --invoke.
+ *
+ * invokeArgs("add", { params: ["i32", "i64"] }, ["2", "3"]) is [2, 3n].
+ */
+function invokeArgs(
+  fn: string,
+  type: { readonly params: readonly string[] },
+  args: readonly string[],
+): Array<number | bigint> {
+  const what = `--invoke ${shown(fn).slice(1, -1)}`;
+  const sig = type.params.length ? ` (${type.params.join(", ")})` : "";
+  if (args.length !== type.params.length)
+    throw new CliError(
+      `${what}: the function takes ${type.params.length} argument${type.params.length === 1 ? "" : "s"}${sig}, got ${args.length}; give them after the module (MODULE.wasm -- ARGS...)`,
+    );
+  return type.params.map((t, i) => {
+    const a = args[i]!;
+    const at = `${what}: argument ${i + 1}, ${shown(a)},`;
+    if (t === "i32" || t === "i64") {
+      const r = t === "i32" ? I32 : I64;
+      if (!/^[+-]?\d+$/.test(a.trim()))
+        throw new CliError(`${at} is not an ${t}: expected a whole number such as 42 or -7`);
+      const n = BigInt(a.trim());
+      if (n < r.min || n > r.max)
+        throw new CliError(`${at} is out of the ${t} range (${r.min} to ${r.max})`);
+      // Above the signed range: the same bits, as the engine takes them.
+      if (t === "i64") return BigInt.asIntN(64, n);
+      return Number(BigInt.asIntN(32, n));
+    }
+    if (t === "f32" || t === "f64") {
+      const s = a.trim().toLowerCase();
+      if (s === "nan") return Number.NaN;
+      if (/^[+-]?inf(inity)?$/.test(s))
+        return s.startsWith("-") ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+      const x = s === "" ? Number.NaN : Number(s);
+      if (Number.isNaN(x))
+        throw new CliError(`${at} is not an ${t}: expected a number such as 1.5, -2e3, inf or nan`);
+      return x;
+    }
+    throw new CliError(
+      `${what}: parameter ${i + 1} is a ${t}, which forge wasm run cannot pass; call the function from @forge/wasm-host instead`,
+    );
+  });
+}
+
+/** A call's result as printed: one value per line part, BigInts in decimal. */
+function formatResult(r: unknown): string {
+  if (r === undefined) return "";
+  const one = (x: unknown) => (typeof x === "bigint" ? x.toString() : String(x));
+  return `${Array.isArray(r) ? r.map(one).join(" ") : one(r)}\n`;
+}
+
+/** Loads `--policy FILE` for `--identity ID` (both or neither), recording to `audit`. */
+async function loadPolicy(
+  file: string | undefined,
+  identity: string | undefined,
+  audit: wasm.AuditLog | undefined,
+): Promise<wasm.Policy | undefined> {
+  if (file === undefined && identity === undefined) return undefined;
+  if (file === undefined)
+    throw new CliError(
+      "--identity needs --policy FILE: the policy document the identity is defined in",
+    );
+  if (identity === undefined)
+    throw new CliError(
+      `--policy needs --identity ID: which identity of ${shown(file)} the module runs as`,
+    );
+  let policy: wasm.Policy;
+  try {
+    policy = await wasm.Policy.fromFile(file, { audit });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (err.name === "PolicyError") throw new CliError(`--policy: ${err.message}`);
+    throw new CliError(`--policy: cannot read ${shown(file)}: ${err.message}`);
+  }
+  if (!policy.identity(identity)) {
+    const ids = (policy.toDocument().identities ?? []).map((i) => shown(i.id));
+    const have =
+      ids.length === 0
+        ? "it defines none"
+        : `it defines ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ` and ${ids.length - 10} more` : ""}`;
+    throw new CliError(
+      `--identity: ${shown(identity)} is not an identity of ${shown(file)}; ${have}`,
+    );
+  }
+  return policy;
+}
+
+/** Opens `--audit FILE`: lines are written as they happen, none kept in memory. */
+function openAudit(file: string | undefined): wasm.AuditLog | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return new wasm.AuditLog({ destination: path.resolve(file), keep: 0 });
+  } catch (e) {
+    throw new CliError(`--audit: ${(e as Error).message}`);
+  }
 }
 
 async function runCmd(argv: string[]): Promise<number> {
@@ -109,41 +233,103 @@ async function runCmd(argv: string[]): Promise<number> {
   const env: Record<string, string> = {};
   for (const kv of many(v.env)) {
     const i = kv.indexOf("=");
-    if (i <= 0) throw new CliError(`--env: expected K=V, got "${kv}"`);
+    if (i <= 0) throw new CliError(`--env: expected K=V, got ${shown(kv)}`);
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }
   const preopens = many(v.dir).map(parseDir);
-  const memoryLimit = v.memory ? parseSize(v.memory as string, "--memory") : undefined;
-  const timeoutMs = v.timeout ? parseDuration(v.timeout as string, "--timeout") : undefined;
-  const fuel = v.fuel
-    ? parseInteger(v.fuel as string, "--fuel", 0, Number.MAX_SAFE_INTEGER)
-    : undefined;
-  const name = path.basename(file).replace(/\.wasm$/, "");
-  const host = new wasm.WasmHost({ memoryLimit, timeoutMs, fuel });
+  const memoryLimit =
+    v.memory !== undefined ? parseSize(v.memory as string, "--memory") : undefined;
+  const timeoutMs =
+    v.timeout !== undefined ? parseDuration(v.timeout as string, "--timeout") : undefined;
+  const fuel =
+    v.fuel !== undefined
+      ? parseInteger(v.fuel as string, "--fuel", 1, Number.MAX_SAFE_INTEGER)
+      : undefined;
+  const invoke = v.invoke as string | undefined;
+  if (invoke !== undefined && invoke === "")
+    throw new CliError("--invoke: expected the name of an exported function, got an empty name");
+  const audit = openAudit(v.audit as string | undefined);
   try {
-    let info: Awaited<ReturnType<typeof host.loadModule>>;
+    const policy = await loadPolicy(
+      v.policy as string | undefined,
+      v.identity as string | undefined,
+      audit,
+    );
+    const name = path.basename(file).replace(/\.wasm$/, "");
+    const subject = policy ? (v.identity as string) : undefined;
+    const host = new wasm.WasmHost({ memoryLimit, timeoutMs, fuel, policy, audit });
     try {
-      info = await host.loadModule(name, file, { wasi: { args: [name, ...args], env, preopens } });
-    } catch (e) {
-      if (e instanceof wasm.WasmModuleError || e instanceof TypeError)
-        throw new CliError(e.message, 125);
-      throw e;
-    }
-    if (!info.exports.some((e) => e.name === "_start" && e.kind === "function"))
-      throw new CliError(reactorMessage(file, info.exports), 125);
-    try {
-      const { exitCode } = await host.run(name);
-      return exitCode;
-    } catch (e) {
-      if (e instanceof wasm.WasmLimitError) {
-        process.stderr.write(`forge: ${name}: ${e.message}\n`);
-        return e.limit === "time" || e.limit === "fuel" ? 124 : 134;
+      return await runModule(host, { file, name, subject, args, env, preopens, invoke });
+    } finally {
+      await host.terminate();
+      if (policy && subject !== undefined) {
+        const q = policy.quarantined(subject);
+        if (q)
+          process.stderr.write(`forge: ${name}: the policy quarantined ${subject}: ${q.reason}\n`);
       }
-      if (e instanceof wasm.WasmModuleError) throw new CliError(e.message, 125);
-      throw e;
     }
   } finally {
-    await host.terminate();
+    audit?.close();
+  }
+}
+
+async function runModule(
+  host: wasm.WasmHost,
+  o: {
+    file: string;
+    name: string;
+    subject?: string;
+    args: string[];
+    env: Record<string, string>;
+    preopens: Array<{ host: string; guest: string; readOnly: boolean }>;
+    invoke?: string;
+  },
+): Promise<number> {
+  const { file, name, invoke } = o;
+  let info: Awaited<ReturnType<typeof host.loadModule>>;
+  try {
+    info = await host.loadModule(name, file, {
+      subject: o.subject,
+      wasi: {
+        args: invoke === undefined ? [name, ...o.args] : [name],
+        env: o.env,
+        preopens: o.preopens,
+      },
+    });
+  } catch (e) {
+    if (e instanceof wasm.WasmModuleError || e instanceof TypeError)
+      throw new CliError(e.message, 125);
+    throw e;
+  }
+  let callArgs: Array<number | bigint> = [];
+  if (invoke !== undefined) {
+    const fn = info.exports.find((e) => e.name === invoke && e.kind === "function");
+    if (!fn) {
+      const fns = info.exports
+        .filter((e) => e.kind === "function" && e.name !== "_initialize")
+        .map((e) => shown(e.name));
+      const list =
+        fns.length === 0
+          ? "it exports no functions"
+          : `it exports ${fns.slice(0, 10).join(", ")}${fns.length > 10 ? ` and ${fns.length - 10} more` : ""}`;
+      throw new CliError(`--invoke: ${file} has no exported function ${shown(invoke)}; ${list}`);
+    }
+    callArgs = invokeArgs(invoke, fn.type ?? { params: [] }, o.args);
+  } else if (!info.exports.some((e) => e.name === "_start" && e.kind === "function"))
+    throw new CliError(reactorMessage(file, info.exports), 125);
+  try {
+    if (invoke === undefined) return (await host.run(name)).exitCode;
+    const r = await host.call(name, invoke, callArgs);
+    process.stdout.write(formatResult(r));
+    return 0;
+  } catch (e) {
+    if (e instanceof wasm.WasiExit) return e.code;
+    if (e instanceof wasm.WasmLimitError) {
+      process.stderr.write(`forge: ${name}: ${e.message}\n`);
+      return e.limit === "time" || e.limit === "fuel" ? 124 : 134;
+    }
+    if (e instanceof wasm.WasmModuleError) throw new CliError(e.message, 125);
+    throw e;
   }
 }
 

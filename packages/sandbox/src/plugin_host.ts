@@ -121,6 +121,38 @@ export class PluginManifestError extends Error {
 }
 
 const PATTERNS = { type: "array", items: { type: "string", minLength: 1 } };
+const HOST_FD = { type: "integer", minimum: 0 };
+/** The manifest's `wasi`: the JSON-expressible part of {@link ModuleWasi}. */
+const WASI_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    args: { type: "array", items: { type: "string" } },
+    env: {
+      type: "object",
+      propertyNames: { pattern: "^[^=\\u0000]+$" },
+      additionalProperties: { type: "string" },
+    },
+    preopens: {
+      type: "array",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["host", "guest"],
+        properties: {
+          host: { type: "string", minLength: 1 },
+          guest: { type: "string", minLength: 1 },
+          readOnly: { type: "boolean" },
+        },
+      },
+    },
+    stdio: { type: "array", items: HOST_FD, minItems: 3, maxItems: 3 },
+    sockets: { type: "array", items: HOST_FD },
+    listeners: { type: "array", items: HOST_FD },
+    auditMode: { enum: ["coalesce", "every-call"] },
+    coalesceStdout: { type: "boolean" },
+  },
+};
 const MANIFEST_SCHEMA = {
   type: "object",
   additionalProperties: false,
@@ -149,7 +181,7 @@ const MANIFEST_SCHEMA = {
       },
     },
     trustLevel: { enum: ["Core", "Trusted", "Standard", "Limited", "Quarantined"] },
-    wasi: { type: "object" },
+    wasi: WASI_SCHEMA,
     violationsBeforeQuarantine: { type: "integer", minimum: 1 },
   },
   oneOf: [{ required: ["wasm"] }, { required: ["native"] }],
@@ -168,22 +200,37 @@ let validateManifest: ReturnType<Ajv["compile"]> | undefined;
  */
 export function parsePluginManifest(input: string | unknown): PluginManifest {
   const doc = typeof input === "string" ? JSON.parse(input) : input;
-  validateManifest ??= new Ajv({ allErrors: true, strict: false }).compile(MANIFEST_SCHEMA);
+  validateManifest ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(
+    MANIFEST_SCHEMA,
+  );
   if (!validateManifest(doc)) {
     const e = validateManifest.errors![0]!;
-    const pointer =
-      e.keyword === "required"
-        ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`
-        : e.keyword === "additionalProperties"
-          ? `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`
-          : e.instancePath;
-    const msg =
-      e.keyword === "oneOf"
-        ? "needs exactly one of wasm or native"
-        : e.keyword === "additionalProperties"
-          ? "is not a known property"
-          : (e.message ?? "is invalid");
-    throw new PluginManifestError(`plugin manifest: ${pointer || "(manifest)"} ${msg}`, pointer);
+    let pointer = e.instancePath;
+    let msg = e.message ?? "is invalid";
+    if (e.keyword === "oneOf") msg = "needs exactly one of wasm or native";
+    else if (e.keyword === "required") {
+      pointer += `/${(e.params as { missingProperty: string }).missingProperty}`;
+      msg = "is required";
+    } else if (e.keyword === "additionalProperties") {
+      pointer += `/${(e.params as { additionalProperty: string }).additionalProperty}`;
+      const known = Object.keys(
+        (e.parentSchema as { properties?: Record<string, unknown> })?.properties ?? {},
+      );
+      msg = `is not a known property; allowed: ${known.join(", ")}`;
+    } else if (e.keyword === "enum") {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues;
+      msg = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`;
+    } else if (e.keyword === "propertyNames" || e.keyword === "pattern") {
+      const name =
+        (e as { propertyName?: string }).propertyName ??
+        (e.params as { propertyName?: string }).propertyName;
+      if (name !== undefined)
+        msg = `has the variable name ${JSON.stringify(name)}; a name must not be empty or hold "=" or NUL`;
+    }
+    throw new PluginManifestError(
+      `plugin manifest: ${pointer || "(manifest)"} ${msg}`.replace(/[\r\n]+/g, " "),
+      pointer,
+    );
   }
   return doc as PluginManifest;
 }
@@ -235,7 +282,26 @@ export interface PluginHostOptions {
   readonly wasmHost?: WasmHost;
   /** Grace period between SIGTERM and SIGKILL when stopping a native plugin (default 2000 ms). */
   readonly stopGraceMs?: number;
+  /**
+   * How long a WebAssembly plugin's call, `_initialize` or `_start` may run, in ms
+   * (default {@link DEFAULT_PLUGIN_TIMEOUT_MS}, 30 s; `Infinity` for none). In-thread,
+   * a module that never returns would freeze Node, timers included: with a timeout it is
+   * metered and stopped with a WasmLimitError ("time"), and its next call gets a fresh
+   * instance. A command plugin (`_start`) that runs longer must be given more.
+   */
+  readonly timeoutMs?: number;
 }
+
+/**
+ * The default {@link PluginHostOptions.timeoutMs}: 30 s.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PLUGIN_TIMEOUT_MS, PluginHost } from "@forge/sandbox";
+ * const host = new PluginHost({ timeoutMs: DEFAULT_PLUGIN_TIMEOUT_MS * 2 });
+ * ```
+ */
+export const DEFAULT_PLUGIN_TIMEOUT_MS = 30_000;
 
 function fullCaps(c: Partial<CapabilitySet>): CapabilitySet {
   return {
@@ -274,8 +340,17 @@ export class PluginHost {
   readonly #plugins = new Map<string, Plugin>();
   readonly #grace: number;
   readonly #unsubscribe: Array<() => void> = [];
+  /** Per call and run of a WebAssembly plugin, in ms (Infinity: none). */
+  readonly timeoutMs: number;
 
   constructor(opts: PluginHostOptions = {}) {
+    const t = opts.timeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS;
+    if (typeof t !== "number" || !(t > 0)) {
+      throw new RangeError(
+        `PluginHost: timeoutMs must be a number of milliseconds above 0 (Infinity for none), got ${String(t)}`,
+      );
+    }
+    this.timeoutMs = t;
     this.audit = opts.audit ?? opts.policy?.audit ?? new AuditLog({ keep: 10_000 });
     this.policy = opts.policy ?? new Policy({ version: 1 }, { audit: this.audit });
     this.wasm = opts.wasmHost ?? new WasmHost({ policy: this.policy, audit: this.audit });
@@ -359,12 +434,27 @@ export class PluginHost {
     return [...this.#plugins.keys()].map((id) => this.info(id));
   }
 
-  /** Validates the manifest, registers the identity, loads (and verifies) the module. Returns the plugin id. */
+  /** The WasmHost load options of a plugin's module. */
+  #loadOptions(p: Plugin) {
+    return {
+      subject: p.subject,
+      wasi: p.manifest.wasi,
+      timeoutMs: Number.isFinite(this.timeoutMs) ? this.timeoutMs : undefined,
+    };
+  }
+
+  /**
+   * Validates the manifest, registers the identity, loads (and verifies) the module.
+   * Returns the plugin id. When loading fails, the plugin is forgotten (the failure is
+   * audited as "plugin.load.failed") and the identity is put back as it was, so the
+   * name can be loaded again.
+   */
   async load(manifestInput: PluginManifest | string): Promise<string> {
     const manifest = parsePluginManifest(manifestInput);
     const subject = `plugin:${manifest.name}`;
     if (this.#bySubject(subject))
       throw new PluginStateError(`a plugin named ${manifest.name} is loaded already`);
+    const before = this.policy.identity(subject);
     const p: Plugin = {
       id: randomUUID(),
       manifest,
@@ -386,12 +476,14 @@ export class PluginHost {
       quarantineAfter: manifest.violationsBeforeQuarantine ?? 1,
     });
     try {
-      if (manifest.wasm)
-        await this.wasm.loadModule(p.id, manifest.wasm, { subject, wasi: manifest.wasi });
+      if (manifest.wasm) await this.wasm.loadModule(p.id, manifest.wasm, this.#loadOptions(p));
     } catch (e) {
       p.status = "Failed";
       p.failure = (e as Error).message;
       this.#event(p, "load.failed", { error: p.failure });
+      this.#plugins.delete(p.id);
+      if (before) this.policy.setIdentity(before);
+      else this.policy.removeIdentity(subject);
       throw e;
     }
     p.status = "Loaded";
@@ -521,10 +613,7 @@ export class PluginHost {
     // Drop the instance (and its state) but keep the verified module for a restart.
     if (this.wasm.module(p.id)) {
       this.wasm.unloadModule(p.id);
-      await this.wasm.loadModule(p.id, p.manifest.wasm!, {
-        subject: p.subject,
-        wasi: p.manifest.wasi,
-      });
+      await this.wasm.loadModule(p.id, p.manifest.wasm!, this.#loadOptions(p));
     }
   }
 

@@ -2,8 +2,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { AuditLog } from "@forge/policy";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { AuditLog, Policy } from "@forge/policy";
+import { WasmHost, WasmLimitError } from "@forge/wasm-host";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   PluginHost,
   PluginManifestError,
@@ -14,6 +15,7 @@ import { type NativeHandle, type NativeLauncher, namespaceLauncher } from "./plu
 
 let dir: string;
 let reactor: string;
+let reader: string;
 const hosts: PluginHost[] = [];
 
 beforeAll(() => {
@@ -23,6 +25,20 @@ beforeAll(() => {
   execFileSync(
     "clang",
     ["--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-mexec-model=reactor", "-o", reactor, src],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  reader = path.join(dir, "fd_grant.wasm");
+  execFileSync(
+    "clang",
+    [
+      "--target=wasm32-wasi",
+      "--sysroot=/usr",
+      "-O1",
+      "-mexec-model=reactor",
+      "-o",
+      reader,
+      fileURLToPathSafe("../../wasm-host/testdata/fd_grant.c"),
+    ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
 });
@@ -248,5 +264,141 @@ describe("PluginHost with native plugins", () => {
     await host.pause(id);
     await host.stop(id);
     expect(host.info(id).exitCode).toBe(143);
+  });
+});
+
+// Review findings on the plugin host: each test failed before its fix.
+describe("PluginHost review fixes", () => {
+  const manifest = (extra: Record<string, unknown> = {}) => ({
+    name: "calc",
+    version: "1.0.0",
+    wasm: reactor,
+    trustLevel: "Standard" as const,
+    capabilities: {},
+    ...extra,
+  });
+
+  it("stops a plugin's endless loop after 30 s by default (Node's timers would freeze)", async () => {
+    const host = newHost();
+    const id = await host.load(manifest());
+    await host.start(id);
+    // without a timeout the module is not metered and the call below would never end
+    expect(host.wasm.module(id)?.metered).toBe(true);
+    expect(host.timeoutMs).toBe(30_000);
+    // 30 s pass at once: the clock the meter reads jumps past the deadline
+    const now = performance.now.bind(performance);
+    let calls = 0;
+    const spy = vi
+      .spyOn(performance, "now")
+      .mockImplementation(() => now() + (calls++ > 0 ? 30_001 : 0));
+    try {
+      const e = await host.call(id, "spin").catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(WasmLimitError);
+      expect(e).toMatchObject({ limit: "time", message: expect.stringMatching(/30000 ms/) });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await host.call(id, "add", [1, 2])).toBe(3);
+  });
+
+  it("takes a timeout of choice, and Infinity for none", async () => {
+    const host = newHost({ timeoutMs: 200 });
+    const id = await host.load(manifest());
+    await host.start(id);
+    expect(host.wasm.module(id)?.metered).toBe(true); // else the call below never ends
+    await expect(host.call(id, "spin")).rejects.toMatchObject({ limit: "time" });
+    expect(await host.call(id, "add", [2, 2])).toBe(4);
+    const none = newHost({ timeoutMs: Number.POSITIVE_INFINITY });
+    const id2 = await none.load(manifest());
+    expect(none.wasm.module(id2)?.metered).toBe(false);
+    for (const bad of [0, -1, Number.NaN]) {
+      expect(() => new PluginHost({ timeoutMs: bad })).toThrow(/timeoutMs/);
+    }
+  });
+
+  it("forgets a plugin whose load failed, so that its name can be loaded again", async () => {
+    const audit = new AuditLog();
+    const host = newHost({ audit });
+    const missing = path.join(dir, "missing.wasm");
+    await expect(host.load(manifest({ wasm: missing }))).rejects.toThrow(/cannot read/);
+    expect(host.list()).toEqual([]);
+    expect(host.policy.identity("plugin:calc")).toBeUndefined();
+    expect(audit.entries().some((e) => e.event.kind === "plugin.load.failed")).toBe(true);
+    const id = await host.load(manifest());
+    await host.start(id);
+    expect(await host.call(id, "add", [1, 2])).toBe(3);
+  });
+
+  it("validates the manifest's wasi object, naming the property and what is allowed", () => {
+    const bad = (wasi: unknown) => {
+      try {
+        parsePluginManifest(manifest({ wasi }));
+      } catch (e) {
+        expect(e).toBeInstanceOf(PluginManifestError);
+        return e as PluginManifestError;
+      }
+      throw new Error(`accepted wasi ${JSON.stringify(wasi)}`);
+    };
+    const e = bad({ bogus: 1 });
+    expect(e.pointer).toBe("/wasi/bogus");
+    expect(e.message).toMatch(/\/wasi\/bogus is not a known property/);
+    expect(e.message).toMatch(/args, env, preopens/);
+    expect(bad({ args: "x" }).message).toMatch(/\/wasi\/args must be array/);
+    expect(bad({ env: { A: 1 } }).pointer).toBe("/wasi/env/A");
+    expect(bad({ preopens: [{ host: "/srv" }] }).message).toMatch(
+      /\/wasi\/preopens\/0\/guest is required/,
+    );
+    expect(bad({ preopens: [{ host: "/srv", guest: "/d", ro: true }] }).message).toMatch(
+      /\/wasi\/preopens\/0\/ro is not a known property.*host, guest, readOnly/,
+    );
+    expect(bad({ auditMode: "loud" }).message).toMatch(/"coalesce", "every-call"/);
+    expect(bad({ stdio: [0, 1] }).pointer).toBe("/wasi/stdio");
+    expect(bad("args").pointer).toBe("/wasi");
+    expect(
+      parsePluginManifest(
+        manifest({
+          wasi: {
+            args: ["a"],
+            env: { A: "1" },
+            preopens: [{ host: "/srv", guest: "/d", readOnly: true }],
+          },
+        }),
+      ).wasi?.args,
+    ).toEqual(["a"]);
+  });
+
+  it("keeps counting a worker plugin's violations across capability changes and restarts", async () => {
+    const audit = new AuditLog();
+    const policy = new Policy({ version: 1 }, { audit });
+    const wasmHost = new WasmHost({ isolation: "worker", policy, audit });
+    const host = newHost({ policy, audit, wasmHost });
+    const id = await host.load(manifest({ name: "w", violationsBeforeQuarantine: 3 }));
+    await host.start(id);
+    await host.call(id, "say"); // fd_write to stdout was never granted: violation 1
+    host.setCapabilities(id, { apis: ["log"] }); // the worker gets a fresh policy copy
+    await host.call(id, "say"); // violation 2
+    expect(host.info(id).quarantined).toBe(false);
+    await host.stop(id); // a fresh module and worker
+    await host.start(id);
+    await host.call(id, "say"); // violation 3
+    expect(host.info(id)).toMatchObject({ quarantined: true, status: "Failed" });
+    expect(host.info(id).failure).toMatch(/3 denial\(s\) reached quarantineAfter=3/);
+  });
+
+  it("lets a plugin read a file it was granted by path, without fd:*", async () => {
+    const data = fs.mkdtempSync(path.join(dir, "data-"));
+    fs.writeFileSync(path.join(data, "in.txt"), "twelve bytes");
+    const host = newHost();
+    const id = await host.load({
+      name: "reader",
+      version: "1.0.0",
+      wasm: reader,
+      trustLevel: "Limited",
+      capabilities: { syscalls: ["path_open", "fd_read", "fd_close"], resources: ["/data/**"] },
+      wasi: { preopens: [{ host: data, guest: "/data", readOnly: true }] },
+    });
+    await host.start(id);
+    expect(await host.call(id, "read_in")).toBe(12);
+    expect(host.info(id)).toMatchObject({ quarantined: false, status: "Active" });
   });
 });

@@ -65,7 +65,12 @@ export {
   type WasmHostOptions,
   type WasmHostStatus,
 } from "./wasm_host.ts";
-export { type WorkerInit, WorkerInstance, workerEntry } from "./worker_instance.ts";
+export {
+  type WorkerDecision,
+  type WorkerInit,
+  WorkerInstance,
+  workerEntry,
+} from "./worker_instance.ts";
 
 /**
  * The package version.

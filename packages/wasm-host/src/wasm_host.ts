@@ -1,6 +1,7 @@
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import fs from "node:fs";
-import { type AuditEvent, AuditLog, Policy } from "@forge/policy";
+import { type AuditEvent, AuditLog, Policy, type PolicyRequest } from "@forge/policy";
+import { FdGrants } from "./_fd_grants.ts";
 import { printable, quoted } from "./_util.ts";
 import { WasiExit, WasmLimitError, WasmModuleError } from "./errors.ts";
 import { instrumentValid } from "./instrument.ts";
@@ -13,7 +14,7 @@ import {
   memoryLimitPages,
 } from "./module_info.ts";
 import { WasiHost, type WasiOptions } from "./wasi.ts";
-import { WorkerInstance } from "./worker_instance.ts";
+import { type WorkerDecision, WorkerInstance } from "./worker_instance.ts";
 
 /** The seeds' per-instance memory limit: 256 MiB. */
 export const DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024;
@@ -84,6 +85,12 @@ export interface WasmHostOptions {
   readonly trustedKeys?: ReadonlyArray<KeyObject | string | Uint8Array>;
   /** Refuse modules without a valid signature by a trusted key. */
   readonly requireSignature?: boolean;
+  /**
+   * The policy every call is checked against. A module whose subject it does not know
+   * is added with an empty capability set, so that it gets only what the policy's rules
+   * (and a `defaultDecision: "allow"`) grant. Without one, the host makes its own, in
+   * which each module may use what it was given (its preopens, env, stdio).
+   */
   readonly policy?: Policy;
   readonly audit?: AuditLog;
   /** Where `[WASM]` log lines go (default: stderr). */
@@ -108,8 +115,12 @@ export interface ModuleInfo extends ModuleShape {
   readonly size: number;
   readonly signed: boolean;
   readonly memoryLimit: number;
-  /** Bytes of linear memory right after instantiation (0 until instantiated). */
-  memoryUsage: number;
+  /**
+   * Bytes of linear memory of the module's current instance, read when asked (it
+   * follows memory.grow); once an instance is dropped, its size when it ended; with
+   * worker isolation, the size at the end of the last call or run. 0 until instantiated.
+   */
+  readonly memoryUsage: number;
   readonly loadTime: string;
   /** Time to validate, rewrite and compile, in ms. */
   readonly loadMs: number;
@@ -136,10 +147,20 @@ interface Live {
   instance: WebAssembly.Instance;
   wasi: WasiHost;
   meter?: Meter;
+  memory?: WebAssembly.Memory;
+}
+
+/** Where {@link ModuleInfo.memoryUsage} is read from. */
+interface MemoryUsage {
+  /** The memory of the instance in use (in-thread). */
+  memory?: WebAssembly.Memory;
+  /** The last size known when no instance is in use (or reported by a worker). */
+  bytes: number;
 }
 
 interface Loaded {
   info: ModuleInfo;
+  usage: MemoryUsage;
   opts: LoadOptions;
   compiled: WebAssembly.Module;
   prepared: Uint8Array;
@@ -327,20 +348,24 @@ export class WasmHost {
       if (compileCache.size > CACHE_MAX) compileCache.delete(compileCache.keys().next().value!);
     }
     const { compiled, prepared } = await entry;
-    const info: ModuleInfo = {
+    const usage: MemoryUsage = { bytes: 0 };
+    const info = {
       name,
       hash,
       size: bytes.length,
       signed,
       memoryLimit,
-      memoryUsage: 0,
       loadTime: new Date().toISOString(),
       loadMs: performance.now() - t0,
       metered,
       version,
       ...shape,
-    };
-    return { info, opts, compiled, prepared };
+    } as Omit<ModuleInfo, "memoryUsage"> as ModuleInfo;
+    Object.defineProperty(info, "memoryUsage", {
+      enumerable: true,
+      get: () => usage.memory?.buffer.byteLength ?? usage.bytes,
+    });
+    return { info, usage, opts, compiled, prepared };
   }
 
   #subject(name: string, opts: LoadOptions): string {
@@ -348,13 +373,18 @@ export class WasmHost {
   }
 
   #ensureIdentity(subject: string): void {
-    if (!this.policy.identity(subject)) {
-      this.policy.setIdentity({
-        id: subject,
-        trustLevel: "Standard",
-        capabilities: { syscalls: ["*"], resources: ["**"], apis: ["*"] },
-      });
-    }
+    if (this.policy.identity(subject)) return;
+    // A policy the caller gave decides what its modules may do: an unknown module
+    // gets nothing of its own (rules and a default allow still apply). The host's own
+    // policy lets a module use what it was given.
+    const own = this.#opts.policy === undefined;
+    this.policy.setIdentity({
+      id: subject,
+      trustLevel: "Standard",
+      capabilities: own
+        ? { syscalls: ["*"], resources: ["**"], apis: ["*"] }
+        : { syscalls: [], resources: [], apis: [] },
+    });
   }
 
   /**
@@ -419,8 +449,11 @@ export class WasmHost {
     const o = opts ?? old.opts;
     const p = await this.#prepare(name, source, o, old.info.version + 1);
     const cur = this.#get(name);
+    // `cur` is the entry `old` was (updated in place below): keep what it was now.
+    const from = cur.info.hash;
     const retiring = { live: cur.live, worker: cur.worker };
     cur.info = p.info;
+    cur.usage = p.usage;
     cur.opts = o;
     cur.compiled = p.compiled;
     cur.prepared = p.prepared;
@@ -431,7 +464,7 @@ export class WasmHost {
     this.#record({
       kind: "wasm.reload",
       module: name,
-      from: old.info.hash,
+      from,
       to: p.info.hash,
       version: p.info.version,
     });
@@ -443,7 +476,7 @@ export class WasmHost {
     const m = this.#modules.get(name);
     if (!m) return false;
     this.#modules.delete(name);
-    m.live?.wasi.close();
+    if (m.live) this.#drop(m, m.live);
     void m.worker?.terminate();
     this.#record({ kind: "wasm.unload", module: name, hash: m.info.hash });
     return true;
@@ -471,8 +504,9 @@ export class WasmHost {
       deadline,
     });
     const meter = m.info.metered ? new Meter() : undefined;
+    const grants = new FdGrants(wasi);
     const imports: Record<string, Record<string, unknown>> = {
-      ...wasi.imports(),
+      ...grants.wrap(wasi.imports()),
       ...(meter?.imports() ?? {}),
     };
     const mem = m.info.imports.find((i) => i.kind === "memory");
@@ -495,11 +529,31 @@ export class WasmHost {
     const memory =
       instance.exports.memory ??
       (mem ? (imports[mem.module]![mem.name] as WebAssembly.Memory) : undefined);
-    if (memory instanceof WebAssembly.Memory) {
-      wasi.setMemory(memory);
-      m.info.memoryUsage = memory.buffer.byteLength;
+    if (!(memory instanceof WebAssembly.Memory)) return { instance, wasi, meter };
+    wasi.setMemory(memory);
+    grants.setMemory(memory);
+    m.usage.memory = memory;
+    return { instance, wasi, meter, memory };
+  }
+
+  /** Closes an instance's bridge; its memory's last size stays as the module's usage. */
+  #drop(m: Loaded, live: Live): void {
+    live.wasi.close();
+    if (live.memory && m.usage.memory === live.memory) {
+      m.usage.bytes = live.memory.buffer.byteLength;
+      // A run's own instance ends: the instance serving calls, if any, is current again.
+      m.usage.memory = m.live !== live ? m.live?.memory : undefined;
     }
-    return { instance, wasi, meter };
+  }
+
+  /**
+   * A worker's policy copy answers allows itself and asks here about everything else,
+   * so that denials are counted, quarantines decided and decisions audited by the
+   * host's policy, whatever the worker's restarts and copies.
+   */
+  #evaluateForWorker(req: PolicyRequest): WorkerDecision {
+    const decision = this.policy.evaluate(req);
+    return { decision, quarantined: this.policy.quarantined(req.subject)?.reason };
   }
 
   #classify(e: unknown, what: string): unknown {
@@ -533,6 +587,7 @@ export class WasmHost {
     if (!m.worker || m.worker.dead) {
       m.workerGen = this.policy.generation;
       const subject = this.#subject(m.info.name, m.opts);
+      const usage = m.usage;
       m.worker = new WorkerInstance({
         bytes: m.prepared,
         metered: m.info.metered,
@@ -543,6 +598,10 @@ export class WasmHost {
         quarantined: this.policy.quarantinedSubjects(),
         onAudit: (e) => this.audit.append(e),
         onQuarantine: (s, reason) => this.policy.quarantine(s, reason),
+        evaluate: (req) => this.#evaluateForWorker(req),
+        onMemory: (bytes) => {
+          usage.bytes = bytes;
+        },
         log: this.#opts.log,
       });
     }
@@ -592,7 +651,7 @@ export class WasmHost {
           this.#error = undefined;
           return r;
         } catch (e) {
-          live.wasi.close();
+          this.#drop(m, live);
           if (m.live === live) m.live = undefined;
           throw this.#noteLimit(m, what, this.#classify(e, what));
         } finally {
@@ -632,7 +691,7 @@ export class WasmHost {
       this.#start(m, fresh);
       fresh.wasi.initialize(fresh.instance);
     } catch (e) {
-      fresh.wasi.close();
+      this.#drop(m, fresh);
       const what = `${m.info.name}._initialize`;
       throw this.#noteLimit(m, what, this.#classify(e, what));
     } finally {
@@ -697,6 +756,7 @@ export class WasmHost {
     m.running++;
     try {
       if (this.#useWorker(m)) {
+        const usage = m.usage;
         const w = new WorkerInstance({
           bytes: m.prepared,
           metered: m.info.metered,
@@ -707,6 +767,10 @@ export class WasmHost {
           quarantined: this.policy.quarantinedSubjects(),
           onAudit: (e) => this.audit.append(e),
           onQuarantine: (s, reason) => this.policy.quarantine(s, reason),
+          evaluate: (req) => this.#evaluateForWorker(req),
+          onMemory: (bytes) => {
+            usage.bytes = bytes;
+          },
           log: this.#opts.log,
         });
         try {
@@ -738,7 +802,7 @@ export class WasmHost {
         live.meter?.end();
         throw this.#noteLimit(m, what, this.#classify(e, what));
       } finally {
-        live.wasi.close();
+        this.#drop(m, live);
       }
     } finally {
       this.#running--;

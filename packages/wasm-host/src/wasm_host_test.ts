@@ -3,10 +3,10 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { AuditLog } from "@forge/policy";
+import { AuditLog, Policy } from "@forge/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Writer } from "./_binary.ts";
-import { body, command, moduleOf, section } from "./_test_modules.ts";
+import { body, command, moduleOf, sample, section } from "./_test_modules.ts";
 import { compileC, useHostFixtures } from "./_test_wasm.ts";
 import { WasmLimitError, WasmModuleError } from "./errors.ts";
 import { inspectModule } from "./module_info.ts";
@@ -422,5 +422,205 @@ describe("calls, host interface and hot reload", () => {
     await host.terminate();
     expect(host.status).toBe("Terminated");
     await expect(host.call("r", "add", [1, 2])).rejects.toThrow(/terminated/);
+  });
+});
+
+// Review findings on the host: each test failed before its fix.
+describe("host review fixes", () => {
+  it("audits a reload with the old hash as from and the new one as to", async () => {
+    const audit = new AuditLog();
+    const host = newHost({ audit });
+    const v1 = compileC("reactor", { reactor: true, defines: { VERSION: 1 }, out: "v1.wasm" });
+    const v2 = compileC("reactor", { reactor: true, defines: { VERSION: 2 }, out: "v2.wasm" });
+    const a = await host.loadModule("svc", v1);
+    const b = await host.reloadModule("svc", v2);
+    expect(a.hash).not.toBe(b.hash);
+    const r = audit.entries().find((e) => e.event.kind === "wasm.reload")!;
+    expect(r.event).toMatchObject({ module: "svc", from: a.hash, to: b.hash, version: 2 });
+  });
+
+  /** A policy whose identity `id` may do anything but write (a rule denies fd_write). */
+  function noWrites(id: string, audit: AuditLog, quarantineAfter: number): Policy {
+    return new Policy(
+      {
+        version: 1,
+        identities: [
+          {
+            id,
+            trustLevel: "Standard",
+            capabilities: { syscalls: ["*"], resources: ["**"], apis: ["*"] },
+            quarantineAfter,
+          },
+        ],
+        rules: [{ id: "no-writes", actions: ["fd_write"], decision: "deny" }],
+      },
+      { audit },
+    );
+  }
+
+  it("counts a worker module's denials across worker restarts (a timeout) toward quarantine", async () => {
+    const audit = new AuditLog();
+    const policy = noWrites("wasm:r", audit, 2);
+    const fd = fs.openSync(path.join(fx.work, "w.out"), "w");
+    try {
+      const host = newHost({ isolation: "worker", policy, audit });
+      await host.loadModule("r", compileC("reactor", { reactor: true }), {
+        wasi: { stdio: [0, fd, 2] },
+      });
+      await host.call("r", "say"); // denial 1
+      expect(policy.quarantined("wasm:r")).toBeUndefined();
+      await expect(host.call("r", "spin", [], { timeoutMs: 200 })).rejects.toMatchObject({
+        limit: "time",
+      });
+      await host.call("r", "say"); // denial 2, in a fresh worker
+      expect(policy.quarantined("wasm:r")?.reason).toMatch(/quarantineAfter=2/);
+      // the host's audit trail has the decisions, as in-thread
+      const denials = audit
+        .entries()
+        .filter((e) => e.event.kind === "decision" && e.event.action === "fd_write");
+      expect(denials.map((e) => e.event.effect)).toEqual(["deny", "quarantine"]);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it("counts a worker module's denials across policy changes toward quarantine", async () => {
+    const audit = new AuditLog();
+    const policy = noWrites("wasm:r", audit, 2);
+    const fd = fs.openSync(path.join(fx.work, "w.out"), "w");
+    try {
+      const host = newHost({ isolation: "worker", policy, audit });
+      await host.loadModule("r", compileC("reactor", { reactor: true }), {
+        wasi: { stdio: [0, fd, 2] },
+      });
+      await host.call("r", "say"); // denial 1
+      // a capability change (the same set): the worker gets a new copy of the policy
+      policy.setIdentity({ ...policy.identity("wasm:r")!, quarantineAfter: 2 });
+      await host.call("r", "say"); // denial 2
+      expect(policy.quarantined("wasm:r")).toBeDefined();
+      expect(await host.call("r", "bump")).toBe(1); // the same worker served both
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it("keeps a default-deny policy default-deny: a module gets only what is granted", async () => {
+    const audit = new AuditLog();
+    const policy = new Policy({ version: 1, defaultDecision: "deny" }, { audit });
+    const out = path.join(fx.work, "say.out");
+    const fd = fs.openSync(out, "w");
+    try {
+      for (const isolation of ["thread", "worker"] as const) {
+        const host = newHost({ policy, audit, isolation });
+        await host.loadModule(`r-${isolation}`, compileC("reactor", { reactor: true }), {
+          wasi: { stdio: [0, fd, 2] },
+        });
+        expect(policy.identity(`wasm:r-${isolation}`)?.capabilities).toMatchObject({
+          syscalls: [],
+          resources: [],
+          apis: [],
+        });
+        expect(await host.call(`r-${isolation}`, "add", [2, 3])).toBe(5);
+        await host.call(`r-${isolation}`, "say");
+        expect(fs.readFileSync(out, "utf8")).toBe("");
+      }
+      // what the policy grants by rule is granted
+      policy.addRule({
+        id: "may-write",
+        subjects: ["wasm:r-thread"],
+        actions: ["fd_write", "fd_fdstat_get"],
+        decision: "allow",
+      });
+      const granted = newHost({ policy, audit });
+      await granted.loadModule("r-thread", compileC("reactor", { reactor: true }), {
+        wasi: { stdio: [0, fd, 2] },
+      });
+      await granted.call("r-thread", "say");
+      expect(fs.readFileSync(out, "utf8")).toBe("hello from v1\n");
+    } finally {
+      fs.closeSync(fd);
+    }
+    // without a policy of its own, the host still lets a module use what it was given
+    const own = newHost();
+    await own.loadModule("r", compileC("reactor", { reactor: true }));
+    expect(own.policy.identity("wasm:r")?.capabilities.syscalls).toEqual(["*"]);
+  });
+
+  it("keeps ModuleInfo.memoryUsage current after the memory grows", async () => {
+    for (const isolation of ["thread", "worker"] as const) {
+      const host = newHost({ isolation });
+      const info = await host.loadModule("m", sample());
+      await host.instantiate("m");
+      expect(await host.call("m", "grow", [0])).toBe(1);
+      expect(host.module("m")!.memoryUsage).toBe(65536);
+      expect(await host.call("m", "grow", [2])).toBe(1);
+      expect(host.module("m")!.memoryUsage).toBe(3 * 65536);
+      expect(info.memoryUsage).toBe(3 * 65536);
+    }
+  });
+
+  /** A policy for "wasm:f": libc's start-up probing, path_open/fd_read/fd_close on /data only. */
+  function pathOnly(audit: AuditLog, rules: Array<Record<string, unknown>> = []): Policy {
+    return new Policy(
+      {
+        version: 1,
+        quarantineAfter: 1,
+        identities: [
+          {
+            id: "wasm:f",
+            trustLevel: "Standard",
+            capabilities: {
+              syscalls: ["path_open", "fd_read", "fd_close"],
+              resources: ["/data/**"],
+            },
+          },
+        ],
+        rules: [
+          ...(rules as never[]),
+          {
+            id: "probe",
+            actions: ["fd_prestat_get", "fd_prestat_dir_name", "fd_fdstat_get"],
+            decision: "allow",
+          },
+        ],
+      },
+      { audit },
+    );
+  }
+
+  it("lets an fd opened from a granted path be read and closed without fd:* (in-thread and worker)", async () => {
+    const data = path.join(fx.work, "data");
+    fs.mkdirSync(path.join(data, "secret"), { recursive: true });
+    fs.writeFileSync(path.join(data, "in.txt"), "twelve bytes");
+    fs.writeFileSync(path.join(data, "secret", "key"), "k");
+    const mod = compileC("fd_grant", { reactor: true });
+    for (const isolation of ["thread", "worker"] as const) {
+      const audit = new AuditLog();
+      const policy = pathOnly(audit);
+      const host = newHost({ isolation, policy, audit });
+      await host.loadModule("f", mod, {
+        wasi: { preopens: [{ host: data, guest: "/data", readOnly: true }] },
+      });
+      expect(await host.call("f", "read_in")).toBe(12);
+      expect(await host.call("f", "read_in")).toBe(12);
+      expect(policy.quarantined("wasm:f"), isolation).toBeUndefined();
+    }
+    // a rule on the path still applies to the fd opened from it
+    const audit = new AuditLog();
+    const policy = pathOnly(audit, [
+      {
+        id: "no-secret-reads",
+        actions: ["fd_read"],
+        resources: ["/data/secret/**"],
+        decision: "deny",
+      },
+    ]);
+    const host = newHost({ policy, audit });
+    await host.loadModule("f", mod, {
+      wasi: { preopens: [{ host: data, guest: "/data", readOnly: true }] },
+    });
+    expect(await host.call("f", "read_in")).toBe(12);
+    expect(await host.call("f", "read_secret")).toBe(-2);
+    expect(policy.quarantined("wasm:f")?.reason).toMatch(/no-secret-reads/);
   });
 });

@@ -1,9 +1,24 @@
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
-import type { AuditEvent, PolicyDocument } from "@forge/policy";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import type { AuditEvent, Decision, PolicyDocument, PolicyRequest } from "@forge/policy";
 import { WasiExit, WasmLimitError, WasmModuleError } from "./errors.ts";
 import type { WasiOptions } from "./wasi.ts";
+
+/**
+ * The host policy's answer to a request a worker's copy did not allow: the decision,
+ * and the subject's quarantine reason when it is (now) quarantined.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerDecision } from "@forge/wasm-host";
+ * const d: WorkerDecision = { decision: { effect: "deny", errno: "EACCES", rule: "default", reason: "no grant" } };
+ * ```
+ */
+export interface WorkerDecision {
+  readonly decision: Decision;
+  readonly quarantined?: string;
+}
 
 /**
  * What a worker needs to host one module instance.
@@ -25,6 +40,15 @@ export interface WorkerInit {
   readonly quarantined?: ReadonlyArray<{ readonly subject: string; readonly reason: string }>;
   readonly onAudit: (e: AuditEvent) => void;
   readonly onQuarantine: (subject: string, reason: string) => void;
+  /**
+   * The host's policy. The worker's copy answers what it allows itself and asks this,
+   * synchronously, about everything else, so that the host's policy counts the
+   * denials (toward `quarantineAfter`), quarantines and audits the decisions, across
+   * worker restarts and policy updates. Without it the copy decides alone.
+   */
+  readonly evaluate?: (req: PolicyRequest) => WorkerDecision;
+  /** The module's memory size in bytes, reported after each call and run. */
+  readonly onMemory?: (bytes: number) => void;
   readonly log?: (line: string) => void;
   /** How long the worker may take to start (default 30 s); its calls fail after that. */
   readonly startTimeoutMs?: number;
@@ -89,8 +113,19 @@ export class WorkerInstance {
   #ready = false;
   #startTimer: NodeJS.Timeout | undefined;
   #drained: (() => void) | undefined;
+  #answers: MessagePort | undefined;
 
   constructor(init: WorkerInit) {
+    // The worker blocks on `asked` (Atomics.wait) until the answer is on its port.
+    let sync: { asked: Int32Array; port: MessagePort } | undefined;
+    let asked: Int32Array | undefined;
+    if (init.evaluate) {
+      const { port1, port2 } = new MessageChannel();
+      asked = new Int32Array(new SharedArrayBuffer(4));
+      this.#answers = port1;
+      port1.unref();
+      sync = { asked, port: port2 };
+    }
     this.#worker = new Worker(workerEntry(), {
       workerData: {
         bytes: init.bytes,
@@ -100,16 +135,29 @@ export class WorkerInstance {
         subject: init.subject,
         policy: init.policy,
         quarantined: init.quarantined ?? [],
+        sync,
       },
+      transferList: sync ? [sync.port] : [],
       execArgv: [],
     });
     const log = init.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     this.#worker.on("message", (m: any) => {
       if (m.type === "ready") this.#onReady();
       else if (m.type === "audit") init.onAudit(m.event);
-      else if (m.type === "quarantine") init.onQuarantine(m.subject, m.reason);
+      else if (m.type === "evaluate") {
+        let answer: WorkerDecision | { error: string };
+        try {
+          answer = init.evaluate!(m.req);
+        } catch (e) {
+          answer = { error: String((e as Error)?.message ?? e) };
+        }
+        this.#answers?.postMessage({ id: m.id, ...answer });
+        Atomics.store(asked!, 0, 1);
+        Atomics.notify(asked!, 0);
+      } else if (m.type === "quarantine") init.onQuarantine(m.subject, m.reason);
       else if (m.type === "log") log(m.line);
       else if (m.type === "result" || m.type === "error") {
+        if (typeof m.memory === "number") init.onMemory?.(m.memory);
         const p = this.#pending.get(m.id);
         if (!p) return;
         this.#settle(m.id);
@@ -119,6 +167,7 @@ export class WorkerInstance {
     });
     const fail = (e: Error) => {
       this.#dead = true;
+      this.#answers?.close();
       clearTimeout(this.#startTimer);
       this.#worker.unref();
       for (const [id, p] of this.#pending) {
@@ -220,6 +269,7 @@ export class WorkerInstance {
     // Also after a failure (a start that took too long): the thread must end either way.
     // Terminating a worker that has already exited does nothing.
     this.#dead = true;
+    this.#answers?.close();
     await this.#worker.terminate();
   }
 }
