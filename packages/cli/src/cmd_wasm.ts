@@ -333,7 +333,25 @@ async function runModule(
   }
 }
 
+/**
+ * A name from a module as one safe line: names are arbitrary UTF-8, so one with
+ * control characters (escape sequences that would drive the terminal), quotes,
+ * backslashes or invisible code points is shown JSON-quoted, with escapes.
+ */
+function safeName(name: string): string {
+  return /^[\p{L}\p{N}\p{P}\p{S}]+$/u.test(name) && !/["\\]/.test(name)
+    ? name
+    : JSON.stringify(name).replace(
+        /[\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+      );
+}
+
 async function inspectCmd(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
   const json = argv.includes("--json");
   const files = argv.filter((a) => a !== "--json");
   const unknown = files.find((a) => a.startsWith("-"));
@@ -358,7 +376,11 @@ async function inspectCmd(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const out: string[] = [`module: ${file}`, `sha256: ${hash}`, `size: ${bytes.length} bytes`];
+  const out: string[] = [
+    `module: ${safeName(file)}`,
+    `sha256: ${hash}`,
+    `size: ${bytes.length} bytes`,
+  ];
   if (shape.memories.length === 0) out.push("memory: none");
   shape.memories.forEach((m, i) => {
     out.push(
@@ -368,10 +390,10 @@ async function inspectCmd(argv: string[]): Promise<number> {
   out.push(`imports (${shape.imports.length}):`);
   for (const i of shape.imports)
     out.push(
-      `  ${i.module}.${i.name}: ${i.kind}${fmtType(i.type)}${i.limits ? ` ${fmtLimits(i.limits)}` : ""}`,
+      `  ${safeName(i.module)}.${safeName(i.name)}: ${i.kind}${fmtType(i.type)}${i.limits ? ` ${fmtLimits(i.limits)}` : ""}`,
     );
   out.push(`exports (${shape.exports.length}):`);
-  for (const e of shape.exports) out.push(`  ${e.name}: ${e.kind}${fmtType(e.type)}`);
+  for (const e of shape.exports) out.push(`  ${safeName(e.name)}: ${e.kind}${fmtType(e.type)}`);
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
 }

@@ -98,6 +98,25 @@ describe.skipIf(!built || !clang)("forge wasm (built CLI, clang for wasm32-wasi)
     expect(r.out).toContain("wasi_snapshot_preview1");
   });
 
+  it("inspect shows hostile names escaped on one line, and answers --help", () => {
+    // A memory exported under a name that would retitle and recolour the terminal.
+    const name = Buffer.from("\u001b]0;pwned\u0007\u001b[31mred\u202e\nx", "utf8");
+    const bytes = Buffer.from([
+      ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      ...[0x05, 0x03, 0x01, 0x00, 0x01],
+      ...[0x07, name.length + 4, 0x01, name.length, ...name, 0x02, 0x00],
+    ]);
+    const file = path.join(dir, "hostile.wasm");
+    fs.writeFileSync(file, bytes);
+    const r = forge(["wasm", "inspect", file]);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(r.out).toContain('"\\u001b]0;pwned\\u0007\\u001b[31mred\\u202e\\nx": memory');
+    const h = forge(["wasm", "inspect", "--help"]);
+    expect(h.code).toBe(0);
+    expect(h.out).toMatch(/Usage|usage/);
+  });
+
   it("says in one line that a reactor has no _start, with the functions it exports (exit 125)", () => {
     const src = path.join(dir, "lib.c");
     fs.writeFileSync(
