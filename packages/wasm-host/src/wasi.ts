@@ -70,6 +70,49 @@ const WRITE_RIGHTS =
   R.PATH_REMOVE_DIRECTORY |
   R.PATH_UNLINK_FILE;
 
+/**
+ * The base rights of a preopened directory: directory operations only, exactly the set
+ * wasmtime reports (and wasi-testsuite's path_open_preopen requires). No fd_read,
+ * fd_write, fd_seek or fd_filestat_set_size: programs that reopen a preopen with the
+ * rights fd_fdstat_get reports (Rust's ecosystem does) get a read-only directory open.
+ */
+const DIR_BASE_RIGHTS =
+  R.PATH_CREATE_DIRECTORY |
+  R.PATH_CREATE_FILE |
+  R.PATH_LINK_SOURCE |
+  R.PATH_LINK_TARGET |
+  R.PATH_OPEN |
+  R.FD_READDIR |
+  R.PATH_READLINK |
+  R.PATH_RENAME_SOURCE |
+  R.PATH_RENAME_TARGET |
+  R.PATH_SYMLINK |
+  R.PATH_REMOVE_DIRECTORY |
+  R.PATH_UNLINK_FILE |
+  R.PATH_FILESTAT_GET |
+  R.PATH_FILESTAT_SET_TIMES |
+  R.FD_FILESTAT_GET |
+  R.FD_FILESTAT_SET_TIMES;
+/** The rights a file opened from a directory can have (no path_* rights, no readdir). */
+const FILE_RIGHTS =
+  R.FD_DATASYNC |
+  R.FD_READ |
+  R.FD_SEEK |
+  R.FD_FDSTAT_SET_FLAGS |
+  R.FD_SYNC |
+  R.FD_TELL |
+  R.FD_WRITE |
+  R.FD_ADVISE |
+  R.FD_ALLOCATE |
+  R.FD_FILESTAT_GET |
+  R.FD_FILESTAT_SET_SIZE |
+  R.FD_FILESTAT_SET_TIMES |
+  R.POLL_FD_READWRITE;
+/** The inheriting rights of a preopened directory (wasmtime's set): its own plus a file's. */
+const DIR_INHERITING_RIGHTS = DIR_BASE_RIGHTS | FILE_RIGHTS;
+/** Rights that never apply to a directory fd (wasmtime drops the same two). */
+const NOT_FOR_DIRS = R.FD_SEEK | R.FD_FILESTAT_SET_SIZE;
+
 const FT = {
   UNKNOWN: 0,
   BLOCK: 1,
@@ -261,9 +304,20 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-/** Blocks the thread for `ms` milliseconds (Atomics.wait). */
+/**
+ * Blocks the thread for at least `ms` milliseconds (Atomics.wait, repeated if it wakes
+ * early, so that a guest's clock never shows a sleep shorter than asked for).
+ *
+ * @example
+ * ```ts
+ * import { sleepSync } from "@forge/wasm-host";
+ * sleepSync(5);
+ * ```
+ */
 export function sleepSync(ms: number): void {
-  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
+  if (!(ms > 0)) return;
+  const end = performance.now() + ms;
+  for (let left = ms; left > 0; left = end - performance.now()) Atomics.wait(sleeper, 0, 0, left);
 }
 
 function filetypeOf(st: fs.Stats | fs.BigIntStats): number {
@@ -376,8 +430,8 @@ export class WasiHost {
           kind: "dir",
           hostFd: pre.rootFd,
           filetype: FT.DIR,
-          base: ALL_RIGHTS & ~(R.FD_READ | R.FD_WRITE | R.FD_SEEK | R.FD_TELL) & mask,
-          inh: ALL_RIGHTS & mask,
+          base: DIR_BASE_RIGHTS & mask,
+          inh: DIR_INHERITING_RIGHTS & mask,
           flags: 0,
           pos: 0,
           pre,
@@ -529,9 +583,9 @@ export class WasiHost {
     }
     return this.#run("fd_write", fdRes(fd), () => {
       const e = this.#fd(fd);
+      this.#notDir(e, "fd_write");
       this.#need(e, R.FD_WRITE, true);
       this.#authorize("fd_write", fdRes(fd));
-      if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
       const bufs = this.#iovecs(iovs, n);
       let put: number;
       if (e.kind === "file") {
@@ -665,6 +719,15 @@ export class WasiHost {
     throw fsError("ENOTCAPABLE", "the fd lacks the right for this operation");
   }
 
+  /**
+   * File-only operations (read, write, seek, tell, allocate, set size, advise) on a
+   * directory fd answer EBADF, before any rights check, as wasmtime does and
+   * wasi-testsuite's directory_seek requires.
+   */
+  #notDir(e: FdEntry, call: string): void {
+    if (e.kind === "dir") throw fsError("EBADF", `${call} on a directory fd; open a file instead`);
+  }
+
   #guestPath(e: FdEntry, rel: readonly string[]): string {
     const root = this.#preopenOf(e);
     const name = root?.preopenName ?? "";
@@ -720,9 +783,15 @@ export class WasiHost {
     return [e, r];
   }
 
-  #with<T>(r: Resolved, f: (p: string) => T): T {
+  /**
+   * Calls `f` with the host path of a resolved guest path, then releases it. With
+   * `slash`, a guest path that ended in "/" keeps it, so that the kernel gives a
+   * trailing slash its POSIX meaning on calls that create or remove a name (symlink
+   * "x/" and link "x/" are ENOENT, rename "file" to "x/" ENOTDIR, unlink "dir/" EISDIR).
+   */
+  #with<T>(r: Resolved, f: (p: string) => T, slash = false): T {
     try {
-      return f(fdPath(r.dirFd, r.name));
+      return f(fdPath(r.dirFd, r.name) + (slash && r.mustBeDir && r.name !== "." ? "/" : ""));
     } finally {
       r.release();
     }
@@ -924,7 +993,11 @@ export class WasiHost {
       });
       return E.SUCCESS!;
     };
-    const ns = (t: bigint) => Number(t) / 1e9;
+    // fs.utimes takes seconds as a double and libuv truncates them to whole microseconds:
+    // split the nanoseconds exactly and add half a microsecond, so a time is set to the
+    // nearest microsecond (exactly, for a time that is a whole number of microseconds).
+    // Nanoseconds below that need utimensat, which Node does not expose.
+    const ns = (t: bigint) => Number(t / 1_000_000_000n) + (Number(t % 1_000_000_000n) + 500) / 1e9;
     const setTimes = (
       cur: fs.BigIntStats,
       atim: bigint,
@@ -976,6 +1049,7 @@ export class WasiHost {
       fd_advise: (fd: number, _off: bigint, _len: bigint, advice: number) =>
         run("fd_advise", fdRes(fd), () => {
           const e = this.#fd(fd);
+          this.#notDir(e, "fd_advise");
           this.#need(e, R.FD_ADVISE);
           this.#authorize("fd_advise", fdRes(fd));
           if (advice > 5) throw fsError("EINVAL", `unknown advice ${advice}`);
@@ -984,6 +1058,7 @@ export class WasiHost {
       fd_allocate: (fd: number, off: bigint, len: bigint) =>
         run("fd_allocate", fdRes(fd), () => {
           const e = this.#fd(fd);
+          this.#notDir(e, "fd_allocate");
           this.#need(e, R.FD_ALLOCATE);
           this.#authorize("fd_allocate", fdRes(fd), { offset: off, len });
           if (e.kind !== "file") throw fsError("EBADF", "not a regular file");
@@ -1052,6 +1127,7 @@ export class WasiHost {
       fd_filestat_set_size: (fd: number, size: bigint) =>
         run("fd_filestat_set_size", fdRes(fd), () => {
           const e = this.#fd(fd);
+          this.#notDir(e, "fd_filestat_set_size");
           this.#need(e, R.FD_FILESTAT_SET_SIZE);
           this.#authorize("fd_filestat_set_size", fdRes(fd), { size });
           fs.ftruncateSync(e.hostFd, Number(size));
@@ -1069,9 +1145,10 @@ export class WasiHost {
       fd_pread: (fd: number, iovs: number, n: number, off: bigint, nread: number) =>
         run("fd_pread", fdRes(fd), () => {
           const e = this.#fd(fd);
+          this.#notDir(e, "fd_pread");
           this.#need(e, R.FD_READ | R.FD_SEEK, true);
           this.#authorize("fd_pread", fdRes(fd));
-          if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
+          if (e.kind !== "file") throw fsError("ESPIPE", "not seekable");
           const got = this.#readSome(e, this.#iovecs(iovs, n), Number(off));
           this.#bytes = got;
           this.#mem().setUint32(nread, got, true);
@@ -1098,10 +1175,14 @@ export class WasiHost {
       fd_pwrite: (fd: number, iovs: number, n: number, off: bigint, nwritten: number) =>
         run("fd_pwrite", fdRes(fd), () => {
           const e = this.#fd(fd);
+          this.#notDir(e, "fd_pwrite");
           this.#need(e, R.FD_WRITE | R.FD_SEEK, true);
           this.#authorize("fd_pwrite", fdRes(fd));
           if (e.kind !== "file") throw fsError("ESPIPE", "not seekable");
-          const put = this.#writeAll(e, this.#iovecs(iovs, n), Number(off));
+          // With APPEND the data goes to the end whatever the offset (Linux's pwrite on
+          // an O_APPEND fd, what wasmtime and node:wasi do); the fd's offset stays.
+          const at = e.flags & FDFLAG_APPEND ? fs.fstatSync(e.hostFd).size : Number(off);
+          const put = this.#writeAll(e, this.#iovecs(iovs, n), at);
           this.#bytes = put;
           this.#mem().setUint32(nwritten, put, true);
           return E.SUCCESS!;
@@ -1109,9 +1190,9 @@ export class WasiHost {
       fd_read: (fd: number, iovs: number, n: number, nread: number) =>
         run("fd_read", fdRes(fd), () => {
           const e = this.#fd(fd);
+          this.#notDir(e, "fd_read");
           this.#need(e, R.FD_READ, true);
           this.#authorize("fd_read", fdRes(fd));
-          if (e.kind === "dir") throw fsError("EISDIR", "is a directory");
           const file = e.kind === "file";
           const got = this.#readSome(e, this.#iovecs(iovs, n), file ? e.pos : null);
           if (file) e.pos += got;
@@ -1122,8 +1203,9 @@ export class WasiHost {
       fd_readdir: (fd: number, buf: number, bufLen: number, cookie: bigint, used: number) =>
         run("fd_readdir", fdRes(fd), () => {
           const e = this.#fd(fd);
+          // wasmtime answers EBADF for a descriptor that is not a directory.
+          if (e.kind !== "dir") throw fsError("EBADF", `fd ${fd} is not a directory`);
           this.#need(e, R.FD_READDIR);
-          if (e.kind !== "dir") throw fsError("ENOTDIR", "not a directory");
           this.#authorize("fd_readdir", this.#guestPath(e, e.rel));
           if (cookie === 0n || !e.dirCache) e.dirCache = this.#listDir(e);
           const list = e.dirCache;
@@ -1158,6 +1240,7 @@ export class WasiHost {
       fd_seek: (fd: number, offset: bigint, whence: number, ptr: number) =>
         run("fd_seek", fdRes(fd), () => {
           const e = this.#fd(fd);
+          this.#notDir(e, "fd_seek");
           this.#need(e, offset === 0n && whence === 1 ? R.FD_TELL : R.FD_SEEK);
           this.#authorize("fd_seek", fdRes(fd));
           if (e.kind !== "file") throw fsError("ESPIPE", "not seekable");
@@ -1187,6 +1270,7 @@ export class WasiHost {
       fd_tell: (fd: number, ptr: number) =>
         run("fd_tell", fdRes(fd), () => {
           const e = this.#fd(fd);
+          this.#notDir(e, "fd_tell");
           this.#need(e, R.FD_TELL);
           this.#authorize("fd_tell", fdRes(fd));
           if (e.kind !== "file") throw fsError("ESPIPE", "not seekable");
@@ -1205,7 +1289,7 @@ export class WasiHost {
             false,
             R.PATH_CREATE_DIRECTORY,
           );
-          this.#with(r, (path) => fs.mkdirSync(path, 0o777));
+          this.#with(r, (path) => fs.mkdirSync(path, 0o777), true);
           return E.SUCCESS!;
         }),
       path_filestat_get: (fd: number, flags: number, p: number, l: number, buf: number) =>
@@ -1274,7 +1358,7 @@ export class WasiHost {
               b.release();
               throw fsError("EXDEV", "hard links between different preopens are not allowed");
             }
-            this.#with(b, (to) => fs.linkSync(fdPath(a.dirFd, a.name), to));
+            this.#with(b, (to) => fs.linkSync(fdPath(a.dirFd, a.name), to), true);
           } finally {
             a.release();
           }
@@ -1295,18 +1379,35 @@ export class WasiHost {
           const de = this.#fd(dfd);
           const reqBase = Number(BigInt.asUintN(64, rb) & BigInt(ALL_RIGHTS));
           const reqInh = Number(BigInt.asUintN(64, ri) & BigInt(ALL_RIGHTS));
+          if (oflags & OFLAG.DIRECTORY && oflags & (OFLAG.CREAT | OFLAG.EXCL | OFLAG.TRUNC)) {
+            throw fsError(
+              "EINVAL",
+              "oflags DIRECTORY cannot be combined with CREAT, EXCL or TRUNC; create directories with path_create_directory",
+            );
+          }
           let need = R.PATH_OPEN;
           if (oflags & OFLAG.CREAT) need |= R.PATH_CREATE_FILE;
-          if (oflags & OFLAG.TRUNC) need |= R.PATH_FILESTAT_SET_SIZE;
           const base = reqBase & de.inh;
-          const wantsWrite = (base & (R.FD_WRITE | R.FD_ALLOCATE | R.FD_FILESTAT_SET_SIZE)) !== 0;
+          // The open mode follows the requested rights as wasmtime maps them: fd_write
+          // makes a write open, fd_read or fd_readdir a read open, nothing at all a read
+          // open. Other write-ish rights (fd_allocate, fd_filestat_set_size, ...) do not
+          // turn a directory open into an O_WRONLY one. A directory opened with fd_write
+          // is EISDIR, from the kernel, as POSIX, wasmtime and wasi-testsuite have it.
+          const wantsWrite = (base & R.FD_WRITE) !== 0;
           const wantsRead = (base & (R.FD_READ | R.FD_READDIR)) !== 0;
-          if ((reqBase & R.FD_WRITE) !== 0 && (de.inh & R.FD_WRITE) === 0 && de.pre?.readOnly) {
-            throw fsError("EROFS", `${de.preopenName ?? "the preopen"} is read-only`);
+          if (de.pre?.readOnly) {
+            if ((reqBase & R.FD_WRITE) !== 0 && (de.inh & R.FD_WRITE) === 0)
+              throw fsError("EROFS", `${de.preopenName ?? "the preopen"} is read-only`);
+            // O_TRUNC truncates even an O_RDONLY open on Linux: never on a read-only preopen.
+            if (oflags & OFLAG.TRUNC)
+              throw fsError("EROFS", `${de.preopenName ?? "the preopen"} is read-only`);
           }
+          // For the policy, creating or truncating is writing too (O_TRUNC truncates even
+          // an O_RDONLY open).
+          const writes = wantsWrite || (oflags & (OFLAG.CREAT | OFLAG.TRUNC)) !== 0;
           const [e, r] = this.#resolve("path_open", dfd, p, l, (dflags & 1) !== 0, need, {
             oflags,
-            write: wantsWrite,
+            write: writes,
             fdflags,
           });
           let hostFd: number;
@@ -1319,20 +1420,13 @@ export class WasiHost {
             if (fdflags & 2) flags |= O_DSYNC;
             if (fdflags & 16) flags |= O_SYNC;
             const path = fdPath(r.dirFd, r.name);
-            let isDir = (flags & O_DIRECTORY) !== 0;
             try {
               const st = fs.lstatSync(path);
               if (!st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) flags |= O_NONBLOCK;
-              if (st.isDirectory()) isDir = true;
             } catch {
               // created below
             }
-            // A directory is opened for reading whatever rights were asked for: its write
-            // rights (fd_write among the rights fd_fdstat_get reports for a preopen, which
-            // Rust's std passes back) apply to what is made in it, not to an O_WRONLY open
-            // of the directory itself, which the kernel refuses with EISDIR (wasmtime and
-            // node:wasi answer 0 here).
-            flags |= isDir ? O_RDONLY : wantsWrite ? (wantsRead ? O_RDWR : O_WRONLY) : O_RDONLY;
+            flags |= wantsWrite ? (wantsRead ? O_RDWR : O_WRONLY) : O_RDONLY;
             hostFd = fs.openSync(path, flags, 0o666);
           } finally {
             r.release();
@@ -1358,8 +1452,11 @@ export class WasiHost {
             kind: ft === FT.DIR ? "dir" : "file",
             hostFd,
             filetype: ft,
-            base: ft === FT.DIR ? base : base & ~(R.PATH_OPEN | R.FD_READDIR),
-            inh: reqInh & de.inh,
+            // A file keeps no path_* or readdir rights, even when asked for (they do not
+            // apply to it; wasi-testsuite's path_filestat checks); a directory no seek or
+            // set-size rights (wasmtime's set, wasi-testsuite's directory_seek).
+            base: ft === FT.DIR ? base & ~NOT_FOR_DIRS : base & FILE_RIGHTS,
+            inh: ft === FT.DIR ? reqInh & de.inh : reqInh & de.inh & FILE_RIGHTS,
             flags: fdflags & 0x1f,
             pos: 0,
             pre,
@@ -1395,7 +1492,7 @@ export class WasiHost {
             false,
             R.PATH_REMOVE_DIRECTORY,
           );
-          this.#with(r, (path) => fs.rmdirSync(path));
+          this.#with(r, (path) => fs.rmdirSync(path), true);
           return E.SUCCESS!;
         }),
       path_rename: (fd: number, op: number, ol: number, nfd: number, np: number, nl: number) =>
@@ -1403,7 +1500,7 @@ export class WasiHost {
           const [, a] = this.#resolve("path_rename", fd, op, ol, false, R.PATH_RENAME_SOURCE);
           try {
             const [, b] = this.#resolve("path_rename", nfd, np, nl, false, R.PATH_RENAME_TARGET);
-            this.#with(b, (to) => fs.renameSync(fdPath(a.dirFd, a.name), to));
+            this.#with(b, (to) => fs.renameSync(fdPath(a.dirFd, a.name), to), true);
           } finally {
             a.release();
           }
@@ -1429,16 +1526,13 @@ export class WasiHost {
             });
             throw err;
           }
-          this.#with(r, (path) => fs.symlinkSync(target, path));
+          this.#with(r, (path) => fs.symlinkSync(target, path), true);
           return E.SUCCESS!;
         }),
       path_unlink_file: (fd: number, p: number, l: number) =>
         run("path_unlink_file", fdRes(fd), () => {
           const [, r] = this.#resolve("path_unlink_file", fd, p, l, false, R.PATH_UNLINK_FILE);
-          this.#with(r, (path) => {
-            if (r.mustBeDir) throw fsError("ENOTDIR", "trailing slash on a file");
-            fs.unlinkSync(path);
-          });
+          this.#with(r, (path) => fs.unlinkSync(path), true);
           return E.SUCCESS!;
         }),
       poll_oneoff: (inPtr: number, outPtr: number, nsubs: number, nevents: number) =>

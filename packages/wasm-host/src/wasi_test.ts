@@ -4,7 +4,9 @@ import path from "node:path";
 import { AuditLog, Policy } from "@forge/policy";
 import { describe, expect, it } from "vitest";
 import { compileC, useHostFixtures } from "./_test_wasm.ts";
-import { WASI_FUNCTIONS } from "./wasi.ts";
+import { CASES } from "./conformance_cases.ts";
+import { RIGHTS, WASI_FUNCTIONS, WasiHost } from "./wasi.ts";
+import { WASI_ERRNO } from "./wasi_errno.ts";
 import type { WasmHost } from "./wasm_host.ts";
 
 const EXPECTED = `argc=3
@@ -198,8 +200,9 @@ describe("WASI preview1 conformance (C programs built with clang for wasm32-wasi
 
 describe("directory fds (issue 14)", () => {
   it("reopens a preopen with the rights fd_fdstat_get reports for it, as Rust's std does", async () => {
-    // Before: EISDIR (76 in WASI numbering; the rights include fd_write, which became an
-    // O_WRONLY open of a directory). wasmtime and node:wasi answer 0.
+    // Before: EISDIR (the reported base rights had fd_allocate and fd_filestat_set_size,
+    // which made an O_WRONLY open of a directory). Now a preopen reports wasmtime's
+    // rights (directory operations only) and only fd_write makes a write open.
     const { sb } = sandboxDirs();
     const host = newHost();
     await host.loadModule("reopen", compileC("reopen_dir"), {
@@ -209,6 +212,87 @@ describe("directory fds (issue 14)", () => {
     expect(r.stdout).toBe("reopen 0\nreaddir 0 entries\ncreate 0\nwrite 0 5\n");
     expect(r.exitCode).toBe(0);
     expect(fs.readFileSync(path.join(sb, "made.txt"), "utf8")).toBe("made\n");
+  });
+});
+
+describe("rights, open modes and path edge cases (the conformance corpus, in-process)", () => {
+  // The corpus (conformance_test.ts) runs these programs through the CLI; here the same
+  // programs and expectations run on an in-thread WasmHost, so a regression shows up in
+  // the fast unit tests too. Each case was failing before its fix (see the corpus).
+  for (const id of ["c/raw/links", "c/raw/readdir", "c/raw/prestat", "c/posix/files"]) {
+    it(`${id} answers what the spec and wasmtime answer`, async () => {
+      const c = CASES.find((x) => x.id === id)!;
+      const sb = path.join(fx.work, "sb");
+      fs.mkdirSync(sb);
+      const name = c.program.replace(/\.c$/, "");
+      const host = newHost();
+      await host.loadModule(name, compileC(`conformance/c/${name}`, { out: `${name}.wasm` }), {
+        wasi: { args: [name, ...(c.args ?? [])], preopens: [{ host: sb, guest: "/sb" }] },
+      });
+      const r = await runCaptured(host, name);
+      expect(r.stdout).toBe(c.forge?.stdout ?? c.expect.stdout);
+      expect(r.exitCode).toBe(c.expect.exit ?? 0);
+    });
+  }
+
+  it("reports wasmtime's rights for a preopen and opens a directory for writing only with fd_write", () => {
+    const sb = path.join(fx.work, "sb");
+    fs.mkdirSync(sb);
+    const wasi = new WasiHost({ preopens: [{ host: sb, guest: "/sb" }] });
+    try {
+      const mem = new WebAssembly.Memory({ initial: 1 });
+      wasi.setMemory(mem);
+      const w = wasi.imports().wasi_snapshot_preview1;
+      const v = new DataView(mem.buffer);
+      const R = RIGHTS;
+      const dirBase =
+        R.PATH_CREATE_DIRECTORY |
+        R.PATH_CREATE_FILE |
+        R.PATH_LINK_SOURCE |
+        R.PATH_LINK_TARGET |
+        R.PATH_OPEN |
+        R.FD_READDIR |
+        R.PATH_READLINK |
+        R.PATH_RENAME_SOURCE |
+        R.PATH_RENAME_TARGET |
+        R.PATH_SYMLINK |
+        R.PATH_REMOVE_DIRECTORY |
+        R.PATH_UNLINK_FILE |
+        R.PATH_FILESTAT_GET |
+        R.PATH_FILESTAT_SET_TIMES |
+        R.FD_FILESTAT_GET |
+        R.FD_FILESTAT_SET_TIMES;
+      const fileRights =
+        R.FD_DATASYNC |
+        R.FD_READ |
+        R.FD_SEEK |
+        R.FD_FDSTAT_SET_FLAGS |
+        R.FD_SYNC |
+        R.FD_TELL |
+        R.FD_WRITE |
+        R.FD_ADVISE |
+        R.FD_ALLOCATE |
+        R.FD_FILESTAT_GET |
+        R.FD_FILESTAT_SET_SIZE |
+        R.FD_FILESTAT_SET_TIMES |
+        R.POLL_FD_READWRITE;
+      expect(w.fd_fdstat_get!(3, 0)).toBe(0);
+      const base = v.getBigUint64(8, true);
+      const inh = v.getBigUint64(16, true);
+      expect(base).toBe(BigInt(dirBase));
+      expect(inh).toBe(BigInt(dirBase | fileRights));
+      new Uint8Array(mem.buffer).set([46], 100); // "."
+      const open = (oflags: number, b: bigint, i: bigint) =>
+        w.path_open!(3, 0, 100, 1, oflags, b, i, 0, 200);
+      // Reopening with the reported rights (what Rust programs do) is a read-only open.
+      expect(open(2, base, inh)).toBe(0);
+      expect(open(0, 0n, 0n)).toBe(0);
+      // fd_write on a directory: EISDIR, as POSIX, wasmtime and wasi-testsuite have it.
+      expect(open(2, BigInt(R.FD_READ | R.FD_WRITE), 0n)).toBe(WASI_ERRNO.EISDIR);
+      expect(open(2 | 1, 0n, 0n)).toBe(WASI_ERRNO.EINVAL);
+    } finally {
+      wasi.close();
+    }
   });
 });
 

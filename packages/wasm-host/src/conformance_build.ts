@@ -1,0 +1,174 @@
+// Test helper of the conformance corpus (conformance_test.ts): builds the corpus's
+// programs with the three toolchains into a cache keyed by the hash of the sources,
+// the compiler's identity and the flags, so that a second run builds nothing. Binaries
+// are never committed; the cache lives in node_modules/.cache/forge-conformance (or,
+// when node_modules is not writable, the OS temp dir).
+import { type ExecFileSyncOptions, execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The corpus's sources: testdata/conformance/{c,rust,as}. */
+export const CORPUS_DIR = fileURLToPath(new URL("../testdata/conformance/", import.meta.url));
+/** The monorepo root (for node_modules and the CLI). */
+export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** The toolchains of the corpus. */
+export type Toolchain = "c" | "rust" | "as";
+
+/**
+ * Why a toolchain cannot build here, or undefined when it can. Checked once per run.
+ *
+ * @example
+ * ```ts
+ * const why = toolchainMissing("rust");
+ * if (why) console.log(`skipped: ${why}`);
+ * ```
+ */
+export function toolchainMissing(tc: Toolchain): string | undefined {
+  return identity(tc).missing;
+}
+
+/**
+ * Builds (or finds in the cache) the module for `program` (a file name under the
+ * toolchain's folder, e.g. "files.rs") and returns the .wasm path. Throws an Error
+ * naming the program, the compiler and its output when the build fails.
+ *
+ * @example
+ * ```ts
+ * const wasm = buildProgram("rust", "files.rs");
+ * ```
+ */
+export function buildProgram(tc: Toolchain, program: string): string {
+  const id = identity(tc);
+  if (id.missing) throw new Error(`${tc} toolchain unavailable: ${id.missing}`);
+  const src = path.join(CORPUS_DIR, tc, program);
+  const hash = createHash("sha256");
+  hash.update(`${tc}\0${id.version}\0${JSON.stringify(FLAGS[tc])}\0`);
+  for (const f of sourcesOf(src)) hash.update(`${path.basename(f)}\0`).update(fs.readFileSync(f));
+  const out = path.join(
+    cacheDir(),
+    `${tc}-${program.replace(/\W/g, "_")}-${hash.digest("hex").slice(0, 16)}.wasm`,
+  );
+  if (fs.existsSync(out)) return out;
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    compile(tc, src, tmp);
+    fs.renameSync(tmp, out);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    const err = e as { stderr?: Buffer | string; stdout?: Buffer | string; message: string };
+    const detail = `${err.stderr ?? ""}${err.stdout ?? ""}`.trim() || err.message;
+    throw new Error(
+      `building ${tc}/${program} failed (fix the program or the toolchain):\n${detail}`,
+    );
+  }
+  return out;
+}
+
+const RUSTC = "/usr/bin/rustc";
+const ASC = path.join(REPO_ROOT, "node_modules/assemblyscript/bin/asc.js");
+// Relative to the repo root (asc's cwd): asc resolves the config's "lib" against it.
+const AS_WASI = "node_modules/@assemblyscript/wasi-shim/asconfig.json";
+
+const FLAGS: Record<Toolchain, string[]> = {
+  c: ["--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-Wno-unused-result"],
+  // RUSTC_BOOTSTRAP=1 unlocks std::os::wasi::fs (wasi_ext), unstable in Rust 1.63.
+  rust: ["--edition", "2021", "--target", "wasm32-wasi", "-O", "-C", "strip=debuginfo"],
+  as: ["--config", AS_WASI, "-O"],
+};
+
+function compile(tc: Toolchain, src: string, out: string): void {
+  const opts: ExecFileSyncOptions = { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 };
+  if (tc === "c") execFileSync("clang", [...FLAGS.c, "-o", out, src], opts);
+  else if (tc === "rust")
+    execFileSync(RUSTC, [...FLAGS.rust, "-o", out, src], {
+      ...opts,
+      env: { ...process.env, RUSTC_BOOTSTRAP: "1" },
+    });
+  else
+    execFileSync(process.execPath, [ASC, src, ...FLAGS.as, "-o", out], { ...opts, cwd: REPO_ROOT });
+}
+
+/** The program plus what it includes (Rust include!, C #include "..."), for the hash. */
+function sourcesOf(src: string): string[] {
+  const text = fs.readFileSync(src, "utf8");
+  const dir = path.dirname(src);
+  const inc = [...text.matchAll(/include!\("([^"]+)"\)|#include "([^"]+)"/g)].map((m) =>
+    path.join(dir, m[1] ?? m[2]!),
+  );
+  return [src, ...inc];
+}
+
+const ids = new Map<Toolchain, { version: string; missing?: string }>();
+
+function identity(tc: Toolchain): { version: string; missing?: string } {
+  let id = ids.get(tc);
+  if (id) return id;
+  try {
+    if (tc === "c") {
+      const v = execFileSync("clang", ["--version"], { encoding: "utf8" });
+      if (
+        !fs.existsSync("/usr/include/wasm32-wasi/stdio.h") &&
+        !fs.existsSync("/usr/share/wasi-sysroot")
+      )
+        id = { version: v, missing: "no wasi-libc sysroot (apt-get install wasi-libc)" };
+      else id = { version: v };
+    } else if (tc === "rust") {
+      if (!fs.existsSync(RUSTC))
+        id = {
+          version: "",
+          missing: `${RUSTC} not found (apt-get install rustc libstd-rust-dev-wasm32)`,
+        };
+      else {
+        const v = execFileSync(RUSTC, ["--version"], { encoding: "utf8" });
+        const targets = execFileSync(RUSTC, ["--print", "sysroot"], { encoding: "utf8" }).trim();
+        id = fs.existsSync(path.join(targets, "lib/rustlib/wasm32-wasi"))
+          ? { version: v }
+          : {
+              version: v,
+              missing: `${RUSTC} has no wasm32-wasi std (apt-get install libstd-rust-dev-wasm32)`,
+            };
+      }
+    } else {
+      if (!fs.existsSync(ASC) || !fs.existsSync(path.join(REPO_ROOT, AS_WASI)))
+        id = {
+          version: "",
+          missing: "assemblyscript or @assemblyscript/wasi-shim not installed (npm install)",
+        };
+      else {
+        const pkg = (p: string) =>
+          JSON.parse(
+            fs.readFileSync(path.join(REPO_ROOT, "node_modules", p, "package.json"), "utf8"),
+          ).version;
+        id = { version: `asc ${pkg("assemblyscript")} shim ${pkg("@assemblyscript/wasi-shim")}` };
+      }
+    }
+  } catch (e) {
+    id = { version: "", missing: (e as Error).message.split("\n")[0] };
+  }
+  ids.set(tc, id);
+  return id;
+}
+
+let cache: string | undefined;
+
+function cacheDir(): string {
+  if (cache) return cache;
+  for (const base of [path.join(REPO_ROOT, "node_modules/.cache"), os.tmpdir()]) {
+    const dir = path.join(base, "forge-conformance");
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.accessSync(dir, fs.constants.W_OK);
+      cache = dir;
+      return dir;
+    } catch {
+      // try the next place
+    }
+  }
+  throw new Error(
+    "no writable cache directory for the conformance corpus (node_modules/.cache or the temp dir)",
+  );
+}
