@@ -36,6 +36,20 @@ describe("sandbox profiles", () => {
     }
   });
 
+  it('says each built-in\'s tmpfs sizes as they are mounted ("an 8 MiB /tmp")', () => {
+    // profile_promises_test.ts checks the descriptions on the real kernel; this catches a
+    // size edited on one side only where that test cannot run.
+    for (const n of ["default", "minimal", "node-safe", "python-safe", "shell-readonly"]) {
+      const p = loadProfile(n);
+      const said = [...(p.description ?? "").matchAll(/(\d+) MiB (\/[\w/]*\w)/g)];
+      const mounted = (p.root?.tmpfs ?? []).map((t) => [t.dst, t.size]);
+      for (const m of said) expect(mounted, `${n}: "${m[0]}"`).toContainEqual([m[2], `${m[1]}M`]);
+    }
+    expect(loadProfile("shell-readonly").description).toMatch(
+      /8 MiB \/tmp and an 8 MiB \/dev\/shm/,
+    );
+  });
+
   it("lists every problem with its JSON pointer", () => {
     let err: ProfileError | undefined;
     try {

@@ -10,7 +10,7 @@
  *   arguments are out of seccomp's reach (`socketcall(SYS_SOCKET, [AF_VSOCK, ...])`
  *   passes any socket rule); the direct calls exist since Linux 4.3 and 5.1.
  * - Rules on `int`/`unsigned int` parameters (socket family and type, ioctl command,
- *   personality, open flags) test the low 32 bits with masks, as the kernel reads them:
+ *   personality) test the low 32 bits with masks, as the kernel reads them:
  *   junk in the upper half neither passes a rule (Docker's "family > 40" let
  *   `socket(40 | 1 << 32)`, AF_VSOCK, through) nor changes an answer.
  * - No two rules of a syscall with different actions overlap, so no precedence is
@@ -32,8 +32,6 @@ import { parseProfileText, type SeccompProfile, type SeccompRule, u64 } from "./
 import { conditionHolds } from "./resolve.ts";
 
 const EPERM = 1;
-const EROFS = 30;
-const ENOSYS = 38;
 const EAFNOSUPPORT = 97;
 const CLONE_NEWUSER = 0x10000000;
 const LOW_WORD = 0xffffffff;
@@ -332,13 +330,17 @@ function nodeSafe(): SeccompProfile {
 }
 
 function shellReadonly(): SeccompProfile {
-  // O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND = 0x1|0x2|0x40|0x200|0x400 (the same on
-  // x86 and arm; O_TMPFILE needs O_WRONLY or O_RDWR). Flags are an int: the mask has
-  // no upper bits, as the kernel ignores them.
-  const WRITE_FLAGS = 0x643;
+  // Read-only is the mounts' job: the sandbox profile `shell-readonly` mounts everything
+  // read-only but a scratch /tmp and /dev/shm, and the kernel answers a write anywhere
+  // else with EROFS, for every call that writes (open, creat, mkdir, rename, truncate,
+  // chmod, ...). The filter does not stand in the way: it cannot tell /tmp or /dev/null
+  // from /usr, and its old "no write flags" rules made `2>/dev/null`, here-documents and
+  // `sort` fail with EPERM. What it refuses: sockets (no network), chattr, administration
+  // and cross-process access, namespaces, io_uring.
   return (
     new SeccompProfileBuilder("SCMP_ACT_ERRNO", EPERM)
       .denyMultiplexers()
+      .allowFileIO()
       .allowProcessManagement()
       .allowMemoryManagement()
       .allowSignals()
@@ -348,111 +350,24 @@ function shellReadonly(): SeccompProfile {
       .allowMisc({ deniedIoctls: FILE_ATTRIBUTE_IOCTLS })
       .allow(
         [
-          "read",
-          "write",
-          "readv",
-          "writev",
-          "pread64",
-          "close",
-          "close_range",
-          "stat",
-          "fstat",
-          "lstat",
-          "newfstatat",
-          "statx",
-          "fstatat64",
-          "stat64",
-          "fstat64",
-          "lstat64",
-          "lseek",
-          "_llseek",
-          "access",
-          "faccessat",
-          "faccessat2",
-          "getdents",
-          "getdents64",
-          "readlink",
-          "readlinkat",
-          "chdir",
-          "fchdir",
-          "getcwd",
-          "statfs",
-          "fstatfs",
-          "statfs64",
-          "fstatfs64",
-          "fadvise64",
-          "fadvise64_64",
-          "sendfile",
-          "sendfile64",
-          "umask",
+          "creat",
+          "mknod",
+          "mknodat",
           "getxattr",
           "lgetxattr",
           "fgetxattr",
           "listxattr",
           "llistxattr",
           "flistxattr",
-        ],
-        undefined,
-        "shell-readonly: reading",
-      )
-      // The flags are open's arg 1 but openat's arg 2 (open's arg 2 is the mode).
-      .allow(
-        ["open"],
-        [arg(1, "SCMP_CMP_MASKED_EQ", WRITE_FLAGS, 0)],
-        "shell-readonly: open(path, flags, mode) without write flags",
-      )
-      .allow(
-        ["openat"],
-        [arg(2, "SCMP_CMP_MASKED_EQ", WRITE_FLAGS, 0)],
-        "shell-readonly: openat(dirfd, path, flags, mode) without write flags",
-      )
-      .deny(
-        ["openat2"],
-        ENOSYS,
-        undefined,
-        "shell-readonly: openat2 keeps its flags in memory; ENOSYS makes callers use openat",
-      )
-      .deny(
-        [
-          "mkdir",
-          "mkdirat",
-          "rmdir",
-          "rename",
-          "renameat",
-          "renameat2",
-          "link",
-          "linkat",
-          "unlink",
-          "unlinkat",
-          "symlink",
-          "symlinkat",
-          "chmod",
-          "fchmod",
-          "fchmodat",
-          "fchmodat2",
-          "chown",
-          "fchown",
-          "fchownat",
-          "lchown",
-          "truncate",
-          "ftruncate",
-          "utimensat",
-          "utimes",
-          "utime",
-          "mknod",
-          "mknodat",
           "setxattr",
           "lsetxattr",
           "fsetxattr",
           "removexattr",
           "lremovexattr",
           "fremovexattr",
-          "creat",
-          "fallocate",
         ],
-        EROFS,
         undefined,
-        "shell-readonly: no writes",
+        "shell-readonly: what a shell's tools use besides; on a read-only mount the kernel answers EROFS",
       )
       .blockDangerous()
       .build()
@@ -485,7 +400,8 @@ const BUILTINS: Record<string, { readonly summary: string; readonly make: () => 
       make: nodeSafe,
     },
     "shell-readonly": {
-      summary: "a shell that can read and run programs but not write files (EROFS)",
+      summary:
+        "a shell and the programs it runs: files (a read-only mount answers writes with EROFS), processes; no sockets, no chattr",
       make: shellReadonly,
     },
   };
