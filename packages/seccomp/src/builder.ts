@@ -615,12 +615,38 @@ export class SeccompProfileBuilder {
     );
   }
 
-  /** The profile (a fresh copy each call). */
+  /**
+   * The profile (a fresh copy each call). When two rules with different actions name
+   * one syscall (`allow(["ptrace"]).blockDangerous()`), the profile gets `"precedence":
+   * "strictest"`, so the most restrictive matching rule wins as the builder promises;
+   * otherwise it is plain OCI JSON that runc decides exactly as Forge does.
+   */
   build(): SeccompProfile {
-    return structuredClone({ ...this.#profile, syscalls: this.#rules });
+    const profile: SeccompProfile = { ...this.#profile, syscalls: this.#rules };
+    if (needsPrecedence(this.#rules)) profile.precedence = "strictest";
+    return structuredClone(profile);
   }
   /** The profile as pretty JSON. */
   toJSON(): SeccompProfile {
     return this.build();
   }
+}
+
+/**
+ * Whether two rules with different actions name the same syscall: then the builder's
+ * promise (a deny such as blockDangerous() wins over an allow of the same call) needs
+ * Forge's "strictest" precedence, which the built profile says (runc, which ignores
+ * it, would drop or refuse such rules: `forge seccomp export` checks and says so).
+ */
+function needsPrecedence(rules: readonly SeccompRule[]): boolean {
+  const seen = new Map<string, string>();
+  for (const r of rules) {
+    const action = `${r.action}/${r.errnoRet ?? ""}`;
+    for (const n of [...(r.names ?? []), ...(r.name ? [r.name] : [])]) {
+      const had = seen.get(n);
+      if (had !== undefined && had !== action) return true;
+      seen.set(n, action);
+    }
+  }
+  return false;
 }

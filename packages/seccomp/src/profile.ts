@@ -99,6 +99,13 @@ export interface SeccompProfile {
   flags?: string[] | null;
   listenerPath?: string;
   listenerMetadata?: string;
+  /**
+   * Forge's opt-in: "strictest" decides overlapping rules by the most restrictive
+   * matching action (as stacked filters are). Default "runc": exactly what runc and
+   * libseccomp decide. runc ignores this field, so `forge seccomp export` refuses a
+   * "strictest" profile whose decisions runc would not reproduce.
+   */
+  precedence?: "runc" | "strictest";
   syscalls?: SeccompRule[] | null;
   comment?: string;
 }
@@ -878,7 +885,7 @@ function semanticIssues(s: Json, errors: ProfileIssue[], warnings: ProfileIssue[
         if (stray !== 0n) {
           warnings.push({
             pointer: `${at}/valueTwo`,
-            message: `${hex(d)} has bits outside the mask ${hex(m)}, so under Forge this condition never matches${stray & 0xffffffffn ? "" : " on 64-bit ABIs"} (libseccomp, as runc uses it, masks the datum and matches (arg & ${hex(m)}) == ${hex(d & m)}); clear the bits outside the mask`,
+            message: `${hex(d)} has bits outside the mask ${hex(m)}; they are ignored: the condition is (arg & ${hex(m)}) == ${hex(d & m)}, as runc and libseccomp decide it; clear the bits outside the mask`,
           });
         }
       } else if (a.op === "SCMP_CMP_LT" && m === 0n) {

@@ -4,20 +4,29 @@
  * Docker's includes/excludes applied, names resolved per ABI, and conflicts found.
  * {@link decide} is the reference semantics that the compiler is checked against.
  *
- * Semantics:
- * - A rule matches when all its conditions hold (AND); a syscall may have several
- *   rules (OR). When several rules of one syscall match, the one whose action the
- *   kernel ranks first wins (KILL_PROCESS > KILL_THREAD > TRAP > ERRNO > USER_NOTIF >
- *   TRACE > LOG > ALLOW, as for stacked filters); on a tie, the earlier rule. So a
- *   narrow deny rule carves an exception out of a broad allow rule (intended, not a
- *   conflict). Reported as conflicts: a rule that never applies because an
- *   unconditional rule takes precedence, and overlapping rules whose actions rank
- *   the same but differ (ERRNO(1) vs ERRNO(13)), decided by order.
- * - No matching rule: the default action. Another architecture: KILL_PROCESS. Number -1
- *   (no call; tracers use it to skip one) always gets the default action.
- * - On 32-bit ABIs (i386, arm) arguments and rule values are taken modulo 2^32: the
- *   kernel ignores the upper half, so a caller's junk there cannot change a decision.
- *   x32 passes full 64-bit registers and is compared on 64 bits like x86_64.
+ * Two semantics, both turned into one decision graph per syscall (decision.ts):
+ * - "runc" (the default for every profile, built-in or file): exactly what runc
+ *   decides when it builds the same JSON with libseccomp 2.5 (runc_semantics.ts):
+ *   rules equal to the default action skipped, two conditions on one argument split
+ *   into an OR, overlapping rules ordered as libseccomp's rule tree orders them (an
+ *   unconditional rule wipes a syscall's conditional ones), i386 socketcall/ipc
+ *   sub-calls covered by the rules of the calls they multiplex.
+ * - "strictest" (opt-in, `"precedence": "strictest"` in the profile): a rule matches
+ *   when all its conditions hold (AND); when several rules of one syscall match, the
+ *   one whose action the kernel ranks first wins (KILL_PROCESS > KILL_THREAD > TRAP >
+ *   ERRNO > USER_NOTIF > TRACE > LOG > ALLOW, as for stacked filters); on a tie, the
+ *   earlier rule. So a narrow deny rule carves an exception out of a broad allow
+ *   rule. Reported as conflicts: a rule that never applies because an unconditional
+ *   rule takes precedence, and overlapping rules whose actions rank the same but
+ *   differ (ERRNO(1) vs ERRNO(13)), decided by order. runc ignores the field, so
+ *   `forge seccomp export` refuses such a profile where runc would decide otherwise.
+ * Both, as runc: no matching rule gives the default action; runc's -ENOSYS stub
+ * answers numbers above the profile's newest syscall on each listed architecture
+ * (unless the default is allow-like), before any rule (an unsigned compare: -1 too,
+ * except on x86_64 alone, where -1 gets the default); other architectures get
+ * KILL_THREAD (libseccomp's default, which runc keeps); on i386, arm and x32 arguments
+ * and rule values are compared on the low 32 bits; MASKED_EQ compares
+ * `(arg & mask) == (datum & mask)`.
  *
  * @module
  */
@@ -32,6 +41,7 @@ import {
   parseAction,
   sameAction,
 } from "./action.ts";
+import { DecisionBuilder, type DecisionNode, evaluateDecision } from "./decision.ts";
 import {
   checkProfile,
   type Operator,
@@ -41,6 +51,7 @@ import {
   type SeccompProfile,
   u64,
 } from "./profile.ts";
+import { RUNC_BAD_ARCH_ACTION, runcDecisions, runcStubBound } from "./runc_semantics.ts";
 
 /** One argument condition, with exact 64-bit values. */
 export interface Condition {
@@ -72,11 +83,30 @@ export interface AbiPlan {
   readonly names: ReadonlyMap<number, string>;
   /** The range of numbers this ABI owns under its audit arch: [lo, hi]. */
   readonly nrRange: readonly [number, number];
+  /**
+   * What the filter decides for each number that has rules (the key set of `rules`,
+   * plus numbers the semantics adds, such as i386's socketcall): a hash-consed
+   * decision graph. Every other number of the ABI gets `otherwise(nr)` (see
+   * {@link decide}).
+   */
+  readonly decisions: ReadonlyMap<number, DecisionNode>;
+  /**
+   * runc's -ENOSYS stub: numbers of this ABI above this one that have no rule get
+   * {@link ENOSYS_ACTION} instead of the default action (so programs fall back from
+   * syscalls newer than the profile). Absent when the semantics or profile has no stub.
+   */
+  readonly enosysAbove?: number;
 }
 
 /** A profile resolved for one target architecture. */
 export interface ResolvedProfile {
   readonly target: Arch;
+  /**
+   * How overlapping rules are decided: "runc" (the default for every profile: exactly
+   * what runc builds with libseccomp) or "strictest" (Forge's opt-in, `"precedence":
+   * "strictest"` in the profile: the most restrictive matching action wins).
+   */
+  readonly semantics: Semantics;
   readonly defaultAction: Action;
   /** For calls from an architecture the filter does not cover. */
   readonly badArchAction: Action;
@@ -98,6 +128,12 @@ export interface ResolvedProfile {
   readonly source?: string;
 }
 
+/** How a profile's overlapping rules are decided (see {@link ResolvedProfile.semantics}). */
+export type Semantics = "runc" | "strictest";
+
+/** What runc's -ENOSYS stub returns: ERRNO(ENOSYS). */
+export const ENOSYS_ACTION: Action = { kind: "errno", data: 38 };
+
 /** How to resolve a profile. */
 export interface ResolveOptions {
   /** The native architecture of the filter (default: the host's). */
@@ -115,6 +151,13 @@ export interface ResolveOptions {
    * check (it costs start-up time in every `forge run`).
    */
   readonly trusted?: boolean;
+  /** Overrides the profile's `precedence` (default: the profile's, else "runc"). */
+  readonly semantics?: Semantics;
+  /**
+   * The builder to hash-cons the decision graphs with (pass one to share nodes
+   * between filters); default: a new one.
+   */
+  readonly builder?: DecisionBuilder;
 }
 
 const ARCH_ALIASES: Record<string, Arch> = {
@@ -327,12 +370,23 @@ export function decide(
   nr: number,
   args: readonly bigint[],
 ): Action {
+  const n = nr >>> 0;
+  const arch = auditArch >>> 0;
+  // runc's -ENOSYS stub runs before libseccomp's filter, per audit arch; on
+  // AUDIT_ARCH_X86_64 bit 30 of the number picks x32's bound or x86_64's. It is an
+  // unsigned compare, so -1 gets ENOSYS where a stub covers it.
+  const x32Bit = (n & 0x40000000) !== 0;
+  const stub = r.abis.find(
+    (a) =>
+      a.auditArch === arch &&
+      a.enosysAbove !== undefined &&
+      (a.arch === "x86_64" ? !x32Bit : a.arch === "x32" ? x32Bit : true),
+  );
+  if (stub && n > stub.enosysAbove!) return ENOSYS_ACTION;
   const abi = abiFor(r, auditArch, nr);
   if (!abi) return r.badArchAction;
-  for (const rule of abi.rules.get(nr >>> 0) ?? []) {
-    if (ruleHolds(rule, args, abi.argBits)) return rule.action;
-  }
-  return r.defaultAction;
+  const d = abi.decisions.get(n);
+  return d ? evaluateDecision(d, args) : r.defaultAction;
 }
 
 /**
@@ -468,6 +522,8 @@ export function resolveProfile(
     ];
   }
   const o = { arch: target, caps: opts.caps ?? [], kernel: opts.kernel ?? os.release() };
+  const semantics: Semantics = opts.semantics ?? profile.precedence ?? "runc";
+  const builder = opts.builder ?? new DecisionBuilder();
   const issues: ProfileIssue[] = [];
   const defaultAction = parseAction(profile.defaultAction, profile.defaultErrnoRet);
   const arches = opts.subArches
@@ -511,8 +567,11 @@ export function resolveProfile(
         list.push({ conditions, action, source: i });
       }
     }
-    const bits: 32 | 64 = info.bits === 32 && arch !== "x32" ? 32 : 64;
+    // x32 too: libseccomp compares its arguments on the low 32 bits.
+    const bits: 32 | 64 = info.bits === 32 ? 32 : 64;
     for (const [nr, list] of rules) {
+      // Stable sort by precedence (strictest); runc keeps the profile's order.
+      if (semantics === "runc") continue;
       // Most restrictive action first; stable for ties (earlier rule first).
       list.sort(
         (a, b) =>
@@ -543,6 +602,47 @@ export function resolveProfile(
         }
       }
     }
+    let decisions: Map<number, DecisionNode>;
+    let enosysAbove: number | undefined;
+    if (semantics === "runc") {
+      const plan = runcDecisions({
+        arch,
+        target,
+        profile,
+        rules: applying.map(({ rule, i }) => ({ rule, source: i })),
+        builder,
+        defaultAction,
+      });
+      decisions = plan.decisions;
+      enosysAbove = plan.enosysAbove;
+      // Profile-level: report once, on the first ABI.
+      if (arch === arches[0]) {
+        // One warning per place: checkProfile may already have spoken of it.
+        const fresh = (plan.warnings ?? []).filter(
+          (w) =>
+            !warnings.some(
+              (x) => x.pointer.startsWith(w.pointer) || w.pointer.startsWith(x.pointer),
+            ),
+        );
+        if (!opts.trusted) warnings.push(...withPositions(input, fresh));
+        issues.push(...(plan.errors ?? []));
+      }
+    } else {
+      // Only the precedence of overlapping rules differs from runc: the -ENOSYS stub,
+      // the bad-arch action and x32's 32-bit compares are runc's, so an export that
+      // needs no precedence is exact.
+      enosysAbove = runcStubBound({
+        arch,
+        target,
+        profile,
+        rules: applying.map(({ rule, i }) => ({ rule, source: i })),
+        builder,
+        defaultAction,
+      });
+      decisions = new Map();
+      const def = builder.leaf(defaultAction);
+      for (const [nr, list] of rules) decisions.set(nr, builder.firstMatch(list, bits, def));
+    }
     abis.push({
       arch,
       auditArch: info.auditArch >>> 0,
@@ -550,6 +650,8 @@ export function resolveProfile(
       rules,
       names,
       nrRange: nrRange(arch),
+      decisions,
+      ...(enosysAbove !== undefined ? { enosysAbove } : {}),
     });
   }
   if (notKept > 0) conflicts.push(`... and ${notKept} more conflicts like these`);
@@ -563,8 +665,9 @@ export function resolveProfile(
   // except -1 (see abiFor).
   return {
     target,
+    semantics,
     defaultAction,
-    badArchAction: { kind: "kill_process" },
+    badArchAction: RUNC_BAD_ARCH_ACTION,
     abis,
     flags: profile.flags ?? [],
     ...(profile.listenerPath ? { listenerPath: profile.listenerPath } : {}),
