@@ -48,7 +48,7 @@ describe.skipIf(!built)("forge seccomp (built CLI)", () => {
     expect(lines).toHaveLength(n);
     expect(lines[0]).toBe("0000: ld   [arch]");
     expect(d.out).toMatch(/\(ioctl\)/);
-    expect(d.out).toMatch(/ret {2}KILL_PROCESS/);
+    expect(d.out).toMatch(/ret {2}KILL_(PROCESS|THREAD)/);
 
     const asm = forge("compile", "default", "--arch", "x86_64", "--format", "asm");
     expect(asm.out).toBe(d.out);
@@ -237,7 +237,10 @@ describe.skipIf(!built)("forge seccomp (built CLI)", () => {
       forge("disasm", path.join(dir, "odd.bpf"), "--arch", "x86_64"),
       /multiple of 8 bytes; got 3/,
     );
-    userError(forge("disasm", path.join(dir, "missing.bpf")), /cannot read it \(ENOENT\)/);
+    userError(
+      forge("disasm", path.join(dir, "missing.bpf")),
+      /missing\.bpf: cannot read it \(ENOENT: no such file\)\n$/,
+    );
     fs.writeFileSync(
       path.join(dir, "e13.json"),
       '{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":13}',
@@ -258,7 +261,10 @@ describe.skipIf(!built)("forge seccomp (built CLI)", () => {
   });
 
   it("every sub-command prints its usage with --help (exit 0)", () => {
-    for (const sub of ["compile", "sim", "disasm", "verify", "export", "profiles"]) {
+    const subs = ["compile", "sim", "disasm", "verify", "export", "profiles"];
+    // The sub-command list of the error names exactly these.
+    expect(forge("bogus").err).toMatch(new RegExp(`expected ${subs.join(", ")}\\n$`));
+    for (const sub of subs) {
       for (const flag of ["--help", "-h"]) {
         const r = forge(sub, flag);
         expect(r.code, `${sub} ${flag}: ${r.err}`).toBe(0);
@@ -268,6 +274,13 @@ describe.skipIf(!built)("forge seccomp (built CLI)", () => {
     }
     // Also after other arguments.
     expect(forge("compile", "default", "--arch", "x86_64", "--help").code).toBe(0);
+    // The new options are documented.
+    expect(forge("verify", "--help").out).toMatch(/--bpf FILE\.bpf/);
+    const exp = forge("export", "--help").out;
+    expect(exp).toMatch(/--kernel X\.Y/);
+    expect(exp).toMatch(/--allow-differences/);
+    expect(forge("sim", "--help").out).toMatch(/-1 is\s+no call/);
+    expect(forge("--help").out).toMatch(/SeccompProfile/);
   });
 
   it("an unwritable -o is one line naming the flag and the path (exit 2)", () => {
@@ -353,6 +366,293 @@ describe.skipIf(!built)("forge seccomp (built CLI)", () => {
       expect(r.out).toMatch(/^[0-9a-f]+\n$/);
       expect(r.err).toMatch(warning);
     });
+  });
+
+  it("sim --syscall -1 is no call: the default action, also on x86_64 without x32", () => {
+    const file = path.join(dir, "nox32.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ERRNO",
+        architectures: ["SCMP_ARCH_X86_64"],
+        syscalls: [{ names: ["read", "getpid"], action: "SCMP_ACT_ALLOW" }],
+      }),
+    );
+    const r = forge("sim", file, "--arch", "x86_64", "--syscall", "-1");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^x86_64 nr -1\(\): ERRNO\(1\) \(0x00050001\) after \d+ instructions/);
+    // Negative arguments after their option work too.
+    const a = forge("sim", file, "--arch", "x86_64", "--syscall", "read", "--args", "-1,2");
+    expect(a.code, a.err).toBe(0);
+    expect(a.out).toMatch(/^x86_64 read\(0xffffffffffffffff, 0x2\): ALLOW/);
+    userError(
+      forge("sim", file, "--arch", "x86_64", "--syscall", "-99999999999"),
+      /--syscall: -99999999999 is not a 32-bit syscall number/,
+    );
+  });
+
+  it("verify --bpf checks an external raw filter against the profile", () => {
+    const profile = path.join(dir, "vb.json");
+    fs.writeFileSync(
+      profile,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW",
+        architectures: ["SCMP_ARCH_X86_64"],
+        syscalls: [
+          {
+            names: ["ioctl"],
+            action: "SCMP_ACT_ERRNO",
+            args: [{ index: 1, value: 21522, op: "SCMP_CMP_EQ" }],
+          },
+          { names: ["ptrace"], action: "SCMP_ACT_ERRNO" },
+        ],
+      }),
+    );
+    const raw = path.join(dir, "vb.bpf");
+    expect(forge("compile", profile, "--arch", "x86_64", "-o", raw).code).toBe(0);
+    const ok = forge("verify", profile, "--arch", "x86_64", "--bpf", raw);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(
+      /^ok: \d+ calls on x86_64 match the profile \(.*vb\.bpf, \d+ instructions\)\n$/,
+    );
+    // Another filter (ptrace allowed): each call that differs, one per line, exit 1.
+    const other = path.join(dir, "other.json");
+    fs.writeFileSync(
+      other,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW",
+        architectures: ["SCMP_ARCH_X86_64"],
+        syscalls: [
+          {
+            names: ["ioctl"],
+            action: "SCMP_ACT_ERRNO",
+            args: [{ index: 1, value: 21522, op: "SCMP_CMP_EQ" }],
+          },
+        ],
+      }),
+    );
+    const otherRaw = path.join(dir, "other.bpf");
+    expect(forge("compile", other, "--arch", "x86_64", "-o", otherRaw).code).toBe(0);
+    const bad = forge("verify", profile, "--arch", "x86_64", "--bpf", otherRaw);
+    expect(bad.code, bad.err).toBe(1);
+    const lines = bad.out.trimEnd().split("\n");
+    expect(
+      lines
+        .slice(0, -1)
+        .every((l) =>
+          /^x86_64 ptrace\(.*\): profile says ERRNO\(1\), filter returns ALLOW$/.test(l),
+        ),
+    ).toBe(true);
+    expect(lines.at(-1)).toMatch(
+      /^\d+ differences in \d+ calls \(.*other\.bpf, \d+ instructions\)$/,
+    );
+    // Not a filter: one line, exit 2.
+    fs.writeFileSync(path.join(dir, "odd2.bpf"), "abcde");
+    userError(
+      forge("verify", profile, "--bpf", path.join(dir, "odd2.bpf")),
+      /odd2\.bpf: a BPF program is a multiple of 8 bytes; got 5 bytes\n$/,
+    );
+    userError(
+      forge("verify", profile, "--bpf", path.join(dir, "none.bpf")),
+      /none\.bpf: cannot read it \(ENOENT: no such file\)\n$/,
+    );
+  });
+
+  it("export --kernel resolves minKernel for the nodes; without it a note says the host's was used", () => {
+    const allows = (text: string) =>
+      JSON.parse(text).linux.seccomp.syscalls.some(
+        (r: { names: string[]; action: string }) =>
+          r.names.includes("ptrace") && r.action === "SCMP_ACT_ALLOW",
+      );
+    const old = forge("export", "docker-default", "--arch", "x86_64", "--kernel", "4.4");
+    expect(old.code, old.err).toBe(0);
+    expect(old.err).toBe("");
+    expect(allows(old.out)).toBe(false); // ptrace: minKernel 4.8
+    const fresh = forge("export", "docker-default", "--arch", "x86_64", "--kernel", "6.1");
+    expect(allows(fresh.out)).toBe(true);
+    const host = forge("export", "docker-default", "--arch", "x86_64");
+    expect(host.code, host.err).toBe(0);
+    expect(host.err).toMatch(
+      new RegExp(
+        `^forge seccomp: note: 1 rule with minKernel resolved for this host's kernel ${os.release().replace(/[.+]/g, "\\$&")} \\(1 kept, 0 left out\\); give --kernel X\\.Y for the nodes' kernel\\n$`,
+      ),
+    );
+    userError(
+      forge("export", "docker-default", "--kernel", "six"),
+      /^forge: --kernel: "six" is not a kernel version; give one such as 6\.1 or 5\.15\.0-91\n$/,
+    );
+  });
+
+  it("export keeps listenerPath and listenerMetadata, never writes precedence", () => {
+    const file = path.join(dir, "listener.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW",
+        listenerPath: "/run/agent.sock",
+        listenerMetadata: "forge",
+        syscalls: [{ names: ["mount"], action: "SCMP_ACT_NOTIFY" }],
+      }),
+    );
+    const r = forge("export", file, "--arch", "x86_64", "--kernel", "6.1");
+    expect(r.code, r.err).toBe(0);
+    const s = JSON.parse(r.out).linux.seccomp;
+    expect(s.listenerPath).toBe("/run/agent.sock");
+    expect(s.listenerMetadata).toBe("forge");
+    expect(r.out).not.toContain("precedence");
+  });
+
+  it('a "strictest" profile: refused with the reason, or written closest with every difference', () => {
+    const file = path.join(dir, "strict.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ERRNO",
+        precedence: "strictest",
+        architectures: ["SCMP_ARCH_X86_64"],
+        syscalls: [
+          { names: ["ioctl", "read", "write", "exit_group"], action: "SCMP_ACT_ALLOW" },
+          {
+            names: ["ioctl"],
+            action: "SCMP_ACT_ERRNO",
+            args: [{ index: 1, value: 21522, op: "SCMP_CMP_EQ" }],
+          },
+        ],
+      }),
+    );
+    const args = ["export", file, "--arch", "x86_64", "--kernel", "6.1"];
+    const refused = forge(...args);
+    const written = forge(...args, "--allow-differences");
+    expect(written.code, written.err).toBe(0);
+    expect(written.out).not.toContain("precedence");
+    const lines = written.err.trimEnd().split("\n");
+    expect(
+      lines.some((l) =>
+        /^forge seccomp: note: .*strict\.json has "precedence": "strictest"; its rules were /.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
+    const differs = lines.filter((l) => l.startsWith("forge seccomp: differs: "));
+    // The rules decide alike (TIOCSTI stays denied); what differs is runc's own.
+    expect(differs.filter((l) => /ioctl/.test(l))).toEqual([]);
+    if (differs.length === 0) {
+      expect(refused.code, refused.err).toBe(0);
+      expect(refused.out).toBe(written.out);
+    } else {
+      expect(lines.at(-1)).toMatch(
+        new RegExp(
+          `^forge seccomp: warning: runc decides ${differs.length} class(es)? of calls differently from Forge \\(listed above\\); written anyway`,
+        ),
+      );
+      for (const l of differs)
+        expect(l).toMatch(
+          /^forge seccomp: differs: .+ \(x86_64\)?.*: forge [A-Z_()0-9]+, runc [A-Z_()0-9]+( \(e\.g\. .+\))?$/,
+        );
+      userError(
+        refused,
+        /^forge: .*strict\.json: runc would decide \d+ class(es)? of calls differently from Forge \(.*\), e\.g\. .*; give --allow-differences to write the closest runc profile and list them all\n$/,
+      );
+      expect(refused.out).toBe("");
+    }
+  });
+
+  it("export k8s reads back: compile gives the bytes of the source; sim and verify take it", () => {
+    const res = path.join(dir, "forge-default.k8s.json");
+    const e = forge(
+      "export",
+      "default",
+      "--format",
+      "k8s",
+      "--arch",
+      "x86_64",
+      "--kernel",
+      "6.1",
+      "-o",
+      res,
+    );
+    expect(e.code, e.err).toBe(0);
+    const a = forge("compile", "default", "--arch", "x86_64", "--kernel", "6.1", "--format", "hex");
+    const b = forge("compile", res, "--arch", "x86_64", "--kernel", "6.1", "--format", "hex");
+    expect(b.code, b.err).toBe(0);
+    expect(b.out).toBe(a.out);
+    expect(forge("verify", res, "--arch", "x86_64", "--kernel", "6.1").code).toBe(0);
+    expect(
+      forge("sim", res, "--arch", "x86_64", "--syscall", "ioctl", "--args", "0,0x5412").out,
+    ).toMatch(/^x86_64 ioctl\(0x0, 0x5412\): ERRNO\(1\)/);
+    // YAML, as kubectl shows it.
+    const yaml = path.join(dir, "r.yaml");
+    fs.writeFileSync(
+      yaml,
+      [
+        "apiVersion: security-profiles-operator.x-k8s.io/v1beta1",
+        "kind: SeccompProfile",
+        "metadata:",
+        "  name: small",
+        "spec:",
+        "  defaultAction: SCMP_ACT_ERRNO",
+        "  architectures:",
+        "  - SCMP_ARCH_X86_64",
+        "  syscalls:",
+        "  - names: [read, write, exit_group]",
+        "    action: SCMP_ACT_ALLOW",
+        "  - names:",
+        "    - getpid",
+        "    action: SCMP_ACT_ERRNO",
+        '    errnoRet: "38"',
+        "",
+      ].join("\n"),
+    );
+    const y = forge("sim", yaml, "--arch", "x86_64", "--syscall", "getpid");
+    expect(y.code, y.err).toBe(0);
+    expect(y.out).toMatch(/^x86_64 getpid\(\): ERRNO\(38\)/);
+    // Its problems at FILE:LINE:COLUMN, with pointers into the resource.
+    fs.writeFileSync(
+      yaml,
+      fs.readFileSync(yaml, "utf8").replace("SCMP_ACT_ALLOW", "SCMP_ACT_ALOW"),
+    );
+    userError(
+      forge("compile", yaml, "--arch", "x86_64", "--format", "hex"),
+      /r\.yaml:11:13: \/spec\/syscalls\/0\/action: unknown action "SCMP_ACT_ALOW"/,
+    );
+    fs.writeFileSync(
+      yaml,
+      "apiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\nspec:\n  syscalls: [read\n",
+    );
+    userError(
+      forge("verify", yaml, "--arch", "x86_64"),
+      /^forge: .*r\.yaml:4:\d+: not valid YAML: .*\n$/,
+    );
+  });
+
+  it("every sub-command that reads a profile prints its warnings, and JSON errors at FILE:LINE:COLUMN", () => {
+    const file = path.join(dir, "typo.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["ptrac"], action: "SCMP_ACT_ERRNO" }],
+      }),
+    );
+    const warning =
+      /forge seccomp: warning: .*typo\.json:1:\d+: \/syscalls\/0\/names\/0: unknown syscall "ptrac"/;
+    for (const args of [
+      ["compile", file, "--arch", "x86_64", "--format", "hex"],
+      ["sim", file, "--arch", "x86_64", "--syscall", "read"],
+      ["verify", file, "--arch", "x86_64"],
+      ["export", file, "--arch", "x86_64", "--kernel", "6.1"],
+    ]) {
+      const r = forge(...args);
+      expect(r.err, args[0]).toMatch(warning);
+    }
+    const broken = path.join(dir, "broken2.json");
+    fs.writeFileSync(broken, '{\n  "defaultAction": "SCMP_ACT_ALLOW"\n  "syscalls": []\n}\n');
+    for (const sub of ["compile", "verify", "export"]) {
+      userError(
+        forge(sub, broken, "--arch", "x86_64"),
+        /^forge: .*broken2\.json:3:3: not valid JSON: expected "," or "}" after a property, found "\\""\n$/,
+      );
+    }
   });
 
   it("forge run --seccomp FILE: a bad profile is the same user error (exit 2), before anything runs", () => {

@@ -1,18 +1,28 @@
 import { ARCHES } from "@forge/libc";
 import { describe, expect, test } from "vitest";
+import { disjointRules } from "./_disjoint_rules.ts";
 import { compileProfile } from "./compile.ts";
+import { DecisionBuilder } from "./decision.ts";
 import { emulate } from "./emulator.ts";
 import {
+  ExportError,
+  exportDifferences,
   exportJson,
+  exportSeccomp,
+  formatExportDifference,
+  minKernelRules,
   SPO_ARCHITECTURES,
   SPO_FLAGS,
+  spoSeccompProfile,
   toKubeletJson,
   toOciFragment,
   toOciSeccomp,
   toSpoSeccompProfile,
 } from "./export.ts";
+import { parseProfileOrResource } from "./import_k8s.ts";
 import { parseProfileText, type SeccompProfile } from "./profile.ts";
 import { builtinProfile, builtinProfiles } from "./profiles.ts";
+import { resolveProfile } from "./resolve.ts";
 
 const OCI_KEYS = [
   "defaultAction",
@@ -20,6 +30,7 @@ const OCI_KEYS = [
   "architectures",
   "flags",
   "listenerPath",
+  "listenerMetadata",
   "syscalls",
 ];
 const RULE_KEYS = ["names", "action", "errnoRet", "args"];
@@ -60,7 +71,7 @@ const keysWithin = (o: object, allowed: string[]) =>
 
 const BIG: SeccompProfile = {
   defaultAction: "SCMP_ACT_ALLOW",
-  architectures: ["amd64", "SCMP_ARCH_X86"],
+  architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
   syscalls: [
     {
       names: ["ioctl"],
@@ -202,5 +213,245 @@ describe("Security Profiles Operator SeccompProfile", () => {
     const text = exportJson(toSpoSeccompProfile(BIG, "big", undefined, { arch: "x86_64" }));
     expect(text).toContain('"errnoRet": "13"');
     expect(text).toContain('"value": 18446744073709551615');
+  });
+});
+
+/** Allow ioctl, except TIOCSTI: a narrow deny carved out of a broad allow. */
+const TIOCSTI_STRICTEST: SeccompProfile = {
+  defaultAction: "SCMP_ACT_ERRNO",
+  precedence: "strictest",
+  architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+  syscalls: [
+    { names: ["ioctl", "read"], action: "SCMP_ACT_ALLOW" },
+    {
+      names: ["ioctl"],
+      action: "SCMP_ACT_ERRNO",
+      args: [{ index: 1, value: 0x5412, op: "SCMP_CMP_EQ" }],
+    },
+    {
+      names: ["personality"],
+      action: "SCMP_ACT_ALLOW",
+      args: [{ index: 0, value: 0xffff0000, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }],
+    },
+    {
+      names: ["personality"],
+      action: "SCMP_ACT_TRAP",
+      args: [{ index: 0, value: 8, op: "SCMP_CMP_EQ" }],
+    },
+  ],
+};
+
+describe("exports decide as Forge does (checked)", () => {
+  test("differences are classes of calls with a witness, one line each", () => {
+    const builder = new DecisionBuilder();
+    const forge = resolveProfile(TIOCSTI_STRICTEST, { arch: "x86_64", builder });
+    // The same rules, enforced by runc in the profile's order (the allow rule first).
+    const runc = resolveProfile(TIOCSTI_STRICTEST, { arch: "x86_64", builder, semantics: "runc" });
+    const lines = exportDifferences(forge, runc).map(formatExportDifference);
+    expect(lines).toContain(
+      "ioctl (x86_64): args[1].hi == 0x0 && args[1].lo == 0x5412: forge ERRNO(1), runc ALLOW (e.g. ioctl(0, 0x5412))",
+    );
+    expect(lines).toContain(
+      "ioctl (i386): args[1].lo == 0x5412: forge ERRNO(1), runc ALLOW (e.g. ioctl(0, 0x5412))",
+    );
+    expect(lines.some((l) => /^personality \(x86_64\): .*forge TRAP, runc ALLOW/.test(l))).toBe(
+      true,
+    );
+    expect(exportDifferences(forge, forge)).toEqual([]);
+  });
+
+  test('a "strictest" profile is exported as rules runc decides alike, without "precedence"', () => {
+    for (const arch of ["x86_64", "aarch64"] as const) {
+      const e = exportSeccomp(TIOCSTI_STRICTEST, { arch, kernel: "6.1", allowDifferences: true });
+      // Every syscall's rules decide alike; what may remain is runc's own, outside the
+      // rules: its ENOSYS stub and its bad-arch action, which Forge's strictest
+      // semantics does not have.
+      expect(
+        e.differences.filter((d) => d.scope === "syscall").map(formatExportDifference),
+      ).toEqual([]);
+      expect(e.semantics).toBe("strictest");
+      expect(e.rules).not.toBe("as-is");
+      const text = exportJson(e.seccomp);
+      expect(text).not.toContain("precedence");
+      // Read back as runc reads it: the same differences, no more.
+      const back = parseProfileText(text);
+      const builder = new DecisionBuilder();
+      const forge = resolveProfile(TIOCSTI_STRICTEST, { arch, builder, kernel: "6.1" });
+      const runc = resolveProfile(back, { arch, builder, kernel: "6.1", semantics: "runc" });
+      expect(exportDifferences(forge, runc)).toEqual(e.differences);
+      // Without allowDifferences, any difference is a refusal that says why.
+      if (e.differences.length > 0) {
+        expect(() => exportSeccomp(TIOCSTI_STRICTEST, { arch, kernel: "6.1" })).toThrow(
+          ExportError,
+        );
+        try {
+          exportSeccomp(TIOCSTI_STRICTEST, { arch, kernel: "6.1" });
+        } catch (err) {
+          expect((err as ExportError).reason).toMatch(/ENOSYS|other architectures/);
+        }
+      }
+    }
+  });
+
+  test("a profile with runc's semantics is exported as it is", () => {
+    const p: SeccompProfile = { ...TIOCSTI_STRICTEST, precedence: "runc" };
+    const e = exportSeccomp(p, { arch: "x86_64" });
+    expect(e.rules).toBe("as-is");
+    expect(e.seccomp.syscalls.map((r) => r.action)).toEqual(
+      (p.syscalls ?? []).map((r) => r.action),
+    );
+    expect(exportJson(e.seccomp)).not.toContain("precedence");
+  });
+
+  test("the disjoint rewrite decides alike under every precedence", () => {
+    const rules = disjointRules(TIOCSTI_STRICTEST.syscalls!, { kind: "errno", data: 1 })!;
+    expect(rules).toBeDefined();
+    // ioctl: allowed when the command is not TIOCSTI; no ERRNO rule (it is the default).
+    expect(rules).toContainEqual({
+      names: ["ioctl"],
+      action: "SCMP_ACT_ALLOW",
+      args: [{ index: 1, value: 0x5412, op: "SCMP_CMP_NE" }],
+    });
+    expect(rules.some((r) => r.action === "SCMP_ACT_ERRNO")).toBe(false);
+    const rewritten: SeccompProfile = { ...TIOCSTI_STRICTEST, syscalls: rules };
+    for (const semantics of ["runc", "strictest"] as const) {
+      const builder = new DecisionBuilder();
+      const forge = resolveProfile(TIOCSTI_STRICTEST, { arch: "x86_64", builder });
+      const other = resolveProfile(
+        { ...rewritten, precedence: semantics },
+        { arch: "x86_64", builder },
+      );
+      const syscallLevel = (ds: ReturnType<typeof exportDifferences>) =>
+        ds.filter((d) => d.scope === "syscall").map(formatExportDifference);
+      expect(syscallLevel(exportDifferences(forge, other))).toEqual([]);
+      // On 64-bit ABIs no two rules with different actions overlap: reversed, they decide
+      // the same. (On i386 values are compared modulo 2^32, and the rules' order matters.)
+      const only64 = { arch: "x86_64" as const, builder, subArches: [] };
+      const reversed = resolveProfile(
+        { ...rewritten, precedence: semantics, syscalls: [...rules].reverse() },
+        only64,
+      );
+      expect(
+        syscallLevel(exportDifferences(resolveProfile(TIOCSTI_STRICTEST, only64), reversed)),
+      ).toEqual([]);
+    }
+  });
+
+  test("listenerPath and listenerMetadata are kept; precedence never appears", () => {
+    const p: SeccompProfile = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      listenerPath: "/run/seccomp-agent.sock",
+      listenerMetadata: "agent=forge",
+      precedence: "runc",
+      syscalls: [{ names: ["mount"], action: "SCMP_ACT_NOTIFY" }],
+    };
+    const s = toOciSeccomp(p, { arch: "x86_64" });
+    expect(s.listenerPath).toBe("/run/seccomp-agent.sock");
+    expect(s.listenerMetadata).toBe("agent=forge");
+    expect("precedence" in s).toBe(false);
+    const k8s = toSpoSeccompProfile(p, "agent", undefined, { arch: "x86_64" });
+    expect(k8s.spec.listenerMetadata).toBe("agent=forge");
+    expect(exportJson(k8s)).not.toContain("precedence");
+  });
+
+  test("minKernel includes are resolved for the kernel given, and listed", () => {
+    const p = builtinProfile("docker-default");
+    const old = minKernelRules(p, { arch: "x86_64", kernel: "4.4" });
+    const fresh = minKernelRules(p, { arch: "x86_64", kernel: "7.0" });
+    // Docker allows ptrace (and process_vm_*) from Linux 4.8 on.
+    const ptrace = (list: typeof old) => list.find((r) => r.names.includes("ptrace"));
+    expect(ptrace(old)).toMatchObject({ minKernel: "4.8", kept: false });
+    expect(ptrace(fresh)).toMatchObject({ minKernel: "4.8", kept: true });
+    const allowsPtrace = (kernel: string) =>
+      toOciSeccomp(p, { arch: "x86_64", kernel }).syscalls.some(
+        (r) => r.names.includes("ptrace") && r.action === "SCMP_ACT_ALLOW",
+      );
+    expect(allowsPtrace("4.4")).toBe(false);
+    expect(allowsPtrace("7.0")).toBe(true);
+  });
+
+  test("ExportError says how many classes differ and shows the first", () => {
+    const e = new ExportError([
+      {
+        arch: "x86_64",
+        syscall: "ioctl",
+        path: ["args[1].lo == 0x5412"],
+        forge: { kind: "errno", data: 1 },
+        runc: { kind: "allow" },
+        example: "ioctl(0, 0x5412)",
+        scope: "syscall",
+      },
+    ]);
+    expect(e.name).toBe("ExportError");
+    expect(e.message).toBe(
+      "runc would decide 1 class of calls differently from Forge, e.g. ioctl (x86_64): args[1].lo == 0x5412: forge ERRNO(1), runc ALLOW (e.g. ioctl(0, 0x5412)); pass allowDifferences to get the closest runc profile and the list",
+    );
+  });
+});
+
+describe("k8s round trip: export k8s, read it back, compile", () => {
+  /** A resource as block YAML, the way kubectl prints it (sequences at their key's indentation). */
+  function toYaml(v: unknown, indent = ""): string {
+    const scalar = (x: unknown) =>
+      typeof x === "string"
+        ? /^[A-Za-z_][A-Za-z0-9_./-]*$/.test(x) && !/^(true|false|null|yes|no)$/i.test(x)
+          ? x
+          : JSON.stringify(x)
+        : String(x);
+    if (Array.isArray(v)) {
+      if (v.length === 0) return " []\n";
+      return `\n${v
+        .map((x) =>
+          typeof x === "object" && x !== null
+            ? `${indent}- ${toYaml(x, `${indent}  `).trimStart()}`
+            : `${indent}- ${scalar(x)}\n`,
+        )
+        .join("")}`;
+    }
+    if (typeof v === "object" && v !== null) {
+      const entries = Object.entries(v);
+      if (entries.length === 0) return " {}\n";
+      return `\n${entries
+        .map(([k, x]) =>
+          Array.isArray(x)
+            ? `${indent}${k}:${toYaml(x, indent)}`
+            : typeof x === "object" && x !== null
+              ? `${indent}${k}:${toYaml(x, `${indent}  `)}`
+              : `${indent}${k}: ${scalar(x)}\n`,
+        )
+        .join("")}`;
+    }
+    return ` ${scalar(v)}\n`;
+  }
+
+  test("every built-in: the resource (JSON and YAML) compiles to the bytes of the source", () => {
+    for (const { name } of builtinProfiles()) {
+      for (const arch of ["x86_64", "aarch64"] as const) {
+        const p = builtinProfile(name);
+        const res = toSpoSeccompProfile(p, `forge-${name}`, "apps", { arch, kernel: "6.1" });
+        const json = exportJson(res);
+        const yaml = `# kubectl get seccompprofile forge-${name} -o yaml\n---${toYaml(JSON.parse(json.replace(/: ([0-9]{16,})/g, ': "$1"')))}`;
+        const want = compileProfile(p, { arch, kernel: "6.1" }).bytes;
+        for (const [text, file] of [
+          [json, "r.json"],
+          [yaml, "r.yaml"],
+        ] as const) {
+          const back = parseProfileOrResource(text, file);
+          expect(back.format).toBe("k8s");
+          const got = compileProfile(back.profile, { arch, kernel: "6.1" }).bytes;
+          expect(Buffer.from(got).equals(Buffer.from(want)), `${name} ${arch} ${file}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  test("64-bit values and errnoRet strings survive the round trip", () => {
+    const res = spoSeccompProfile(toOciSeccomp(BIG, { arch: "x86_64" }), "big");
+    const back = parseProfileOrResource(exportJson(res), "big.json").profile;
+    expect(back.syscalls![0]!.errnoRet).toBe(13);
+    expect(back.syscalls![0]!.args![0]!.value).toBe("18446744073709551615");
+    const a = compileProfile(BIG, { arch: "x86_64" }).bytes;
+    const b = compileProfile(back, { arch: "x86_64" }).bytes;
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
   });
 });

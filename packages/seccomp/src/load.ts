@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import { type Arch, hostArch } from "@forge/libc";
 import { type CompiledFilter, compileResolved } from "./compile.ts";
+import { loadProfileOrResource } from "./import_k8s.ts";
 import { ProfileError, parseProfileText, type SeccompProfile } from "./profile.ts";
 import { builtinProfile, builtinProfiles } from "./profiles.ts";
 import { resolveProfile } from "./resolve.ts";
@@ -105,7 +106,8 @@ export interface RunSeccompOptions {
 }
 
 /**
- * What `forge run --seccomp PROFILE` calls: loads PROFILE (file or built-in),
+ * What `forge run --seccomp PROFILE` calls: loads PROFILE (file, Kubernetes
+ * SeccompProfile resource in JSON or YAML, or built-in),
  * validates it (a ProfileError lists every problem), compiles it for the host with
  * its sub-architectures and returns the filter; pass it to `seccompSteps()` for
  * spawn's `lateSteps`. Conflicting rules are returned in `conflicts` and what runc
@@ -119,7 +121,8 @@ export interface RunSeccompOptions {
  * ```
  */
 export function compileSeccompForRun(spec: string, opts: RunSeccompOptions = {}): CompiledFilter {
-  const { profile, source } = loadProfile(spec);
+  // A file may also be the SeccompProfile resource `forge seccomp export --format k8s` writes.
+  const { profile, source } = loadProfileOrResource(spec);
   // Built-ins are validated by this package's tests; files always go through the schema.
   const trusted = !isSeccompPath(spec) && builtinProfiles().some((b) => b.name === spec);
   try {

@@ -1,15 +1,17 @@
 /**
  * Verification: runs a filter in the emulator on every syscall number of every
  * covered ABI (and the numbers around them), on argument corner cases derived from
- * the rules (boundaries, masks, upper-half junk on 32-bit ABIs) and random
- * arguments, and compares each result with the reference semantics ({@link decide}).
+ * the rules (boundaries, masks, upper-half junk on every ABI, sign-extended negative
+ * values) and random arguments, and compares each result with the reference semantics
+ * ({@link decide}). The filter may be Forge's own ({@link verifyFilter}) or any other
+ * one, e.g. libseccomp's `seccomp_export_bpf` output ({@link verifyBpf}).
  *
  * @module
  */
 import { ARCHES } from "@forge/libc";
 import { type Action, formatAction, sameAction } from "./action.ts";
-import type { Instruction } from "./bpf.ts";
-import { emulate } from "./emulator.ts";
+import { decodeFilter, type Instruction } from "./bpf.ts";
+import { checkFilter, emulate } from "./emulator.ts";
 import {
   type AbiPlan,
   type Condition,
@@ -29,9 +31,12 @@ export interface Vector {
 export interface Difference {
   readonly vector: Vector;
   readonly expected: Action;
+  /** What the filter returned (KILL_PROCESS when it failed to run, see `error`). */
   readonly got: Action;
   /** "x86_64 openat(...)": readable form of the input. */
   readonly call: string;
+  /** The filter did not return for this input (it ran past its end, an unknown opcode...). */
+  readonly error?: string;
 }
 
 /** What {@link verifyFilter} found. */
@@ -69,6 +74,13 @@ export function prng(seed: number): () => bigint {
 }
 
 const JUNK = 0xdeadbeef00000000n;
+/** Upper-half junk for 64-bit ABIs: an `int` argument the caller did not clear. */
+const HI_JUNK = 0xdead000000000000n;
+
+/** A 32-bit value sign-extended to 64 bits, as a negative `int` reaches a 64-bit register. */
+function signExtended(v: bigint): bigint {
+  return BigInt.asUintN(64, BigInt.asIntN(32, v & 0xffffffffn));
+}
 
 function argVectors(
   abi: AbiPlan,
@@ -99,12 +111,43 @@ function argVectors(
       out.push(args);
     }
   }
+  if (abi.argBits === 64) {
+    // 64-bit guards: every argument a rule tests, at each of its corners, also with junk
+    // in the upper half (0xdead0000_xxxxxxxx) and sign-extended (0xffffffff_8xxxxxxx),
+    // so that a filter comparing only the low word (or only 32 bits, as libseccomp does
+    // on x32) is caught.
+    for (const a of [...out]) {
+      for (const i of byIndex.keys()) {
+        const lo = a[i]! & 0xffffffffn;
+        for (const v of [HI_JUNK | lo, signExtended(lo), lo]) {
+          if (v === a[i]) continue;
+          const b = [...a];
+          b[i] = v;
+          out.push(b);
+        }
+      }
+    }
+  }
   for (let k = 0; k < random; k++) out.push([rnd(), rnd(), rnd(), rnd(), rnd(), rnd()]);
   if (abi.argBits === 32) {
     // Upper halves set by the caller must not change a 32-bit ABI's decision.
     for (const a of [...out]) out.push(a.map((x) => BigInt.asUintN(64, (x & 0xffffffffn) | JUNK)));
+    // Nor may sign extension of a negative int (what a compat wrapper hands on).
+    for (const a of [...out]) {
+      if (a.some((x) => (x & 0x80000000n) !== 0n)) out.push(a.map(signExtended));
+    }
   }
-  return out;
+  return dedupeVectors(out);
+}
+
+function dedupeVectors(list: bigint[][]): bigint[][] {
+  const seen = new Set<string>();
+  return list.filter((a) => {
+    const key = a.join(",");
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**
@@ -210,11 +253,61 @@ export function verifyFilter(
   const vectors = testVectors(r, opts);
   for (const v of vectors) {
     const expected = decide(r, v.arch, v.nr, v.args);
-    const got = emulate(program, { nr: v.nr, arch: v.arch, args: v.args }).action;
+    let got: Action;
+    try {
+      got = emulate(program, { nr: v.nr, arch: v.arch, args: v.args }).action;
+    } catch (e) {
+      differences.push({
+        vector: v,
+        expected,
+        got: { kind: "kill_process" },
+        call: describeVector(r, v),
+        error: (e as Error).message,
+      });
+      continue;
+    }
     if (!sameAction(expected, got))
       differences.push({ vector: v, expected, got, call: describeVector(r, v) });
   }
   return { checked: vectors.length, differences };
+}
+
+/** What {@link verifyBpf} found: {@link VerifyReport} plus the kernel's load-time verdict. */
+export interface BpfVerifyReport extends VerifyReport {
+  /** Instructions in the filter. */
+  readonly length: number;
+  /**
+   * Why the kernel would refuse to load the filter (see `checkFilter`); empty when it
+   * would load it. A filter the kernel refuses enforces nothing, whatever it decides.
+   */
+  readonly loadProblems: readonly string[];
+}
+
+/**
+ * Checks an external filter against a profile: raw `struct sock_filter` bytes
+ * (little-endian, as libseccomp's `seccomp_export_bpf` or `forge seccomp compile
+ * --format raw` write them) or decoded instructions, emulated on every
+ * {@link testVectors} input and compared with {@link decide}. Throws a RangeError when
+ * the bytes are not a whole number of instructions.
+ *
+ * @example
+ * ```ts
+ * import { compileProfile, resolveProfile, verifyBpf } from "@forge/seccomp";
+ * const p = { defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }] };
+ * const bytes = compileProfile(p, { arch: "x86_64" }).bytes; // or libseccomp's export
+ * const report = verifyBpf(bytes, resolveProfile(p, { arch: "x86_64" }));
+ * report.differences.length; // 0
+ * report.loadProblems.length; // 0
+ * ```
+ */
+export function verifyBpf(
+  filter: Uint8Array | readonly Instruction[],
+  r: ResolvedProfile,
+  opts: VectorOptions = {},
+): BpfVerifyReport {
+  const program = filter instanceof Uint8Array ? decodeFilter(filter) : filter;
+  const loadProblems = checkFilter(program);
+  return { ...verifyFilter(program, r, opts), length: program.length, loadProblems };
 }
 
 /**
@@ -228,9 +321,10 @@ export function verifyFilter(
  */
 export function formatDifferences(ds: readonly Difference[]): string {
   return ds
-    .map(
-      (d) =>
-        `${d.call}: profile says ${formatAction(d.expected)}, filter returns ${formatAction(d.got)}`,
+    .map((d) =>
+      d.error !== undefined
+        ? `${d.call}: profile says ${formatAction(d.expected)}, filter fails: ${d.error}`
+        : `${d.call}: profile says ${formatAction(d.expected)}, filter returns ${formatAction(d.got)}`,
     )
     .join("\n");
 }
