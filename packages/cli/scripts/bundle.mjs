@@ -206,38 +206,48 @@ const virtual = (name, filter, contents) => ({
 });
 
 /**
- * What @forge/sandbox's seccomp_filter.js imports from package `name`: the `hot` exports
- * (file -> names) from the package's dist, and `lazy`, loaded from dist/bundle/NAME.cjs
- * when first called.
+ * What @forge/sandbox's seccomp_filter.js and idmap_guard.js import from package
+ * `name`: the `hot` exports (file -> names) from the package's dist, and the `lazy`
+ * functions, loaded from dist/bundle/NAME.cjs when first called.
  */
 function splitFor(name, hot, lazy) {
   return virtual(
     `forge-split-${name}`,
     (args) =>
       args.path === `@forge/${name}` &&
-      /[\\/]sandbox[\\/]dist[\\/]seccomp_filter\.js$/.test(args.importer),
+      /[\\/]sandbox[\\/]dist[\\/](seccomp_filter|idmap_guard)\.js$/.test(args.importer),
     [
       ...Object.entries(hot).map(
         ([file, names]) =>
           `export { ${names.join(", ")} } from ${JSON.stringify(path.join(dist(name), file))};`,
       ),
       `let full;`,
-      `export const ${lazy} = (...a) =>`,
-      `  (full ??= require(require("node:path").join(__dirname, "${name}.cjs"))).${lazy}(...a);`,
+      `const load = () => (full ??= require(require("node:path").join(__dirname, "${name}.cjs")));`,
+      ...lazy.map((f) => `export const ${f} = (...a) => load().${f}(...a);`),
     ],
   );
 }
 
-/** Writes dist/bundle/NAME.cjs: `lazy` from the package's `file`, as a plain CommonJS module. */
-async function writeSplit(name, file, lazy, plugins) {
-  const entry = `export { ${lazy} } from ${JSON.stringify(path.join(dist(name), file))};`;
+/** Writes dist/bundle/NAME.cjs: the `lazy` functions (name -> file), as a plain CommonJS module. */
+async function writeSplit(name, lazy, plugins) {
+  const entry = Object.entries(lazy)
+    .map(([f, file]) => `export { ${f} } from ${JSON.stringify(path.join(dist(name), file))};`)
+    .join("\n");
   fs.writeFileSync(path.join(outDir, `${name}.cjs`), await bundledCode(name, entry, plugins));
 }
 
+// The idmap guard (idmapped read-write binds only) builds its small profile with the
+// builder, which is light, and compiles it with compileProfile, which is not.
+const LAZY_SECCOMP = { compileSeccompForRun: "load.js", compileProfile: "compile.js" };
 const splitSeccomp = splitFor(
   "seccomp",
-  { "precompiled.js": ["precompiledFilter", "precompiledSteps"], "install.js": ["seccompSteps"] },
-  "compileSeccompForRun",
+  {
+    "precompiled.js": ["precompiledFilter", "precompiledSteps"],
+    "install.js": ["seccompSteps"],
+    "builder.js": ["arg", "SeccompProfileBuilder"],
+    "cover.js": ["everyCombination"],
+  },
+  Object.keys(LAZY_SECCOMP),
 );
 const pureLibc = virtual(
   "forge-pure-libc",
@@ -270,7 +280,7 @@ async function cache(file, warmUps) {
 const { loadBundle, writeCodeCache } = createRequire(import.meta.url)("../bin/forge.cjs");
 const forge = await bundle("forge", 'export { main } from "./main.js";');
 const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";', [splitSeccomp]);
-await writeSplit("seccomp", "load.js", "compileSeccompForRun", [pureLibc]);
+await writeSplit("seccomp", LAZY_SECCOMP, [pureLibc]);
 // The warm-up is what a plain `forge run` runs (no --timeout: its code would only
 // make the cache bigger).
 await cache(run, [["run", "--", "/bin/true"]]);

@@ -24,6 +24,8 @@ uts, cgroup and net namespaces; a new root with the host's /usr, /bin, /lib* and
 read-only, a private /tmp, a fresh /proc and a minimal /dev; every capability
 dropped; no_new_privs; Landlock; Forge's default seccomp filter; a clean environment.
 As root the sandbox's root is mapped to uid 65534 on the host; rootless, to you.
+As root a read-write --bind is idmapped: its owner appears as the sandbox's user,
+and what the sandbox creates there is the owner's on the host (:ro binds never are).
 
 Sandbox:
   --profile P          a profile name (looked up in /etc/forge/profiles, root-owned
@@ -44,7 +46,8 @@ Sandbox:
                        profile's, "/" for every built-in one, never the caller's:
                        only what is bound is there (--bind "$PWD:ro" --cwd "$PWD")
   --uid N, --gid N     ids inside the sandbox (default 0)
-  --id-map identity    as root: map the sandbox's ids to the same host ids
+  --id-map identity    as root: map the sandbox's ids to the same host ids (no
+                       idmapped binds needed: also where a filesystem has none)
   --cap-add CAP        keep a capability, e.g. NET_BIND_SERVICE (repeatable); one that
                        lets the sandbox undo its walls (SYS_ADMIN, SYS_PTRACE,
                        NET_ADMIN, DAC_READ_SEARCH, ...) is kept with a warning

@@ -31,6 +31,7 @@
  */
 export * from "./flags.ts";
 export * from "./id_map.ts";
+export * from "./idmap_mount.ts";
 export * from "./landlock.ts";
 export * from "./mount_plan.ts";
 export * from "./propagation.ts";

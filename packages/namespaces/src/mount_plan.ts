@@ -31,6 +31,7 @@ import {
   STATX_INO,
   STATX_TYPE,
 } from "./_util.ts";
+import { type IdmapMapping, type IdmapTarget, idmapBindTree } from "./idmap_mount.ts";
 import { PROPAGATION, privateMountsStep } from "./propagation.ts";
 import { DEFAULT_TMPFS_SIZE, tmpfsBytes, tmpfsInodes } from "./tmpfs_limits.ts";
 
@@ -111,6 +112,17 @@ export interface MountSpec {
    * inode on the same device. "auto" (default): "parent-clone" as root.
    */
   readonly sources?: "auto" | "parent-clone" | "child-verify";
+  /**
+   * Idmap read-write binds (root, "parent-clone" sources, Linux 5.12+): the host ids
+   * the sandbox's processes run as (the id map's outsideUid and outsideGid). Each
+   * read-write bind whose source another uid or gid owns gets an idmapped mount: its
+   * owner appears as the sandbox's user inside, and what the sandbox creates there is
+   * owned by the source's owner on the host (see {@link idmapBindTree}). Read-only
+   * binds never are. Where the kernel or the filesystem cannot, the bind stays as it
+   * was and the plan's `warnings` say which path, why, and what to do instead.
+   * Default: none (leave it out rootless, and with an identity id map).
+   */
+  readonly idmap?: IdmapTarget;
 }
 
 /** Options of the fresh /proc. */
@@ -311,6 +323,8 @@ export interface PlannedMount {
   readonly path: string;
   readonly source?: string;
   readonly readonly?: boolean;
+  /** A bind with an idmapped mount: "all" of its tree, or only its "top" mount. */
+  readonly idmapped?: "all" | "top";
 }
 
 /** A mount plan: child steps plus the fds the parent opened for them. */
@@ -322,6 +336,8 @@ export interface MountPlan {
   readonly sources: "parent-clone" | "child-verify";
   /** What the new root will contain, in mount order. */
   readonly mounts: PlannedMount[];
+  /** One line each: what the plan could not do as asked (a bind it could not idmap). */
+  readonly warnings: string[];
   /** Closes `fds`. */
   close(): void;
   /**
@@ -517,6 +533,7 @@ type Entry =
       src: { info: SourceInfo; fd: number };
       k: number;
       treeArg?: StepArg;
+      idmapped?: "all" | "top";
     }
   | { kind: "symlink"; path: string; target: string }
   | { kind: "dir"; path: string }
@@ -558,7 +575,12 @@ type Entry =
  */
 export function mountPlan(
   spec: MountSpec = {},
-  opts: { libc?: Libc; procRoot?: string } = {},
+  opts: {
+    libc?: Libc;
+    procRoot?: string;
+    /** Makes an idmap's user namespace (default: a helper child's); for tests. */
+    userns?: (m: IdmapMapping) => number;
+  } = {},
 ): MountPlan {
   const libc = opts.libc ?? openLibc();
   const procRoot = opts.procRoot ?? "/proc";
@@ -595,6 +617,7 @@ export function mountPlan(
     dirCache.clear();
     const steps: Step[] = [];
     const mounts: PlannedMount[] = [];
+    const warnings: string[] = [];
     const entries: Entry[] = [];
     const dev = spec.dev ?? true;
     const proc = spec.proc ?? true;
@@ -690,6 +713,17 @@ export function mountPlan(
           MOUNT_ATTR_SIZE,
         );
         e.treeArg = tree;
+        if (spec.idmap && !e.b.readonly && !e.b.devices) {
+          const r = idmapBindTree(
+            libc,
+            tree,
+            { fd: e.src.fd, path: e.src.info.real, ...(e.b.origin ? { origin: e.b.origin } : {}) },
+            spec.idmap,
+            { procRoot, ...(opts.userns ? { userns: opts.userns } : {}) },
+          );
+          if (r.applied !== "none") e.idmapped = r.applied;
+          if (r.warning) warnings.push(r.warning);
+        }
       } else {
         const id = `mnt.src${e.k}`;
         const info = e.src.info;
@@ -730,6 +764,14 @@ export function mountPlan(
       }
     }
     for (const fd of opened.splice(0)) libc.close(fd);
+    if (
+      spec.idmap &&
+      sources === "child-verify" &&
+      entries.some((e) => e.kind === "bind" && !e.b.readonly && !e.b.devices)
+    )
+      warnings.push(
+        `read-write binds are not idmapped with sources "child-verify" (only the parent, as root, can idmap a mount): the sandbox writes there as host uid ${spec.idmap.uid}; use sources "parent-clone" or --id-map identity`,
+      );
 
     // 3. The new root: a small tmpfs, attached over the old root so that pivot_root accepts it.
     steps.push(
@@ -765,7 +807,13 @@ export function mountPlan(
           steps.push(
             moveStep(e.treeArg as StepArg, target, `bind ${e.b.src} on ${e.path}`, e.path),
           );
-          mounts.push({ kind: "bind", path: e.path, source: e.b.src, readonly: !!e.b.readonly });
+          mounts.push({
+            kind: "bind",
+            path: e.path,
+            source: e.b.src,
+            readonly: !!e.b.readonly,
+            ...(e.idmapped ? { idmapped: e.idmapped } : {}),
+          });
           break;
         }
         case "symlink": {
@@ -1057,7 +1105,15 @@ export function mountPlan(
         ],
       });
     }
-    return { steps, fds, sources, mounts, close, isCurrent: () => checks.every((c) => c()) };
+    return {
+      steps,
+      fds,
+      sources,
+      mounts,
+      warnings,
+      close,
+      isCurrent: () => checks.every((c) => c()),
+    };
   }
 }
 

@@ -29,6 +29,7 @@ import {
   type TerminalOptions,
 } from "@forge/libc";
 import * as ns from "@forge/namespaces";
+import { idmapGuardSteps } from "./idmap_guard.ts";
 import { commandCandidates } from "./resolve_command.ts";
 import { type Rlimit, rlimitSteps } from "./rlimits.ts";
 
@@ -83,7 +84,11 @@ export interface LaunchOptions {
   /**
    * How ids map, as root: "unprivileged" (default) maps the inside ids to 65534 on the
    * host; "identity" maps them to the same host ids (the sandbox's root is the host's
-   * root, stripped of capabilities). Rootless callers always map to themselves.
+   * root, stripped of capabilities). Rootless callers always map to themselves. With
+   * "unprivileged", read-write binds get idmapped mounts (their owner appears as the
+   * sandbox's user; see @forge/namespaces' idmapBindTree), and a sandbox with one gets
+   * the idmap guard, a seccomp filter that refuses setuid/setgid files, xattr writes
+   * and io_uring (see idmap_guard.ts).
    */
   readonly idMap?: "unprivileged" | "identity";
   /** A new root; without it the sandbox sees the host's tree (and gets no Landlock). */
@@ -342,6 +347,7 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
     ];
     const lateSteps: Step[] = [];
     const befores: ((child: { readonly pid: number; readonly pidfd: number }) => void)[] = [];
+    let idmap: ns.IdmapTarget | undefined;
 
     if (cloneFlags & CLONE.NEWUSER) {
       const ids = ns.idMapPlan({
@@ -351,6 +357,10 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
       });
       steps.push(...ids.steps);
       if (ids.beforeStart) befores.push(ids.beforeStart);
+      // As root the sandbox runs as an unprivileged host id: its read-write binds are
+      // idmapped to it (an identity map needs none; rootless cannot).
+      if (ids.mode === "root" && opts.idMap !== "identity")
+        idmap = { uid: ids.outsideUid, gid: ids.outsideGid };
       // The kernel clears the parent-death signal when the effective ids change (as
       // root, the switch to the inside ids does): set it again for PID 1, which keeps
       // it across the exec of forge-init.
@@ -404,6 +414,9 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
     // step makes the tree private; without one, this does (the payload may mount).
     if (cloneFlags & CLONE.NEWNS && !opts.root) steps.push(ns.privateMountsStep());
     let landlock: ns.LandlockPlan | undefined;
+    // An idmapped read-write bind makes what the sandbox creates there its owner's
+    // (root's) on the host: the idmap guard keeps set-id bits and xattrs out of it.
+    let idmapped = false;
     if (opts.root) {
       if (!(cloneFlags & CLONE.NEWNS)) throw new RangeError(namespaceProblems(opts)[0]!.message);
       const spec: ns.MountSpec = {
@@ -412,11 +425,14 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
         proc: opts.root.proc ?? true,
         dev: opts.root.dev ?? true,
         readonlyRoot: opts.root.readonly ?? true,
+        ...(idmap ? { idmap } : {}),
       };
       const mounts = ns.mountPlan(spec);
       closers.push(() => mounts.close());
       isCurrent = () => mounts.isCurrent();
+      idmapped = mounts.mounts.some((m) => m.idmapped !== undefined);
       steps.push(...mounts.steps);
+      warnings.push(...mounts.warnings);
       const mode = opts.landlock ?? "best-effort";
       if (mode !== "off") {
         landlock = ns.landlockSteps(ns.landlockRulesFromMounts(spec), { mode });
@@ -449,6 +465,9 @@ function planSandbox(opts: LaunchOptions): LaunchPlan {
       );
     lateSteps.push(caps.noNewPrivsStep());
     if (landlock) lateSteps.push(...landlock.steps);
+    // Stacked before the profile's filter (which may deny seccomp itself): the kernel
+    // runs both and the stricter answer wins, so no profile can undo it.
+    if (idmapped) lateSteps.push(...idmapGuardSteps());
     lateSteps.push(...(opts.seccompSteps ?? []));
 
     if (opts.placement?.beforeStart) befores.push(opts.placement.beforeStart);

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -201,5 +202,63 @@ describe("probeKernel", () => {
     });
     expect(r.clone3.ok).toBe(false);
     expect(r.pidfd.fix).toMatch(/5\.3/);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)("launch: read-write binds as root (idmapped)", () => {
+  /** A fresh root-owned directory (0755), removed after the test. */
+  const rootDir = () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), "forge-launch-idmap-"));
+    tmps.push(d);
+    fs.chmodSync(d, 0o755);
+    return d;
+  };
+
+  it("lets the sandbox's root write a root-owned bind; its files are root's on the host", async () => {
+    const d = rootDir();
+    const box = launch({
+      argv: ["/bin/sh", "-c", "echo hi > /w/f && stat -c '%u:%g' /w /w/f"],
+      stdio: ["ignore", "pipe", "pipe"],
+      root: { ...ROOT, binds: [...SYSTEM, { src: d, dst: "/w" }] },
+    });
+    let out = "";
+    box.child.stdout!.on("data", (c) => (out += c));
+    const closed = new Promise((r) => box.child.stdout!.once("close", r));
+    expect((await box.wait()).exitCode).toBe(0);
+    await closed;
+    expect(out).toBe("0:0\n0:0\n");
+    expect(box.warnings).toEqual([]);
+    const st = fs.statSync(path.join(d, "f"));
+    expect([st.uid, st.gid]).toEqual([0, 0]);
+  });
+
+  it("needs no idmap with idMap \"identity\" (the sandbox's root is the host's)", async () => {
+    const d = rootDir();
+    const { out, st } = await run(["/bin/sh", "-c", "touch /w/f && cat /proc/self/uid_map"], {
+      idMap: "identity",
+      root: { ...ROOT, binds: [...SYSTEM, { src: d, dst: "/w" }] },
+    });
+    expect(st.exitCode).toBe(0);
+    expect(out).toMatch(/^\s*0\s+0\s+1$/m);
+    expect(fs.statSync(path.join(d, "f")).uid).toBe(0);
+  });
+
+  it("warns, naming the path and --id-map identity, where the filesystem cannot (ramfs)", async () => {
+    const d = path.join(rootDir(), "ram");
+    fs.mkdirSync(d);
+    execFileSync("mount", ["-t", "ramfs", "none", d]);
+    try {
+      const plan = planLaunch({
+        argv: ["/bin/true"],
+        root: { ...ROOT, binds: [...SYSTEM, { src: d, dst: "/w" }] },
+      });
+      plan.close();
+      expect(plan.warnings).toHaveLength(1);
+      expect(plan.warnings[0]).toMatch(
+        /^the bind of .*\/ram: no idmapped mount for .*\/ram: ramfs \(mounted at .*\) does not support idmapped mounts .*use --id-map identity/,
+      );
+    } finally {
+      execFileSync("umount", ["-l", d]);
+    }
   });
 });
