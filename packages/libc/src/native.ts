@@ -56,6 +56,11 @@ export interface Trampoline {
 }
 
 const ABI = 7;
+/** How to get a trampoline that loads, for the errors below. */
+function rebuildHint(): string {
+  const script = packageFile(import.meta.url, "@forge/libc", "scripts/install.mjs");
+  return `build one for this machine with "node ${script}" (it uses the system C compiler: Debian/Ubuntu "apt-get install gcc libc6-dev", Alpine "apk add gcc musl-dev linux-headers"), or set FORGE_TRAMPOLINE to a built libforge_spawn.so`;
+}
 let loaded: Trampoline | undefined;
 
 let soPath: string | undefined;
@@ -77,7 +82,10 @@ export function forgeInitPath(): string {
 }
 
 /**
- * Loads the spawn trampoline (built by `npm run build:native` in @forge/libc).
+ * Loads the spawn trampoline: `prebuilds/linux-<arch>/libforge_spawn.so`, shipped for
+ * x64 and arm64 (glibc >= 2.17). Where it does not load, `scripts/install.mjs` (the
+ * package's install script, also run by hand) builds it with the system C compiler; in
+ * the Forge repository `npm run build:native -w @forge/libc` does.
  *
  * @example
  * ```ts
@@ -90,10 +98,17 @@ export function loadTrampoline(): Trampoline {
   const file = trampolinePath();
   if (!fs.existsSync(file)) {
     throw new Error(
-      `@forge/libc: the spawn trampoline is not built (${file} is missing); run "npm run build:native -w @forge/libc" (needs a C compiler)`,
+      `@forge/libc: the spawn trampoline for linux-${process.arch} is missing (${file}); ${rebuildHint()}`,
     );
   }
-  const lib = koffi.load(file);
+  let lib: ReturnType<typeof koffi.load>;
+  try {
+    lib = koffi.load(file);
+  } catch (e) {
+    throw new Error(
+      `@forge/libc: cannot load the spawn trampoline ${file} (${(e as Error).message}); ${rebuildHint()}`,
+    );
+  }
   // Each function is declared (its prototype parsed by koffi) on first use: a plain
   // spawn needs four of the ten, and a cold start pays for every declaration.
   type Fn = ReturnType<typeof lib.func>;
@@ -130,9 +145,7 @@ export function loadTrampoline(): Trampoline {
   };
   const abi = t.abiVersion();
   if (abi !== ABI)
-    throw new Error(
-      `@forge/libc: ${file} has ABI ${abi}, expected ${ABI}; rebuild it with "npm run build:native -w @forge/libc"`,
-    );
+    throw new Error(`@forge/libc: ${file} has ABI ${abi}, expected ${ABI}; ${rebuildHint()}`);
   loaded = t;
   return t;
 }

@@ -246,7 +246,9 @@ function setInt64(words: Int32Array, at: number, v: number): void {
 function uint64Array(values: readonly number[]): BigUint64Array {
   const out = new BigUint64Array(values.length);
   const words = new Int32Array(out.buffer);
-  values.forEach((v, k) => setInt64(words, k * 8, v));
+  values.forEach((v, k) => {
+    setInt64(words, k * 8, v);
+  });
   return out;
 }
 
