@@ -306,7 +306,10 @@ async function checkConsumer(name) {
         lib: needsDomLib(name) ? ["ES2023", "DOM"] : ["ES2023"],
         module: "NodeNext",
         moduleResolution: "NodeNext",
-        types: ["node"],
+        // A package whose .d.ts names Node's types references them itself
+        // (`/// <reference types="node" preserve="true" />` in its mod.ts): its
+        // consumer lists none (TypeScript 6 loads no @types by default).
+        types: bringsNodeTypes ? [] : ["node"],
         strict: true,
         skipLibCheck: false,
         outDir: "out",

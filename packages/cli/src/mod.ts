@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * @forge/cli: the `forge` command, a thin shell over @forge/sandbox.
  *

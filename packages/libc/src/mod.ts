@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * @forge/libc: the one binding from Forge to the kernel. A typed koffi binding to libc
  * behind the {@link Libc} interface (with {@link FakeLibc} for unit tests), syscall

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * @forge/namespaces: Linux namespaces, id maps, the mount plan (binds, tmpfs, /proc,
  * a minimal /dev, masked and read-only paths, pivot_root), hostname and loopback,

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * @forge/sandbox: the facade that composes every Forge layer into one launch plan.
  *

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * @forge/wasm-host: runs WebAssembly modules under limits with WASI preview1 written
  * in TypeScript and routed through @forge/policy. A {@link WasmHost} loads (validates,
