@@ -30,7 +30,12 @@ import os from "node:os";
 import { ARCHES, type Arch, hostArch } from "@forge/libc";
 import { disjointRules } from "./_disjoint_rules.ts";
 import { type Action, actionRank, actionValue, formatAction, parseAction } from "./action.ts";
-import { DecisionBuilder, type DecisionNode, decisionDifferences } from "./decision.ts";
+import {
+  DecisionBuilder,
+  type DecisionDifference,
+  type DecisionNode,
+  decisionDifferences,
+} from "./decision.ts";
 import {
   checkProfile,
   ProfileError,
@@ -303,27 +308,30 @@ export function exportDifferences(
       }
     }
     flush();
+    // Each class with what each filter returns for its witness, stubs and all.
+    const witnessed = (nr: number, name: string, ds: readonly DecisionDifference[]) => {
+      for (const d of ds) {
+        const fa = decide(forge, audit, nr, d.args);
+        const ra = decide(runc, audit, nr, d.args);
+        if (same(fa, ra)) continue;
+        push({
+          arch,
+          syscall: name,
+          path: d.path,
+          forge: fa,
+          runc: ra,
+          example: callText(name, d.args, d.path),
+          scope: "syscall",
+        });
+      }
+    };
     for (const nr of [...graphs].sort((x, y) => x - y)) {
       const fg: DecisionNode | undefined = f?.decisions.get(nr);
       const rg: DecisionNode | undefined = r?.decisions.get(nr);
       const name = nameOf(nr);
       if (fg && rg && fg !== rg) {
         const ds = decisionDifferences(fg, rg, PER_SYSCALL);
-        for (const d of ds) {
-          // What each filter returns for the witness, stubs and all.
-          const fa = decide(forge, audit, nr, d.args);
-          const ra = decide(runc, audit, nr, d.args);
-          if (same(fa, ra)) continue;
-          push({
-            arch,
-            syscall: name,
-            path: d.path,
-            forge: fa,
-            runc: ra,
-            example: callText(name, d.args, d.path),
-            scope: "syscall",
-          });
-        }
+        witnessed(nr, name, ds);
         if (ds.length === PER_SYSCALL) {
           push({
             arch,
@@ -355,23 +363,13 @@ export function exportDifferences(
       }
       // One side has no graph for the number: its answer does not depend on the arguments.
       const flat = new DecisionBuilder().leaf(decide(fg ? runc : forge, audit, nr, zeros));
-      const ds = fg
-        ? decisionDifferences(fg, flat, PER_SYSCALL)
-        : decisionDifferences(flat, rg!, PER_SYSCALL);
-      for (const d of ds) {
-        const fa = decide(forge, audit, nr, d.args);
-        const ra = decide(runc, audit, nr, d.args);
-        if (same(fa, ra)) continue;
-        push({
-          arch,
-          syscall: name,
-          path: d.path,
-          forge: fa,
-          runc: ra,
-          example: callText(name, d.args, d.path),
-          scope: "syscall",
-        });
-      }
+      witnessed(
+        nr,
+        name,
+        fg
+          ? decisionDifferences(fg, flat, PER_SYSCALL)
+          : decisionDifferences(flat, rg!, PER_SYSCALL),
+      );
     }
   }
   // Numbers of a covered audit arch that no ABI owns (x86_64 without x32: those with
