@@ -98,6 +98,11 @@ export interface LibseccompOptions {
   readonly kernel?: string;
   /** Architectures added after the profile's (runc adds only the profile's). */
   readonly extraArches?: readonly Arch[];
+  /**
+   * libseccomp's optimisation level: 1 a priority-ordered list, 2 a binary tree
+   * (default: as runc picks it, the tree above 32 syscall names).
+   */
+  readonly optimize?: 1 | 2;
 }
 
 /** runc's action for a rule (getAction): ERRNO/TRACE without errnoRet mean EPERM. */
@@ -163,7 +168,7 @@ export function libseccompCompile(input: SeccompProfile, o: LibseccompOptions): 
       ...(rule.name ? [rule.name] : []),
     ];
     const count = applying.reduce((n, r) => n + ruleNames(r).length, 0);
-    const optimize = count > 32 ? 2 : 1;
+    const optimize = o.optimize ?? (count > 32 ? 2 : 1);
     if (optimize === 2) check(l.attrSet(ctx, ATTR.CTL_OPTIMIZE, 2), "CTL_OPTIMIZE");
     for (const rule of applying) {
       const action = runcAction(rule.action, rule.errnoRet);
