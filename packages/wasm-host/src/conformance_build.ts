@@ -76,7 +76,18 @@ const AS_WASI = "node_modules/@assemblyscript/wasi-shim/asconfig.json";
 const FLAGS: Record<Toolchain, string[]> = {
   c: ["--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-Wno-unused-result"],
   // RUSTC_BOOTSTRAP=1 unlocks std::os::wasi::fs (wasi_ext), unstable in Rust 1.63.
-  rust: ["--edition", "2021", "--target", "wasm32-wasi", "-O", "-C", "strip=debuginfo"],
+  // Panic messages name the source file: it is /corpus/rust/X.rs wherever the checkout
+  // is (compile() adds --remap-path-prefix for the corpus directory).
+  rust: [
+    "--edition",
+    "2021",
+    "--target",
+    "wasm32-wasi",
+    "-O",
+    "-C",
+    "strip=debuginfo",
+    "--remap-path-prefix=CORPUS_DIR=/corpus",
+  ],
   as: ["--config", AS_WASI, "-O"],
 };
 
@@ -84,10 +95,14 @@ function compile(tc: Toolchain, src: string, out: string): void {
   const opts: ExecFileSyncOptions = { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 };
   if (tc === "c") execFileSync("clang", [...FLAGS.c, "-o", out, src], opts);
   else if (tc === "rust")
-    execFileSync(RUSTC, [...FLAGS.rust, "-o", out, src], {
-      ...opts,
-      env: { ...process.env, RUSTC_BOOTSTRAP: "1" },
-    });
+    execFileSync(
+      RUSTC,
+      [...FLAGS.rust.map((f) => f.replace("CORPUS_DIR", CORPUS_DIR)), "-o", out, src],
+      {
+        ...opts,
+        env: { ...process.env, RUSTC_BOOTSTRAP: "1" },
+      },
+    );
   else
     execFileSync(process.execPath, [ASC, src, ...FLAGS.as, "-o", out], { ...opts, cwd: REPO_ROOT });
 }

@@ -4,8 +4,9 @@
 // requires (errno names in the programs' output are WASI's). Where the spec only says
 // "similar to <POSIX call>", POSIX's answer is the spec's, and where it is silent,
 // wasmtime's and wasi-testsuite's are. Where node:wasi answers otherwise, `node` holds
-// its answer and `why` says which one the spec supports; `forge` marks the one place
-// Forge knowingly falls short (nanosecond timestamps).
+// its answer and `why` says which one the spec supports; `forge` would mark a place
+// where Forge knowingly falls short (none now: nanosecond timestamps, the last one, are
+// exact since `forge wasm run` passes WasiOptions.timeOps).
 //
 // Forge vs node:wasi, in short (details in each case's `why`):
 //
@@ -27,10 +28,13 @@
 // | fdflags and stdio rights from fd_fdstat_get       | fdflags, R/W per fd | extra bits, R+W  | Forge         |
 // | regular files in poll_oneoff                      | ready            | whole call EPERM   | Forge         |
 // | poll_oneoff subscription on a bad fd              | event error EBADF | dropped           | Forge         |
-// | timestamps                                        | to the µs        | whole seconds      | neither (ns)  |
+// | timestamps                                        | to the ns (*)    | whole seconds      | Forge         |
 // | MTIM|MTIM_NOW; absolute monotonic poll            | EINVAL; fires    | never returns      | Forge         |
 // | environ_get with no variables                     | ok               | EINVAL             | Forge         |
 // | read-only preopens                                | EROFS            | (not supported)    | -             |
+//
+// (*) with WasiOptions.timeOps (utimensat/futimens; `forge wasm run` passes libc's);
+// a WasiHost without them sets the nearest microsecond (Node's fs.utimes).
 //
 // Where Forge and wasmtime differ on purpose (not in `expect`, both refusals): a path
 // out of the preopen is ENOTCAPABLE in Forge and node:wasi, EPERM in wasmtime (the
@@ -408,7 +412,7 @@ listing: keep
     },
     node: {
       stdout: "",
-      stderr: `thread 'main' panicked at 'called \`Result::unwrap()\` on an \`Err\` value: Os { code: 76, kind: Uncategorized, message: "Capabilities insufficient" }', /work/main/packages/wasm-host/testdata/conformance/rust/dirs.rs:121:67
+      stderr: `thread 'main' panicked at 'called \`Result::unwrap()\` on an \`Err\` value: Os { code: 76, kind: Uncategorized, message: "Capabilities insufficient" }', /corpus/rust/dirs.rs:121:67
 note: run with \`RUST_BACKTRACE=1\` environment variable to display a backtrace
 node:wasi: unreachable
 `,
@@ -1268,16 +1272,6 @@ set both to whole microseconds: OK
 atime 1500000000000001000 mtime 1600000000999999000
 `,
     },
-    forge: {
-      stdout: `set mtime: OK
-mtime off by 211 ns
-set atime via fd: OK
-atime off by -333 ns, mtime changed by 0 ns
-set both to whole microseconds: OK
-atime 1500000000000001000 mtime 1600000000999999000
-`,
-      why: "WASI timestamps are nanoseconds and wasmtime sets them exactly (utimensat). Node's fs.utimes (libuv) takes seconds as a double and keeps whole microseconds, and Node exposes no utimensat to JavaScript, so Forge sets the nearest microsecond (exact for whole microseconds; also for the timestamp a call leaves unset). Closing it needs a native utimensat injected like WasiOptions.socketOps.",
-    },
     node: {
       stdout: `set mtime: OK
 mtime off by -123456789 ns
@@ -1286,7 +1280,7 @@ atime off by -222222333 ns, mtime changed by 0 ns
 set both to whole microseconds: OK
 atime 1500000000000000000 mtime 1600000000000000000
 `,
-      why: "node:wasi sets whole seconds only; WASI timestamps are nanoseconds. Neither is exact; Forge is to the microsecond (see `forge`).",
+      why: "node:wasi sets whole seconds only; WASI timestamps are nanoseconds, and wasmtime sets them exactly (utimensat). The spec supports Forge, which sets them with utimensat too (WasiOptions.timeOps, passed by `forge wasm run`; a WasmHost without it sets the nearest microsecond, Node's fs.utimes).",
     },
   }),
   cc("stdio", "hello", {
