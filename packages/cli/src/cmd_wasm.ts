@@ -294,6 +294,8 @@ async function runModule(
         args: invoke === undefined ? [name, ...o.args] : [name],
         env: o.env,
         preopens: o.preopens,
+        // Timestamps to the nanosecond (utimensat), as wasmtime sets them.
+        timeOps: wasm.nativeTimeOps(),
       },
     });
   } catch (e) {

@@ -4,8 +4,9 @@
  * behind the {@link Libc} interface (with {@link FakeLibc} for unit tests), syscall
  * tables for x86_64, i386, x32, aarch64 and arm, errno names and messages with the
  * typed {@link SyscallError}, the spawn trampoline that runs a program of raw
- * syscalls in a fresh child before execve, and pseudo-terminals (a child's own, made
- * inside it and handed back as the master).
+ * syscalls in a fresh child before execve, pseudo-terminals (a child's own, made
+ * inside it and handed back as the master), and file timestamps to the nanosecond
+ * ({@link utimensat}, {@link futimens}).
  *
  * @example
  * ```ts
@@ -31,3 +32,4 @@ export { SparePool, type SparePoolOptions } from "./spare_pool.ts";
 export * from "./spawn.ts";
 export * from "./syscall_error.ts";
 export * from "./syscall_table.ts";
+export * from "./utimens.ts";

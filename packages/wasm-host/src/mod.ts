@@ -50,9 +50,11 @@ export {
   RIGHTS,
   type SocketOps,
   sleepSync,
+  type TimeOps,
   WASI_FUNCTIONS,
   WasiHost,
   type WasiOptions,
+  type WasiTimeSpec,
 } from "./wasi.ts";
 export { HOST_ERROR, WASI_ERRNO, wasiErrno } from "./wasi_errno.ts";
 export {

@@ -199,15 +199,6 @@ export const WASI_FUNCTIONS = [
 ] as const;
 
 /**
- * Options of a {@link WasiHost}.
- *
- * @example
- * ```ts
- * import type { WasiOptions } from "@forge/wasm-host";
- * const o: WasiOptions = { args: ["app"], env: { LANG: "C" }, preopens: [{ host: "/tmp/x", guest: "/data", readOnly: true }] };
- * ```
- */
-/**
  * Native socket operations, injected so that this package stays free of native code.
  *
  * @example
@@ -224,6 +215,56 @@ export interface SocketOps {
   shutdown(fd: number, how: number): void;
 }
 
+/**
+ * One timestamp for {@link TimeOps}: seconds and nanoseconds since the epoch (`nsec`
+ * 0 to 999,999,999), `"now"` (UTIME_NOW: the kernel's current time) or `"omit"`
+ * (UTIME_OMIT: left as it is).
+ *
+ * @example
+ * ```ts
+ * import type { WasiTimeSpec } from "@forge/wasm-host";
+ * const t: WasiTimeSpec = { sec: 1_200_000_000n, nsec: 123_456_789 };
+ * ```
+ */
+export type WasiTimeSpec = { readonly sec: bigint; readonly nsec: number } | "now" | "omit";
+
+/**
+ * Native timestamp operations with nanoseconds, injected so that this package stays
+ * free of native code: WASI timestamps are u64 nanoseconds, and Node's fs.utimes and
+ * fs.futimes keep only whole microseconds. Each throws an error with an errno `code`.
+ *
+ * @example
+ * ```ts
+ * import type { TimeOps } from "@forge/wasm-host";
+ * declare const ops: TimeOps;
+ * ops.futimens(5, "omit", { sec: 1_200_000_000n, nsec: 123_456_789 });
+ * ```
+ */
+export interface TimeOps {
+  /**
+   * utimensat(2) on `name` (one path component, or ".") in the directory `dirFd`;
+   * `nofollow` is AT_SYMLINK_NOFOLLOW (a final symlink is changed itself).
+   */
+  utimensat(
+    dirFd: number,
+    name: string,
+    atime: WasiTimeSpec,
+    mtime: WasiTimeSpec,
+    nofollow: boolean,
+  ): void;
+  /** futimens(2) on the open host fd `fd`. */
+  futimens(fd: number, atime: WasiTimeSpec, mtime: WasiTimeSpec): void;
+}
+
+/**
+ * Options of a {@link WasiHost}.
+ *
+ * @example
+ * ```ts
+ * import type { WasiOptions } from "@forge/wasm-host";
+ * const o: WasiOptions = { args: ["app"], env: { LANG: "C" }, preopens: [{ host: "/tmp/x", guest: "/data", readOnly: true }] };
+ * ```
+ */
 export interface WasiOptions {
   /** argv, argv[0] included (default: none). */
   readonly args?: readonly string[];
@@ -243,6 +284,15 @@ export interface WasiOptions {
    * ENOTSUP and sock_shutdown only closes the module's fd.
    */
   readonly socketOps?: SocketOps;
+  /**
+   * utimensat and futimens, which Node does not expose: with them fd_filestat_set_times
+   * and path_filestat_set_times set timestamps to the nanosecond (UTIME_NOW and
+   * UTIME_OMIT for the NOW and unset times), as wasmtime does. @forge/sandbox provides
+   * them through libc (`nativeTimeOps()`); without them a time is set to the nearest
+   * microsecond (Node's fs.utimes). In-thread hosts only: functions cannot cross into
+   * worker isolation.
+   */
+  readonly timeOps?: TimeOps;
   /** The subject the policy sees (default "wasm:anonymous"). */
   readonly subject?: string;
   /** The policy asked about every call; default: one that lets the subject use what it was given. */
@@ -382,6 +432,7 @@ export class WasiHost {
   #outFd = -1;
   #outError: unknown;
   #socketOps: SocketOps | undefined;
+  #timeOps: TimeOps | undefined;
 
   constructor(opts: WasiOptions = {}) {
     this.subject = opts.subject ?? "wasm:anonymous";
@@ -455,6 +506,7 @@ export class WasiHost {
         ),
       );
     this.#socketOps = opts.socketOps;
+    this.#timeOps = opts.timeOps;
   }
 
   /** Sets the memory the module exports (done by {@link WasiHost.start}/{@link WasiHost.initialize}). */
@@ -993,10 +1045,29 @@ export class WasiHost {
       });
       return E.SUCCESS!;
     };
-    // fs.utimes takes seconds as a double and libuv truncates them to whole microseconds:
-    // split the nanoseconds exactly and add half a microsecond, so a time is set to the
-    // nearest microsecond (exactly, for a time that is a whole number of microseconds).
-    // Nanoseconds below that need utimensat, which Node does not expose.
+    // fstflags: ATIM 1, ATIM_NOW 2, MTIM 4, MTIM_NOW 8.
+    const checkFstflags = (fl: number) => {
+      if ((fl & 1 && fl & 2) || (fl & 4 && fl & 8))
+        throw fsError("EINVAL", "both a time and NOW given");
+    };
+    // With TimeOps (utimensat/futimens): the nanoseconds exactly, NOW as UTIME_NOW and
+    // an unset time as UTIME_OMIT, as wasmtime sets them. A timestamp is a u64 (the
+    // engine hands an i64 over as a signed BigInt).
+    const spec = (t: bigint, fl: number, set: number, now: number): WasiTimeSpec => {
+      if (fl & set) {
+        const u = BigInt.asUintN(64, t);
+        return { sec: u / 1_000_000_000n, nsec: Number(u % 1_000_000_000n) };
+      }
+      return fl & now ? "now" : "omit";
+    };
+    const specs = (atim: bigint, mtim: bigint, fl: number): [WasiTimeSpec, WasiTimeSpec] => {
+      checkFstflags(fl);
+      return [spec(atim, fl, 1, 2), spec(mtim, fl, 4, 8)];
+    };
+    // Without them: fs.utimes takes seconds as a double and libuv truncates them to whole
+    // microseconds: split the nanoseconds exactly and add half a microsecond, so a time is
+    // set to the nearest microsecond (exactly, for a time that is a whole number of
+    // microseconds). Nanoseconds below that need utimensat, which Node does not expose.
     const ns = (t: bigint) => Number(t / 1_000_000_000n) + (Number(t % 1_000_000_000n) + 500) / 1e9;
     const setTimes = (
       cur: fs.BigIntStats,
@@ -1004,8 +1075,7 @@ export class WasiHost {
       mtim: bigint,
       fl: number,
     ): [number, number] => {
-      if ((fl & 1 && fl & 2) || (fl & 4 && fl & 8))
-        throw fsError("EINVAL", "both a time and NOW given");
+      checkFstflags(fl);
       const now = Date.now() / 1000;
       const a = fl & 1 ? ns(atim) : fl & 2 ? now : ns(cur.atimeNs);
       const m = fl & 4 ? ns(mtim) : fl & 8 ? now : ns(cur.mtimeNs);
@@ -1138,6 +1208,11 @@ export class WasiHost {
           const e = this.#fd(fd);
           this.#need(e, R.FD_FILESTAT_SET_TIMES);
           this.#authorize("fd_filestat_set_times", fdRes(fd));
+          if (this.#timeOps) {
+            const [a, m] = specs(atim, mtim, fl);
+            this.#timeOps.futimens(e.hostFd, a, m);
+            return E.SUCCESS!;
+          }
           const [a, m] = setTimes(fs.fstatSync(e.hostFd, { bigint: true }), atim, mtim, fl);
           fs.futimesSync(e.hostFd, a, m);
           return E.SUCCESS!;
@@ -1327,6 +1402,17 @@ export class WasiHost {
             R.PATH_FILESTAT_SET_TIMES,
           );
           this.#with(r, (path) => {
+            if (this.#timeOps) {
+              const [a, m] = specs(atim, mtim, fl);
+              // Both UTIME_OMIT: the kernel answers 0 without looking the name up; a
+              // missing name stays ENOENT, as without TimeOps.
+              if (a === "omit" && m === "omit") fs.lstatSync(path);
+              // The same target as `path`. The resolver has already followed a final
+              // symlink when the lookup flags asked for it (inside the preopen): the
+              // kernel must not follow one, as lutimes does not.
+              else this.#timeOps.utimensat(r.dirFd, r.name, a, m, true);
+              return;
+            }
             const [a, m] = setTimes(fs.lstatSync(path, { bigint: true }), atim, mtim, fl);
             fs.lutimesSync(path, a, m);
           });

@@ -5,7 +5,7 @@ import { AuditLog, Policy } from "@forge/policy";
 import { describe, expect, it } from "vitest";
 import { compileC, useHostFixtures } from "./_test_wasm.ts";
 import { CASES } from "./conformance_cases.ts";
-import { RIGHTS, WASI_FUNCTIONS, WasiHost } from "./wasi.ts";
+import { RIGHTS, type TimeOps, WASI_FUNCTIONS, WasiHost, type WasiTimeSpec } from "./wasi.ts";
 import { WASI_ERRNO } from "./wasi_errno.ts";
 import type { WasmHost } from "./wasm_host.ts";
 
@@ -447,5 +447,162 @@ describe("policy on the bridge", () => {
       effect: "allow",
       bytes: 3,
     });
+  });
+});
+
+/** c/raw/nanos on a host without TimeOps: each time set to the nearest microsecond. */
+const NANOS_WITHOUT_TIME_OPS = `set mtime: OK
+mtime off by 211 ns
+set atime via fd: OK
+atime off by -333 ns, mtime changed by 0 ns
+set both to whole microseconds: OK
+atime 1500000000000001000 mtime 1600000000999999000
+`;
+
+describe("timestamps (fd_filestat_set_times, path_filestat_set_times)", () => {
+  type Call =
+    | ["utimensat", number, string, WasiTimeSpec, WasiTimeSpec, boolean]
+    | ["futimens", number, WasiTimeSpec, WasiTimeSpec];
+
+  /** A WasiHost on a fresh preopen /sb holding "f" and "link" -> "f", with recording TimeOps. */
+  function timesHost(opts: { fail?: string; policy?: Policy } = {}) {
+    const sb = path.join(fx.work, "sb");
+    fs.mkdirSync(sb);
+    fs.writeFileSync(path.join(sb, "f"), "x");
+    fs.symlinkSync("f", path.join(sb, "link"));
+    const calls: Call[] = [];
+    const fail = (): void => {
+      if (opts.fail) throw Object.assign(new Error(`fake: ${opts.fail}`), { code: opts.fail });
+    };
+    const timeOps: TimeOps = {
+      utimensat: (dirFd, name, atime, mtime, nofollow) => {
+        calls.push(["utimensat", dirFd, name, atime, mtime, nofollow]);
+        fail();
+      },
+      futimens: (fd, atime, mtime) => {
+        calls.push(["futimens", fd, atime, mtime]);
+        fail();
+      },
+    };
+    const wasi = new WasiHost({
+      subject: "wasm:times",
+      preopens: [{ host: sb, guest: "/sb" }],
+      timeOps,
+      policy: opts.policy,
+    });
+    const mem = new WebAssembly.Memory({ initial: 1 });
+    wasi.setMemory(mem);
+    const w = wasi.imports().wasi_snapshot_preview1;
+    /** The guest path `p` at offset 100; its length. */
+    const put = (p: string) => {
+      new Uint8Array(mem.buffer).set(Buffer.from(p), 100);
+      return Buffer.byteLength(p);
+    };
+    const setPath = (p: string, lookup: number, atim: bigint, mtim: bigint, fl: number) =>
+      w.path_filestat_set_times!(3, lookup, 100, put(p), atim, mtim, fl);
+    return { wasi, w, mem, put, setPath, calls, sb };
+  }
+
+  it("hands TimeOps the nanoseconds, NOW and unset times as utimensat takes them", () => {
+    const { wasi, w, mem, put, setPath, calls, sb } = timesHost();
+    try {
+      expect(setPath("f", 0, 0n, 1234567890123456789n, 4 /* MTIM */)).toBe(0);
+      expect(setPath("f", 0, 1111111111222222333n, 0n, 1 | 8 /* ATIM|MTIM_NOW */)).toBe(0);
+      expect(setPath("f", 0, 0n, 0n, 2 /* ATIM_NOW */)).toBe(0);
+      // A u64 above i64's range arrives as a negative BigInt: still the u64's seconds.
+      expect(setPath("f", 0, 0n, -1n, 4)).toBe(0);
+      // The name relative to the directory fd the resolver ended on: here the preopen's.
+      const dirFd = (calls[0] as Extract<Call, ["utimensat", ...unknown[]]>)[1];
+      expect(fs.readlinkSync(`/proc/self/fd/${dirFd}`)).toBe(fs.realpathSync(sb));
+      expect(calls).toEqual([
+        ["utimensat", dirFd, "f", "omit", { sec: 1234567890n, nsec: 123456789 }, true],
+        ["utimensat", dirFd, "f", { sec: 1111111111n, nsec: 222222333 }, "now", true],
+        ["utimensat", dirFd, "f", "now", "omit", true],
+        ["utimensat", dirFd, "f", "omit", { sec: 18446744073n, nsec: 709551615 }, true],
+      ]);
+      // Through a file fd: futimens on its host fd.
+      expect(
+        w.path_open!(3, 0, 100, put("f"), 0, BigInt(RIGHTS.FD_FILESTAT_SET_TIMES), 0n, 0, 200),
+      ).toBe(0);
+      const fd = new DataView(mem.buffer).getUint32(200, true);
+      calls.length = 0;
+      expect(w.fd_filestat_set_times!(fd, 1500000000000001000n, 0n, 1 | 8)).toBe(0);
+      expect(calls).toHaveLength(1);
+      const [what, hostFd, a, m] = calls[0] as Extract<Call, ["futimens", ...unknown[]]>;
+      expect([what, a, m]).toEqual(["futimens", { sec: 1500000000n, nsec: 1000 }, "now"]);
+      expect(fs.fstatSync(hostFd).ino).toBe(fs.statSync(path.join(sb, "f")).ino);
+    } finally {
+      wasi.close();
+    }
+  });
+
+  it("follows a final symlink in the resolver only, never in the kernel", () => {
+    const { wasi, setPath, calls } = timesHost();
+    try {
+      const t = { sec: 1n, nsec: 2 };
+      expect(setPath("link", 1 /* SYMLINK_FOLLOW */, 1000000002n, 1000000002n, 1 | 4)).toBe(0);
+      expect(setPath("link", 0, 1000000002n, 1000000002n, 1 | 4)).toBe(0);
+      expect(calls.map((c) => c.slice(2))).toEqual([
+        ["f", t, t, true],
+        ["link", t, t, true],
+      ]);
+    } finally {
+      wasi.close();
+    }
+  });
+
+  it("checks flags, rights and the policy before TimeOps, and maps their errors", () => {
+    const policy = new Policy({
+      version: 1,
+      identities: [
+        {
+          id: "wasm:times",
+          trustLevel: "Standard",
+          capabilities: { syscalls: ["*"], resources: ["**"], apis: [] },
+        },
+      ],
+      rules: [
+        {
+          id: "no-times-on-g",
+          actions: ["path_filestat_set_times"],
+          resources: ["/sb/g"],
+          decision: "deny",
+        },
+      ],
+    });
+    const { wasi, setPath, calls } = timesHost({ policy });
+    try {
+      expect(setPath("f", 0, 0n, 0n, 1 | 2)).toBe(WASI_ERRNO.EINVAL);
+      expect(setPath("f", 0, 0n, 0n, 4 | 8)).toBe(WASI_ERRNO.EINVAL);
+      expect(setPath("g", 0, 0n, 0n, 2)).toBe(WASI_ERRNO.EACCES);
+      expect(setPath("../f", 0, 0n, 0n, 2)).toBe(WASI_ERRNO.ENOTCAPABLE);
+      // Both times unset: nothing to change, but a missing name is still ENOENT.
+      expect(setPath("f", 0, 0n, 0n, 0)).toBe(0);
+      expect(setPath("missing", 0, 0n, 0n, 0)).toBe(WASI_ERRNO.ENOENT);
+      expect(calls).toEqual([]);
+    } finally {
+      wasi.close();
+    }
+    fs.rmSync(path.join(fx.work, "sb"), { recursive: true });
+    const failing = timesHost({ fail: "EPERM" });
+    try {
+      expect(failing.setPath("f", 0, 0n, 5n, 4)).toBe(WASI_ERRNO.EPERM);
+      expect(failing.calls).toHaveLength(1);
+    } finally {
+      failing.wasi.close();
+    }
+  });
+
+  it("without TimeOps, sets the nearest microsecond (c/raw/nanos in-process)", async () => {
+    const c = CASES.find((x) => x.id === "c/raw/nanos")!;
+    const sb = path.join(fx.work, "sb");
+    fs.mkdirSync(sb);
+    const host = newHost();
+    await host.loadModule("raw", compileC("conformance/c/raw", { out: "raw.wasm" }), {
+      wasi: { args: ["raw", ...(c.args ?? [])], preopens: [{ host: sb, guest: "/sb" }] },
+    });
+    const r = await runCaptured(host, "raw");
+    expect(r.stdout).toBe(NANOS_WITHOUT_TIME_OPS);
+    expect(r.exitCode).toBe(0);
   });
 });
