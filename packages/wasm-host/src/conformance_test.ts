@@ -55,7 +55,9 @@ function check(c: ConformanceCase, r: RunResult, who: Runtime): void {
         : who === "forge" && c.forge
           ? { ...c.expect, ...c.forge }
           : c.expect;
-  expect.soft(r.stdout, `${c.id} on ${who}: stdout`).toBe(want.stdout);
+  if (want.stdoutMatch)
+    expect.soft(r.stdout, `${c.id} on ${who}: stdout`).toMatch(want.stdoutMatch);
+  else expect.soft(r.stdout, `${c.id} on ${who}: stdout`).toBe(want.stdout);
   if (want.stderrMatch)
     expect.soft(r.stderr, `${c.id} on ${who}: stderr`).toMatch(want.stderrMatch);
   else expect.soft(r.stderr, `${c.id} on ${who}: stderr`).toBe(want.stderr ?? "");
