@@ -1,8 +1,8 @@
 // Bundles the built CLI (dist/ and the workspace packages it imports) into CommonJS
 // files in dist/bundle/: run.js (`forge run`) and forge.js (every command), each with
-// the V8 code cache that bin/forge.cjs loads it with (NAME.js.cache), and seccomp.cjs,
-// the part run.js loads only when a run needs it (see below). Run by the package's
-// build.
+// the V8 code cache that bin/forge.cjs loads it with (NAME.js.cache), and seccomp.cjs
+// and hints.cjs, the parts run.js loads only when a run needs them (see below). Run by
+// the package's build.
 //
 // Why not ESM, as the rest of the tree: a cold `forge run` is mostly Node loading code.
 // One CommonJS script skips the ESM loader (module records, linking, a resolve per
@@ -205,6 +205,13 @@ const virtual = (name, filter, contents) => ({
   },
 });
 
+/** The stand-in for a module whose `lazy` functions are loaded from dist/bundle/FILE when first called. */
+const lazyStub = (file, lazy) => [
+  `let full;`,
+  `const load = () => (full ??= require(require("node:path").join(__dirname, "${file}")));`,
+  ...lazy.map((f) => `export const ${f} = (...a) => load().${f}(...a);`),
+];
+
 /**
  * What @forge/sandbox's seccomp_filter.js and idmap_guard.js import from package
  * `name`: the `hot` exports (file -> names) from the package's dist, and the `lazy`
@@ -221,33 +228,76 @@ function splitFor(name, hot, lazy) {
         ([file, names]) =>
           `export { ${names.join(", ")} } from ${JSON.stringify(path.join(dist(name), file))};`,
       ),
-      `let full;`,
-      `const load = () => (full ??= require(require("node:path").join(__dirname, "${name}.cjs")));`,
-      ...lazy.map((f) => `export const ${f} = (...a) => load().${f}(...a);`),
+      ...lazyStub(`${name}.cjs`, lazy),
     ],
   );
 }
 
-/** Writes dist/bundle/NAME.cjs: the `lazy` functions (name -> file), as a plain CommonJS module. */
+/**
+ * @forge/sandbox's own modules that only some runs need, each replaced in run.js by a
+ * stand-in whose functions load it from dist/bundle/FILE on first call: `modules` maps
+ * a module (its file in sandbox's dist) to [FILE, its functions that the importer uses].
+ */
+function lazyModules(modules) {
+  return {
+    name: "forge-lazy-modules",
+    setup(b) {
+      b.onResolve({ filter: /^\.\/\w+\.js$/ }, (args) => {
+        const file = path.join(args.resolveDir, args.path);
+        return modules[file] && path.dirname(file) === dist("sandbox")
+          ? // not a path ending in .js: forgePlugin's onLoad would take it as the file itself
+            { path: `${file}#lazy`, namespace: "forge-lazy-modules" }
+          : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: "forge-lazy-modules" }, (args) => ({
+        contents: lazyStub(...modules[args.path.slice(0, -"#lazy".length)]).join("\n"),
+        loader: "js",
+        resolveDir: outDir,
+      }));
+    },
+  };
+}
+
+/** Writes dist/bundle/NAME.cjs: the `lazy` functions (name -> built file), as a plain CommonJS module. */
 async function writeSplit(name, lazy, plugins) {
   const entry = Object.entries(lazy)
-    .map(([f, file]) => `export { ${f} } from ${JSON.stringify(path.join(dist(name), file))};`)
+    .map(([f, file]) => `export { ${f} } from ${JSON.stringify(file)};`)
     .join("\n");
   fs.writeFileSync(path.join(outDir, `${name}.cjs`), await bundledCode(name, entry, plugins));
 }
 
-// The idmap guard (idmapped read-write binds only) builds its small profile with the
-// builder, which is light, and compiles it with compileProfile, which is not.
-const LAZY_SECCOMP = { compileSeccompForRun: "load.js", compileProfile: "compile.js" };
+// The idmap guard (idmapped read-write binds only) builds its profile with the builder
+// (idmap_guard_profile.js, in seccomp.cjs) and compiles it with compileProfile: neither
+// is in run.js. The steps that install it (seccompSteps) are the default filter's too.
+const LAZY_SECCOMP = {
+  compileSeccompForRun: path.join(dist("seccomp"), "load.js"),
+  compileProfile: path.join(dist("seccomp"), "compile.js"),
+};
 const splitSeccomp = splitFor(
   "seccomp",
-  {
-    "precompiled.js": ["precompiledFilter", "precompiledSteps"],
-    "install.js": ["seccompSteps"],
-    "builder.js": ["arg", "SeccompProfileBuilder"],
-    "cover.js": ["everyCombination"],
-  },
+  { "precompiled.js": ["precompiledFilter", "precompiledSteps"], "install.js": ["seccompSteps"] },
   Object.keys(LAZY_SECCOMP),
+);
+// Not in run.js either: the idmap guard's profile (in seccomp.cjs, beside the compiler
+// it needs), and the hints given after a failed start or a failed command (hints.cjs).
+// A cold run loads, and deserializes the code cache of, less code (~15 KB); node:tty
+// (which loads node:net and Node's streams) is not loaded by a run without a terminal
+// either: see @forge/sandbox's tty.ts.
+const lazySandbox = lazyModules({
+  [path.join(dist("sandbox"), "idmap_guard_profile.js")]: ["seccomp.cjs", ["idmapGuardProfile"]],
+  [path.join(dist("sandbox"), "path_hints.js")]: [
+    "hints.cjs",
+    ["argumentHint", "explainSetupError"],
+  ],
+});
+// seccomp.cjs's idmap_guard_profile.js gets the builder alone from @forge/seccomp.
+const builderOnly = virtual(
+  "forge-builder-only",
+  (args) => args.path === "@forge/seccomp" && /idmap_guard_profile\.js$/.test(args.importer),
+  [
+    `export { arg, SeccompProfileBuilder } from ${JSON.stringify(path.join(dist("seccomp"), "builder.js"))};`,
+    `export { everyCombination } from ${JSON.stringify(path.join(dist("seccomp"), "cover.js"))};`,
+  ],
 );
 const pureLibc = virtual(
   "forge-pure-libc",
@@ -279,8 +329,23 @@ async function cache(file, warmUps) {
 
 const { loadBundle, writeCodeCache } = createRequire(import.meta.url)("../bin/forge.cjs");
 const forge = await bundle("forge", 'export { main } from "./main.js";');
-const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";', [splitSeccomp]);
-await writeSplit("seccomp", LAZY_SECCOMP, [pureLibc]);
+const run = await bundle("run", 'export { mainRun as main } from "./main_run.js";', [
+  splitSeccomp,
+  lazySandbox,
+]);
+await writeSplit(
+  "seccomp",
+  { ...LAZY_SECCOMP, idmapGuardProfile: path.join(dist("sandbox"), "idmap_guard_profile.js") },
+  [builderOnly, pureLibc],
+);
+await writeSplit(
+  "hints",
+  {
+    argumentHint: path.join(dist("sandbox"), "path_hints.js"),
+    explainSetupError: path.join(dist("sandbox"), "path_hints.js"),
+  },
+  [],
+);
 // The warm-up is what a plain `forge run` runs (no --timeout: its code would only
 // make the cache bigger).
 await cache(run, [["run", "--", "/bin/true"]]);

@@ -12,7 +12,8 @@
  * @module
  */
 import fs from "node:fs";
-import tty from "node:tty";
+import { createRequire } from "node:module";
+import type tty from "node:tty";
 import {
   getTerminalMode,
   getWindowSize,
@@ -58,7 +59,31 @@ const O_NONBLOCK = 0o4000;
  * ```
  */
 export function stdioIsTerminal(): boolean {
-  return tty.isatty(0) && tty.isatty(1) && tty.isatty(2);
+  return isatty(0) && isatty(1) && isatty(2);
+}
+
+let ttyModule: typeof tty | undefined;
+/**
+ * node:tty, loaded on first use: it loads node:net and Node's streams, ~5 ms of a cold
+ * `forge run` that has no terminal to relay.
+ */
+function ttyLib(): typeof tty {
+  ttyModule ??= createRequire(import.meta.url)("node:tty") as typeof tty;
+  return ttyModule;
+}
+
+/**
+ * isatty(3) without node:tty: a character device (not a pipe, a file, a socket or a
+ * closed fd) whose terminal settings can be read (TCGETS, as glibc's isatty; /dev/null
+ * is a character device but no terminal).
+ */
+function isatty(fd: number): boolean {
+  try {
+    if (!fs.fstatSync(fd).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return getTerminalMode(fd) !== undefined;
 }
 
 /**
@@ -74,7 +99,7 @@ export function stdioIsTerminal(): boolean {
 export function userWindowSize(opts: TtyOptions = {}): WindowSize | undefined {
   const fds = [fdOf(opts.output ?? process.stdout), fdOf(opts.input ?? process.stdin)];
   for (const fd of fds) {
-    if (fd === undefined || !tty.isatty(fd)) continue;
+    if (fd === undefined || !isatty(fd)) continue;
     const size = getWindowSize(fd);
     if (size && size.rows > 0 && size.columns > 0) return size;
   }
@@ -128,7 +153,7 @@ export class TerminalRelay {
     this.#output = opts.output ?? process.stdout;
     const libc = openLibc();
     const inFd = fdOf(this.#input);
-    this.#termFd = inFd !== undefined && tty.isatty(inFd) ? inFd : undefined;
+    this.#termFd = inFd !== undefined && isatty(inFd) ? inFd : undefined;
     this.#saved = this.#termFd !== undefined ? getTerminalMode(this.#termFd) : undefined;
     // Two more fds of the master: one read by an event-driven tty stream (a master's
     // reads return at most a few KiB, so that its blocking fd never stalls the loop),
@@ -142,7 +167,7 @@ export class TerminalRelay {
       fs.closeSync(readFd);
       throw e;
     }
-    this.#reader = new tty.ReadStream(readFd);
+    this.#reader = new (ttyLib().ReadStream)(readFd);
     this.#writer = fs.createWriteStream("", { fd: writeFd, autoClose: true });
     // For good, not removed by finish(): a write still in the thread pool when the
     // relay finishes fails after the stream is destroyed, and an error without a
