@@ -52,6 +52,7 @@ import {
   type ResolvedProfile,
   resolveProfile,
   ruleApplies,
+  SCMP_NAMES,
 } from "./resolve.ts";
 
 /** For whom an export is resolved. */
@@ -94,14 +95,6 @@ export interface OciSeccomp {
   listenerMetadata?: string;
   syscalls: OciSeccompSyscall[];
 }
-
-const SCMP_NAMES: Record<Arch, string> = {
-  x86_64: "SCMP_ARCH_X86_64",
-  i386: "SCMP_ARCH_X86",
-  x32: "SCMP_ARCH_X32",
-  aarch64: "SCMP_ARCH_AARCH64",
-  arm: "SCMP_ARCH_ARM",
-};
 
 /** SCMP_ARCH_* name of an architecture in any spelling ("amd64" → "SCMP_ARCH_X86_64"). */
 function scmpArch(name: string): string {

@@ -41,10 +41,14 @@ import {
   parseAction,
   sameAction,
 } from "./action.ts";
-import { DecisionBuilder, type DecisionNode, evaluateDecision } from "./decision.ts";
+import {
+  type ArgCondition,
+  DecisionBuilder,
+  type DecisionNode,
+  evaluateDecision,
+} from "./decision.ts";
 import {
   checkProfile,
-  type Operator,
   ProfileError,
   type ProfileIssue,
   type RuleFilter,
@@ -53,15 +57,8 @@ import {
 } from "./profile.ts";
 import { RUNC_BAD_ARCH_ACTION, runcDecisions, runcStubBound } from "./runc_semantics.ts";
 
-/** One argument condition, with exact 64-bit values. */
-export interface Condition {
-  readonly index: number;
-  readonly op: Operator;
-  /** The compared value (MASKED_EQ: the mask). */
-  readonly value: bigint;
-  /** MASKED_EQ: the datum; else 0. */
-  readonly valueTwo: bigint;
-}
+/** One argument condition, with exact 64-bit values (the decision graphs' {@link ArgCondition}). */
+export type Condition = ArgCondition;
 
 /** A rule of one syscall on one ABI. */
 export interface ResolvedRule {
@@ -195,8 +192,16 @@ export function archFromProfileName(name: string): Arch | undefined {
   return Object.hasOwn(ARCH_ALIASES, key) ? ARCH_ALIASES[key] : undefined;
 }
 
-/** The SCMP_ARCH_ spelling of each Forge architecture. */
-const SCMP_NAMES: Record<Arch, string> = {
+/**
+ * The SCMP_ARCH_ spelling of each Forge architecture.
+ *
+ * @example
+ * ```ts
+ * import { SCMP_NAMES } from "@forge/seccomp";
+ * SCMP_NAMES.i386; // "SCMP_ARCH_X86"
+ * ```
+ */
+export const SCMP_NAMES: Readonly<Record<Arch, string>> = {
   x86_64: "SCMP_ARCH_X86_64",
   i386: "SCMP_ARCH_X86",
   x32: "SCMP_ARCH_X32",
@@ -344,7 +349,8 @@ export function conditionHolds(c: Condition, arg: bigint, bits: 32 | 64): boolea
     case "SCMP_CMP_GT":
       return x > v;
     case "SCMP_CMP_MASKED_EQ":
-      return (x & v) === truncateArg(c.valueTwo, bits);
+      // The datum masked too, as runc/libseccomp and the decision graphs decide.
+      return (x & v) === (truncateArg(c.valueTwo, bits) & v);
   }
 }
 
@@ -604,15 +610,16 @@ export function resolveProfile(
     }
     let decisions: Map<number, DecisionNode>;
     let enosysAbove: number | undefined;
+    const runcInput = {
+      arch,
+      target,
+      profile,
+      rules: applying.map(({ rule, i }) => ({ rule, source: i })),
+      builder,
+      defaultAction,
+    };
     if (semantics === "runc") {
-      const plan = runcDecisions({
-        arch,
-        target,
-        profile,
-        rules: applying.map(({ rule, i }) => ({ rule, source: i })),
-        builder,
-        defaultAction,
-      });
+      const plan = runcDecisions(runcInput);
       decisions = plan.decisions;
       enosysAbove = plan.enosysAbove;
       // Profile-level: report once, on the first ABI.
@@ -631,14 +638,7 @@ export function resolveProfile(
       // Only the precedence of overlapping rules differs from runc: the -ENOSYS stub,
       // the bad-arch action and x32's 32-bit compares are runc's, so an export that
       // needs no precedence is exact.
-      enosysAbove = runcStubBound({
-        arch,
-        target,
-        profile,
-        rules: applying.map(({ rule, i }) => ({ rule, source: i })),
-        builder,
-        defaultAction,
-      });
+      enosysAbove = runcStubBound(runcInput);
       decisions = new Map();
       const def = builder.leaf(defaultAction);
       for (const [nr, list] of rules) decisions.set(nr, builder.firstMatch(list, bits, def));
