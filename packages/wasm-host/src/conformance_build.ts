@@ -2,7 +2,7 @@
 // programs with the three toolchains into a cache keyed by the hash of the sources,
 // the compiler's identity and the flags, so that a second run builds nothing. Binaries
 // are never committed; the cache lives in node_modules/.cache/forge-conformance (or,
-// when node_modules is not writable, the OS temp dir).
+// when node_modules is not writable, forge-conformance-UID, mode 0700, in the OS temp dir).
 import { type ExecFileSyncOptions, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -171,19 +171,51 @@ function identity(tc: Toolchain): { version: string; missing?: string } {
 let cache: string | undefined;
 
 function cacheDir(): string {
-  if (cache) return cache;
-  for (const base of [path.join(REPO_ROOT, "node_modules/.cache"), os.tmpdir()]) {
-    const dir = path.join(base, "forge-conformance");
+  cache ??= cacheDirIn(path.join(REPO_ROOT, "node_modules/.cache"), os.tmpdir());
+  return cache;
+}
+
+/**
+ * The cache directory: `repoCache`/forge-conformance when it can be made writable, else
+ * a directory of this user's alone in `tmp` (shared with the machine's other users, who
+ * could otherwise plant a module there, under the name the hash makes predictable, that
+ * the tests would then run): `tmp`/forge-conformance-UID, made mode 0700, refused when it
+ * is a symlink, another user's, or writable by group or others.
+ *
+ * @example
+ * ```ts
+ * const dir = cacheDirIn("/repo/node_modules/.cache", os.tmpdir());
+ * ```
+ */
+export function cacheDirIn(repoCache: string, tmp: string): string {
+  const errors: string[] = [];
+  try {
+    const dir = path.join(repoCache, "forge-conformance");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+    return dir;
+  } catch (e) {
+    errors.push((e as Error).message);
+  }
+  const uid = process.getuid?.() ?? -1;
+  const dir = path.join(tmp, `forge-conformance-${uid}`);
+  try {
     try {
-      fs.mkdirSync(dir, { recursive: true });
-      fs.accessSync(dir, fs.constants.W_OK);
-      cache = dir;
-      return dir;
-    } catch {
-      // try the next place
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || (uid !== -1 && st.uid !== uid) || (st.mode & 0o077) !== 0)
+      throw new Error(
+        `${dir} is not private (a symlink, another user's, or open to group or others): remove it`,
+      );
+    fs.accessSync(dir, fs.constants.W_OK);
+    return dir;
+  } catch (e) {
+    errors.push((e as Error).message);
   }
   throw new Error(
-    "no writable cache directory for the conformance corpus (node_modules/.cache or the temp dir)",
+    `no writable cache directory for the conformance corpus (node_modules/.cache or a private one in the temp dir): ${errors.join("; ")}`,
   );
 }
