@@ -12,10 +12,9 @@
  *
  * @module
  */
-import fs from "node:fs";
 import { type Position, positionOf } from "./_json.ts";
 import { parseYaml, YamlSyntaxError } from "./_yaml.ts";
-import { isSeccompPath, loadProfile } from "./load.ts";
+import { isSeccompPath, loadProfile, readProfileFile } from "./load.ts";
 import {
   checkProfile,
   ProfileError,
@@ -274,9 +273,6 @@ function fromYaml(text: string, source?: string): ImportedProfile {
   return fromSpoSeccompProfile(doc.value, source, (p) => doc.positions.get(p));
 }
 
-/** The largest profile file read (as `loadProfile`). */
-const MAX_BYTES = 16 * 1024 * 1024;
-
 /**
  * Like `loadProfile` (a built-in name, or a file given as a path with a "/"), and the
  * file may also be a `SeccompProfile` resource in JSON or YAML, as `forge seccomp
@@ -289,22 +285,11 @@ const MAX_BYTES = 16 * 1024 * 1024;
  * ```
  */
 export function loadProfileOrResource(spec: string): ImportedProfile & { source: string } {
-  let loaded: { profile: SeccompProfile; source: string };
-  try {
-    loaded = loadProfile(spec);
-  } catch (e) {
-    if (!(e instanceof ProfileSyntaxError) || !isSeccompPath(spec)) throw e;
-    let text: string;
-    try {
-      const st = fs.statSync(spec);
-      if (!st.isFile() || st.size > MAX_BYTES) throw e;
-      text = fs.readFileSync(spec, "utf8");
-    } catch {
-      throw e;
-    }
-    if (!looksLikeYamlResource(text)) throw e;
-    return { ...fromYaml(text, spec), source: spec };
-  }
+  // A file is read once, here: a pipe (`<(...)`, a FIFO) could not be read again for
+  // the YAML that is not JSON.
+  if (isSeccompPath(spec))
+    return { ...parseProfileOrResource(readProfileFile(spec), spec), source: spec };
+  const loaded = loadProfile(spec);
   if (isSpoSeccompProfile(loaded.profile))
     return { ...fromSpoSeccompProfile(loaded.profile, loaded.source), source: loaded.source };
   return { ...plainProfile(loaded.profile, loaded.source), source: loaded.source };

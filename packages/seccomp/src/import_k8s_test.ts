@@ -233,3 +233,27 @@ describe("SeccompProfile resources read back as profiles", () => {
     }
   });
 });
+
+describe("a YAML resource read from a pipe", () => {
+  // The file was read once (by loadProfile, as JSON) and, for the YAML fallback, read
+  // again only when it was a regular file: a pipe (/dev/fd/N of `<(...)`, a FIFO) was
+  // consumed by then, and the YAML was reported as invalid JSON.
+  test.skipIf(process.platform !== "linux")("a FIFO holding YAML is read as YAML", async () => {
+    const { execFileSync, spawn } = await import("node:child_process");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-k8s-fifo-"));
+    try {
+      const fifo = path.join(dir, "p.yaml");
+      execFileSync("mkfifo", [fifo]);
+      const yaml =
+        "apiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  syscalls:\n  - names: [read]\n    action: SCMP_ACT_ALLOW\n";
+      const writer = spawn("sh", ["-c", 'printf %s "$1" > "$2"', "sh", yaml, fifo]);
+      const done = new Promise((r) => writer.on("exit", r));
+      const { profile, format } = loadProfileOrResource(fifo);
+      await done;
+      expect(format).toBe("k8s");
+      expect(profile.syscalls?.[0]?.names).toEqual(["read"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -40,17 +40,33 @@ export function loadProfile(spec: string): { profile: SeccompProfile; source: st
       `seccomp profile "${spec}": no built-in of that name (built-in: ${names()}); a file is loaded only when given as a path, e.g. ./${spec}`,
     );
   }
-  let text: string;
+  return { profile: parseProfileText(readProfileFile(spec), spec), source: spec };
+}
+
+/**
+ * The text of a profile file (given as a path), read once and bounded (16 MiB): a pipe
+ * (`<(...)`, a FIFO) can be read only once. Throws a RangeError naming the built-ins
+ * for a file that cannot be read or is too large.
+ *
+ * @example
+ * ```ts
+ * import { readProfileFile } from "@forge/seccomp";
+ * const text = readProfileFile("./mine.json");
+ * ```
+ */
+export function readProfileFile(spec: string): string {
   try {
-    text = readBounded(spec, MAX_PROFILE_BYTES);
+    return readBounded(spec, MAX_PROFILE_BYTES);
   } catch (e) {
     if (e instanceof RangeError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
+    const names = builtinProfiles()
+      .map((b) => b.name)
+      .join(", ");
     throw new RangeError(
-      `seccomp profile "${spec}": ${code === "ENOENT" ? "no such file" : `cannot read it (${code})`}; built-in: ${names()}`,
+      `seccomp profile "${spec}": ${code === "ENOENT" ? "no such file" : `cannot read it (${code})`}; built-in: ${names}`,
     );
   }
-  return { profile: parseProfileText(text, spec), source: spec };
 }
 
 /** The largest profile file read (Docker's default is 20 KiB). */
